@@ -1,0 +1,151 @@
+"""Numerical gradient checking: central differences in float64 against each module's ``backward``."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..nn.dropout import Dropout
+from ..nn.losses import Loss, SoftmaxCrossEntropy
+from ..nn.module import Module
+from ..nn.regularization import Regularizer, as_regularizers, total_penalty
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)  (cs231n's relative error)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes differ: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+@dataclass
+class GradcheckReport:
+    """Max relative error per checked tensor (``"input"``, ``"0.weight"``, ...) and how many entries were checked."""
+
+    errors: dict[str, float] = field(default_factory=dict)
+    checked: dict[str, int] = field(default_factory=dict)
+    analytic: dict[str, np.ndarray] = field(default_factory=dict)
+    numeric: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def max_error(self) -> float:
+        return max(self.errors.values(), default=0.0)
+
+    def passed(self, tol: float = 1e-7) -> bool:
+        return self.max_error < tol
+
+    def __str__(self) -> str:
+        width = max((len(k) for k in self.errors), default=5)
+        lines = [f"{'tensor':<{width}}  {'entries':>8}  max rel error"]
+        lines += [f"{k:<{width}}  {self.checked[k]:>8}  {v:.3e}" for k, v in self.errors.items()]
+        return "\n".join(lines)
+
+
+def _rng_states(model: Module) -> list[tuple[Dropout, Any]]:
+    return [(m, copy.deepcopy(m.rng.bit_generator.state)) for m in model.modules() if isinstance(m, Dropout)]
+
+
+def _restore(states: list[tuple[Dropout, Any]]) -> None:
+    for module, st in states:
+        module.rng.bit_generator.state = copy.deepcopy(st)
+
+
+def _positions(size: int, max_checks: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_checks is None or size <= max_checks:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=max_checks, replace=False))
+
+
+def gradcheck(
+    module: Module | Loss,
+    x: Any,
+    y: Any = None,
+    *,
+    loss: Loss | None = None,
+    regularizer: Regularizer | list[Regularizer] | None = None,
+    eps: float = 1e-6,
+    max_checks: int | None = None,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Compare analytic gradients with central differences (f(v + eps) - f(v - eps)) / (2 eps), in float64.
+
+    The scalar checked is:
+    - for a `Loss`: ``loss(x, y)``, gradient w.r.t. its input x;
+    - for a module with targets ``y``: ``loss(module(x), y)`` (+ weight penalty), ``loss`` defaulting to
+      `SoftmaxCrossEntropy`;
+    - for a module without ``y``: ``sum(module(x) * R)`` for a fixed random R, so that backward receives R.
+
+    The module is deep-copied and converted to float64; the original is untouched. Dropout masks are held
+    fixed across evaluations. ``max_checks`` limits the entries checked per tensor (chosen at random).
+    """
+    rng = np.random.default_rng(seed)
+    x = np.array(x, dtype=np.float64)
+
+    if isinstance(module, Loss):
+        the_loss = copy.deepcopy(module)
+        if y is None:
+            raise ValueError("gradcheck of a loss needs targets y")
+        y64 = np.asarray(y) if np.issubdtype(np.asarray(y).dtype, np.integer) else np.asarray(y, dtype=np.float64)
+
+        def objective() -> float:
+            return the_loss.forward(x, y64)
+
+        objective()
+        analytic = {"input": np.array(the_loss.backward(), dtype=np.float64)}
+        tensors = {"input": x}
+    else:
+        model = copy.deepcopy(module).astype(np.float64)
+        regs = as_regularizers(regularizer)
+        params = model.parameters()
+        states = _rng_states(model)
+        if y is not None:
+            the_loss = copy.deepcopy(loss) if loss is not None else SoftmaxCrossEntropy()
+            y64 = np.asarray(y) if np.issubdtype(np.asarray(y).dtype, np.integer) else np.asarray(y, np.float64)
+            projection = None
+        else:
+            projection = rng.standard_normal(np.shape(model.forward(x, training=False)))
+
+        def objective() -> float:
+            _restore(states)
+            out = model.forward(x, training=True)
+            if projection is not None:
+                return float(np.sum(out * projection))
+            return the_loss.forward(out, y64) + total_penalty(regs, params)
+
+        objective()
+        upstream = projection if projection is not None else the_loss.backward()
+        grad_x = model.backward(upstream)
+        for reg in regs:
+            reg.add_gradient(params)
+        analytic = {"input": np.array(grad_x, dtype=np.float64)}
+        tensors = {"input": x}
+        for name, p in model.named_parameters():
+            analytic[name] = np.array(p.grad, dtype=np.float64)
+            tensors[name] = p.value
+
+    report = GradcheckReport()
+    for name, tensor in tensors.items():
+        flat = tensor.reshape(-1)  # a view: perturbing it perturbs the tensor
+        positions = _positions(flat.size, max_checks, rng)
+        numeric = np.zeros(positions.size)
+        for j, i in enumerate(positions):
+            old = flat[i]
+            flat[i] = old + eps
+            plus = objective()
+            flat[i] = old - eps
+            minus = objective()
+            flat[i] = old
+            numeric[j] = (plus - minus) / (2 * eps)
+        a = analytic[name].reshape(-1)[positions]
+        report.errors[name] = rel_error(a, numeric)
+        report.checked[name] = int(positions.size)
+        report.analytic[name] = a
+        report.numeric[name] = numeric
+    return report

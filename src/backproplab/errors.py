@@ -1,0 +1,19 @@
+"""Exceptions that name what was wrong and what was expected."""
+
+from __future__ import annotations
+
+
+class BackproplabError(Exception):
+    """Base class of every error backproplab raises on purpose."""
+
+
+class DatasetError(BackproplabError, ValueError):
+    """A data file is missing, corrupt, truncated or inconsistent; the message names the file."""
+
+
+class ConfigError(BackproplabError, ValueError):
+    """A configuration value is invalid; the message names the key, the allowed values and what was given."""
+
+
+class ShapeError(BackproplabError, ValueError):
+    """An array does not have the shape a module or loss expects."""

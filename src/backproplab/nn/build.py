@@ -1,0 +1,66 @@
+"""`mlp`: build the usual Dense/activation stack from layer sizes, and `activation` by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .dense import Dense
+from .dropout import Dropout
+from .init import as_rng
+from .module import Module, Sequential
+
+ACTIVATIONS: dict[str, Callable[..., Module]] = {
+    "sigmoid": Sigmoid,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "tanh": Tanh,
+    "identity": Identity,
+}
+
+
+def activation(name: str, **options: Any) -> Module:
+    """An activation module by name (``sigmoid``, ``relu``, ``leaky_relu``, ``elu``, ``tanh``, ``identity``).
+
+    Options: ``alpha`` for ELU, ``slope`` for LeakyReLU.
+    """
+    key = name.lower().replace("-", "_")
+    if key not in ACTIVATIONS:
+        raise ConfigError(f"activation: expected one of {sorted(ACTIVATIONS)}; got {name!r}")
+    return ACTIVATIONS[key](**options)
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation_name: str = "sigmoid",
+    *,
+    activation_options: dict[str, Any] | None = None,
+    dropout: float = 0.0,
+    init: str = "glorot_uniform",
+    init_std: float | None = None,
+    seed: int | np.random.Generator | None = 0,
+    dtype: Any = np.float32,
+) -> Sequential:
+    """``Dense -> act [-> Dropout] -> ... -> Dense`` through ``sizes`` (e.g. ``[784, 256, 10]``).
+
+    The last layer has no activation: it outputs logits for `SoftmaxCrossEntropy`. Weights are drawn from
+    one generator seeded by ``seed``, layer by layer, so the same seed gives the same network.
+    """
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or any(s < 1 for s in sizes):
+        raise ConfigError(f"mlp sizes must be >= 2 positive integers (input, ..., output); got {sizes}")
+    rng = as_rng(seed)
+    dropout_rng = np.random.default_rng(rng.integers(2**63)) if dropout else None
+    layers: list[Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(Dense(fan_in, fan_out, init=init, init_std=init_std, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(activation(activation_name, **(activation_options or {})))
+            if dropout:
+                layers.append(Dropout(dropout, rng=dropout_rng))
+    return Sequential(*layers)

@@ -1,0 +1,51 @@
+"""`Dropout`: inverted dropout with its own seeded random generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._xp import is_numpy, namespace
+from .init import as_rng
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each input with probability ``p`` during training and scale survivors by 1/(1-p).
+
+    ``p`` is the *drop* probability (PyTorch's convention); courses that speak of a keep-probability q use
+    ``Dropout(1 - q)``. With ``training=False`` the layer is the identity, so no rescaling is needed at test
+    time. Forward: ``y = x * m / (1-p)`` with ``m ~ Bernoulli(1-p)``; backward: ``G * m / (1-p)``.
+    """
+
+    kind = "dropout"
+
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | int | None = None) -> None:
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError(f"Dropout p (drop probability) must be in [0, 1); got {p}")
+        self.p = float(p)
+        self.rng = as_rng(rng)
+        self._scaled_mask: Any = None
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        if not training or self.p == 0.0:
+            self._scaled_mask = None if not training else 1.0
+            return x
+        keep = 1.0 - self.p
+        draw = self.rng.random(tuple(x.shape))
+        if is_numpy(x):
+            mask = (draw < keep).astype(x.dtype) / np.asarray(keep, dtype=x.dtype)
+        else:
+            xp = namespace(x)
+            mask = xp.asarray((draw < keep) / keep, dtype=x.dtype, device=getattr(x, "device", None))
+        self._scaled_mask = mask
+        return x * mask
+
+    def backward(self, grad_out: Any) -> Any:
+        if self._scaled_mask is None:
+            raise self._missing_cache(self)
+        return grad_out * self._scaled_mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

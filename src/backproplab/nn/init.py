@@ -1,0 +1,87 @@
+"""Weight initialisers. Each returns an array of shape ``(fan_in, fan_out)`` (Dense layout).
+
+- ``glorot_uniform``: U(-u, u), u = sqrt(6 / (fan_in + fan_out))
+- ``glorot_normal``:  N(0, s^2), s = sqrt(2 / (fan_in + fan_out))
+- ``he_uniform``:     U(-u, u), u = sqrt(6 / fan_in)
+- ``he_normal``:      N(0, s^2), s = sqrt(2 / fan_in)
+- ``normal``:         std * N(0, 1) (cs231n style; ``std`` defaults to 0.01)
+- ``zeros``:          all zero
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+Initializer = Callable[[tuple[int, int], np.random.Generator, Any], np.ndarray]
+
+
+def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A `numpy.random.Generator` from a generator, a seed, or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)
+
+
+def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    u = np.sqrt(6.0 / (shape[0] + shape[1]))
+    return rng.uniform(-u, u, size=shape).astype(dtype)
+
+
+def glorot_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    return (np.sqrt(2.0 / (shape[0] + shape[1])) * rng.standard_normal(shape)).astype(dtype)
+
+
+def he_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    u = np.sqrt(6.0 / shape[0])
+    return rng.uniform(-u, u, size=shape).astype(dtype)
+
+
+def he_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    return (np.sqrt(2.0 / shape[0]) * rng.standard_normal(shape)).astype(dtype)
+
+
+def normal(
+    shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32, std: float = 0.01
+) -> np.ndarray:
+    return (std * rng.standard_normal(shape)).astype(dtype)
+
+
+def zeros(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
+    "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "normal": normal,
+    "zeros": zeros,
+}
+# Common spellings from other libraries and course texts.
+ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal", "xavier": "glorot_uniform"}
+
+
+def initialize(
+    init: str | Callable[..., np.ndarray],
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    dtype: Any,
+    std: float | None = None,
+) -> np.ndarray:
+    """Draw initial weights of ``shape`` with the named (or callable) initialiser."""
+    if callable(init):
+        return np.asarray(init(shape, rng, dtype), dtype=dtype)
+    name = ALIASES.get(init, init)
+    if name not in INITIALIZERS:
+        raise ConfigError(f"init: expected one of {sorted(INITIALIZERS)}; got {init!r}")
+    if name == "normal":
+        return normal(shape, rng, dtype, std=0.01 if std is None else std)
+    if std is not None:
+        raise ConfigError(f"init_std is only used by init='normal'; got init={init!r} with init_std={std}")
+    return INITIALIZERS[name](shape, rng, dtype)

@@ -1,0 +1,228 @@
+"""Losses. ``forward(outputs, targets) -> float`` is the mean over the batch; ``backward()`` returns
+dL/d(outputs), already divided by the batch size N (the only place in backproplab that divides by N).
+
+Targets are integer class labels ``(N,)`` or one-hot / probability rows ``(N, K)`` shaped like the outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._xp import is_numpy, namespace
+from ..errors import ShapeError
+from .activations import sigmoid
+from .softmax import log_softmax, softmax
+
+
+def _check_outputs(loss: Loss, outputs: Any) -> None:
+    if outputs.ndim != 2:
+        raise ShapeError(f"{type(loss).__name__} expects outputs of shape (N, K); got {tuple(outputs.shape)}")
+
+
+def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
+    """Split targets into ``(labels, None)`` for integer labels or ``(None, rows)`` for (N, K) rows."""
+    n, k = outputs.shape
+    xp = namespace(targets)
+    if targets.ndim == 1:
+        if is_numpy(targets):
+            integral = np.issubdtype(targets.dtype, np.integer)
+        else:
+            integral = xp.isdtype(targets.dtype, "integral")
+        if not integral:
+            raise ValueError(
+                f"{type(loss).__name__}: 1-D targets must be integer class labels; got dtype {targets.dtype}"
+            )
+        if targets.shape[0] != n:
+            raise ShapeError(f"{type(loss).__name__}: {n} outputs but {targets.shape[0]} labels")
+        if n and (int(xp.min(targets)) < 0 or int(xp.max(targets)) >= k):
+            raise ValueError(
+                f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in "
+                f"[{int(xp.min(targets))}, {int(xp.max(targets))}]"
+            )
+        return targets, None
+    if tuple(targets.shape) != (n, k):
+        raise ShapeError(
+            f"{type(loss).__name__}: targets must be labels (N,) or rows (N, K) = ({n}, {k}); "
+            f"got {tuple(targets.shape)}"
+        )
+    return None, targets
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> Any:
+    """``(N,)`` integer labels -> ``(N, K)`` one-hot rows."""
+    xp = namespace(labels)
+    if is_numpy(labels):
+        out = np.zeros((labels.shape[0], num_classes), dtype=dtype)
+        out[np.arange(labels.shape[0]), labels] = 1
+        return out
+    return xp.astype(labels[:, None] == xp.arange(num_classes, device=labels.device)[None, :], dtype)
+
+
+class Loss:
+    """Base class: ``forward`` caches what ``backward`` needs."""
+
+    kind = "loss"
+
+    def forward(self, outputs: Any, targets: Any) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, outputs: Any, targets: Any) -> float:
+        return self.forward(outputs, targets)
+
+    def link(self, outputs: Any) -> Any:
+        """Map model outputs to predictions (probabilities for classification losses)."""
+        return outputs
+
+    def _cached(self) -> Any:
+        if getattr(self, "_cache", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() needs a forward() first")
+        return self._cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by cross-entropy, fused. Takes logits z ``(N, K)``.
+
+    L = -(1/N) sum_n sum_k t_nk log softmax(z_n)_k, with log softmax by log-sum-exp (finite for logits of
+    +-1e4). dL/dz = (softmax(z) - t) / N. With integer labels t is their one-hot encoding.
+    """
+
+    kind = "softmax_cross_entropy"
+
+    def __init__(self) -> None:
+        self._cache: Any = None
+
+    def forward(self, outputs: Any, targets: Any) -> float:
+        _check_outputs(self, outputs)
+        labels, rows = _labels_or_rows(self, outputs, targets)
+        xp = namespace(outputs)
+        logp = log_softmax(outputs, axis=1)
+        n = outputs.shape[0]
+        if labels is not None:
+            picked = logp[xp.arange(n), labels] if not is_numpy(logp) else logp[np.arange(n), labels]
+            loss = -xp.sum(picked) / n
+        else:
+            loss = -xp.sum(rows * logp) / n
+        self._cache = (logp, labels, rows)
+        return float(loss)
+
+    def backward(self) -> Any:
+        logp, labels, rows = self._cached()
+        xp = namespace(logp)
+        n = logp.shape[0]
+        p = xp.exp(logp)
+        if labels is None:
+            return (p - rows) / n
+        if is_numpy(p):
+            p[np.arange(n), labels] -= 1.0
+            p /= n
+            return p
+        return (p - one_hot(labels, p.shape[1], p.dtype)) / n
+
+    def link(self, outputs: Any) -> Any:
+        return softmax(outputs, axis=1)
+
+
+class CrossEntropy(Loss):
+    """Cross-entropy of probabilities p ``(N, K)`` (e.g. from a `Softmax` layer).
+
+    L = -(1/N) sum_n sum_k t_nk log p_nk; dL/dp = -t / (N p). Probabilities are clipped below at
+    sqrt(tiny) of their dtype so that the loss and gradient stay finite for p = 0.
+    """
+
+    kind = "cross_entropy"
+
+    def __init__(self) -> None:
+        self._cache: Any = None
+
+    def forward(self, outputs: Any, targets: Any) -> float:
+        _check_outputs(self, outputs)
+        labels, rows = _labels_or_rows(self, outputs, targets)
+        xp = namespace(outputs)
+        floor = float(xp.finfo(outputs.dtype).smallest_normal) ** 0.5
+        p = xp.clip(outputs, floor, None)
+        if rows is None:
+            rows = one_hot(labels, outputs.shape[1], outputs.dtype)
+        n = outputs.shape[0]
+        self._cache = (p, rows)
+        return float(-xp.sum(rows * xp.log(p)) / n)
+
+    def backward(self) -> Any:
+        p, rows = self._cached()
+        return -rows / (p * p.shape[0])
+
+
+class MSE(Loss):
+    """Squared error. L = (c/N) sum_n ||o_n - t_n||^2 with c = 1/2 (``half=True``, the backprop-course
+    convention, dL/do = (o - t)/N) or c = 1 (``half=False``, dL/do = 2(o - t)/N).
+
+    Integer labels are one-hot encoded.
+    """
+
+    kind = "mse"
+
+    def __init__(self, *, half: bool = True) -> None:
+        self.half = bool(half)
+        self._cache: Any = None
+
+    def forward(self, outputs: Any, targets: Any) -> float:
+        _check_outputs(self, outputs)
+        labels, rows = _labels_or_rows(self, outputs, targets)
+        if rows is None:
+            rows = one_hot(labels, outputs.shape[1], outputs.dtype)
+        xp = namespace(outputs)
+        diff = outputs - rows
+        self._cache = diff
+        c = 0.5 if self.half else 1.0
+        return float(c * xp.sum(diff * diff) / outputs.shape[0])
+
+    def backward(self) -> Any:
+        diff = self._cached()
+        c = 1.0 if self.half else 2.0
+        return (c / diff.shape[0]) * diff
+
+    def __repr__(self) -> str:
+        return f"MSE(half={self.half})"
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy with logits z ``(N, K)``, each column an independent yes/no output.
+
+    L = (1/N) sum_n sum_k [softplus(z) - t z], softplus(z) = max(z, 0) + log(1 + e^-|z|) (stable);
+    dL/dz = (sigmoid(z) - t) / N. Targets in [0, 1] of the outputs' shape; 1-D targets with one output
+    column are accepted as ``(N,)``.
+    """
+
+    kind = "binary_cross_entropy"
+
+    def __init__(self) -> None:
+        self._cache: Any = None
+
+    def forward(self, outputs: Any, targets: Any) -> float:
+        _check_outputs(self, outputs)
+        xp = namespace(outputs)
+        if targets.ndim == 1 and outputs.shape[1] == 1:
+            targets = xp.reshape(targets, (-1, 1))
+        if tuple(targets.shape) != tuple(outputs.shape):
+            raise ShapeError(
+                f"BinaryCrossEntropy: targets must have the outputs' shape {tuple(outputs.shape)}; "
+                f"got {tuple(targets.shape)}"
+            )
+        t = xp.astype(targets, outputs.dtype) if not is_numpy(targets) else targets.astype(outputs.dtype)
+        softplus = xp.maximum(outputs, 0.0) + xp.log1p(xp.exp(-xp.abs(outputs)))
+        self._cache = (outputs, t)
+        return float(xp.sum(softplus - t * outputs) / outputs.shape[0])
+
+    def backward(self) -> Any:
+        z, t = self._cached()
+        return (sigmoid(z) - t) / z.shape[0]
+
+    def link(self, outputs: Any) -> Any:
+        return sigmoid(outputs)

@@ -1,0 +1,151 @@
+"""`Module`, the forward/backward contract every layer follows, and `Sequential`.
+
+Contract (cs231n-style forward/backward with a cache):
+- ``forward(x, training=False)`` maps a batch ``x`` of shape ``(N, ...)`` to outputs. With ``training=True`` it
+  also caches what ``backward`` needs; with ``training=False`` it caches nothing (evaluation is lean).
+- ``backward(grad_out)`` takes dL/d(output) of the last training-mode forward, *overwrites* ``.grad`` of every
+  parameter it owns with dL/d(parameter) and returns dL/d(input). It never divides by the batch size: the loss
+  already did, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of layers and containers."""
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad_out: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        return self.forward(x, training=training)
+
+    # -- parameters ---------------------------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, parameter)`` pairs, e.g. ``("0.weight", p)`` inside a `Sequential`."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of every parameter value, keyed by dotted name."""
+        return {name: p.value.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into the parameters (shapes must match; dtype is converted)."""
+        params = dict(self.named_parameters())
+        if strict:
+            missing = sorted(set(params) - set(state))
+            unexpected = sorted(set(state) - set(params))
+            if missing or unexpected:
+                raise KeyError(
+                    f"state_dict does not match the model: missing {missing or 'none'}, "
+                    f"unexpected {unexpected or 'none'}; the model has {sorted(params)}"
+                )
+        for name, value in state.items():
+            if name not in params:
+                continue
+            p = params[name]
+            if tuple(value.shape) != p.shape:
+                raise ShapeError(
+                    f"state_dict['{name}'] has shape {tuple(value.shape)}, but the model's parameter has "
+                    f"shape {p.shape}"
+                )
+            p.value[...] = value
+
+    def astype(self, dtype: Any) -> Module:
+        """Convert every parameter to ``dtype`` (e.g. ``np.float64`` for gradient checks). Returns self."""
+        for p in self.parameters():
+            p.astype(dtype)
+        for m in self.modules():
+            m._on_dtype_change(dtype)
+        return self
+
+    def _on_dtype_change(self, dtype: Any) -> None:
+        """Hook for modules that keep dtype-specific buffers."""
+
+    @property
+    def dtype(self) -> Any:
+        params = self.parameters()
+        return params[0].dtype if params else None
+
+    def num_parameters(self) -> int:
+        return int(sum(np.prod(p.shape) for p in self.parameters()))
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    @staticmethod
+    def _missing_cache(owner: Module) -> RuntimeError:
+        return RuntimeError(
+            f"{type(owner).__name__}.backward() needs the cache of a training-mode forward: "
+            "call forward(x, training=True) first"
+        )
+
+
+class Sequential(Module):
+    """Modules applied in order; parameters are named ``"<index>.<name>"`` (``"0.weight"``, ``"2.bias"``)."""
+
+    def __init__(self, *layers: Module) -> None:
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential layer {i} must be a Module, got {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_out: Any) -> Any:
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"

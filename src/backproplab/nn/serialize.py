@@ -1,0 +1,90 @@
+"""Save and load models as ``.npz`` (no pickle): parameter arrays plus a JSON description of the layers."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackproplabError
+from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .dense import Dense
+from .dropout import Dropout
+from .module import Module, Sequential
+from .softmax import Softmax
+
+_ARCH_KEY = "__architecture__"
+
+
+def layer_spec(layer: Module) -> dict[str, Any]:
+    """A JSON-able description of one layer, enough to rebuild it."""
+    if isinstance(layer, Dense):
+        return {"type": "Dense", "in_features": layer.in_features, "out_features": layer.out_features,
+                "bias": layer.bias is not None}
+    if isinstance(layer, ELU):
+        return {"type": "ELU", "alpha": layer.alpha}
+    if isinstance(layer, LeakyReLU):
+        return {"type": "LeakyReLU", "slope": layer.slope}
+    if isinstance(layer, Dropout):
+        return {"type": "Dropout", "p": layer.p}
+    if isinstance(layer, Sigmoid | ReLU | Tanh | Identity | Softmax):
+        return {"type": type(layer).__name__}
+    raise BackproplabError(f"cannot describe layer {type(layer).__name__} for saving")
+
+
+def _build_layer(spec: dict[str, Any], dtype: Any) -> Module:
+    kind = spec.get("type")
+    simple = {"Sigmoid": Sigmoid, "ReLU": ReLU, "Tanh": Tanh, "Identity": Identity, "Softmax": Softmax}
+    if kind == "Dense":
+        return Dense(spec["in_features"], spec["out_features"], bias=spec["bias"], init="zeros", dtype=dtype)
+    if kind == "ELU":
+        return ELU(spec["alpha"])
+    if kind == "LeakyReLU":
+        return LeakyReLU(spec["slope"])
+    if kind == "Dropout":
+        return Dropout(spec["p"])
+    if kind in simple:
+        return simple[kind]()
+    raise BackproplabError(f"unknown layer type {kind!r} in saved model")
+
+
+def architecture(model: Module) -> list[dict[str, Any]]:
+    layers = model.layers if isinstance(model, Sequential) else [model]
+    return [layer_spec(layer) for layer in layers]
+
+
+def save_model(model: Module, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
+    path = Path(path)
+    arrays = {name: np.asarray(v) for name, v in model.state_dict().items()}
+    arrays[_ARCH_KEY] = np.array(json.dumps(architecture(model)))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | Path) -> Sequential:
+    """Rebuild a model saved by `save_model` (reads with ``allow_pickle=False``)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise BackproplabError(f"{path}: not a readable backproplab model file ({exc})") from exc
+    if _ARCH_KEY not in arrays:
+        raise BackproplabError(f"{path}: no architecture record; was it written by backproplab.save_model?")
+    specs = json.loads(str(arrays.pop(_ARCH_KEY)))
+    dtype = next(iter(arrays.values())).dtype if arrays else np.float32
+    model = Sequential(*(_build_layer(s, dtype) for s in specs))
+    model.load_state_dict(arrays)
+    return model

@@ -1,0 +1,123 @@
+"""Callbacks: hooks `fit` calls at the start and end of training and of every epoch (Keras-style)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..nn.losses import Loss
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
+    from .history import History
+
+
+@dataclass
+class TrainingState:
+    """What callbacks can see and change during `fit`. Set ``stop_training = True`` to stop after this epoch."""
+
+    model: Module
+    loss: Loss
+    optimizer: Optimizer
+    history: History
+    epochs: int
+    stop_training: bool = False
+    stop_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Callback:
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_begin(self, state: TrainingState, epoch: int) -> None:
+        """Before epoch ``epoch`` (1-based)."""
+
+    def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
+        """After epoch ``epoch`` has been evaluated; ``logs`` is its History record."""
+
+    def on_train_end(self, state: TrainingState) -> None:
+        """After the last epoch, also when training stopped early or diverged."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    ``mode`` is ``min``, ``max`` or ``auto`` (max for accuracies, min otherwise). With
+    ``restore_best_weights=True`` the model gets back the parameters of its best epoch when training ends.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = False, mode: str = "auto") -> None:
+        if patience < 0:
+            raise ValueError(f"EarlyStopping patience must be >= 0; got {patience}")
+        if min_delta < 0:
+            raise ValueError(f"EarlyStopping min_delta must be >= 0; got {min_delta}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode: expected 'auto', 'min' or 'max'; got {mode!r}")
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.maximize = mode == "max" or (mode == "auto" and monitor.endswith(("acc", "accuracy")))
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.wait = 0
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        if self.maximize:
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
+                           f"available: {sorted(k for k in logs if k not in ('epoch', 'seconds'))}")
+        value = float(logs[self.monitor])
+        if math.isfinite(value) and self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = state.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            state.stop_training = True
+            state.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
+                                 f"(best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def on_train_end(self, state: TrainingState) -> None:
+        if self.restore_best_weights and self.best_state is not None:
+            state.model.load_state_dict(self.best_state)
+            state.history.params["restored_epoch"] = self.best_epoch
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda s, e, logs: ...)``."""
+
+    def __init__(self, on_train_begin: Any = None, on_epoch_begin: Any = None, on_epoch_end: Any = None,
+                 on_train_end: Any = None) -> None:
+        self._hooks = {"on_train_begin": on_train_begin, "on_epoch_begin": on_epoch_begin,
+                       "on_epoch_end": on_epoch_end, "on_train_end": on_train_end}
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        if self._hooks["on_train_begin"]:
+            self._hooks["on_train_begin"](state)
+
+    def on_epoch_begin(self, state: TrainingState, epoch: int) -> None:
+        if self._hooks["on_epoch_begin"]:
+            self._hooks["on_epoch_begin"](state, epoch)
+
+    def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
+        if self._hooks["on_epoch_end"]:
+            self._hooks["on_epoch_end"](state, epoch, logs)
+
+    def on_train_end(self, state: TrainingState) -> None:
+        if self._hooks["on_train_end"]:
+            self._hooks["on_train_end"](state)

@@ -1,0 +1,220 @@
+"""`fit`: mini-batch training with per-epoch evaluation on whole sets, callbacks and divergence handling."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data.split import train_validation_indices
+from ..errors import ShapeError
+from ..nn.losses import Loss
+from ..nn.module import Module
+from ..nn.regularization import Regularizer, as_regularizers, total_penalty
+from ..optim.optimizer import Optimizer
+from .callbacks import Callback, TrainingState
+from .history import History
+from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
+from .progress import Progress, format_epoch_line
+
+
+@dataclass
+class EpochResult:
+    """What one pass over the training data reports back to `fit`."""
+
+    batches: int
+    mean_batch_loss: float
+    bad_batch: int | None = None  # 1-based index of the batch whose loss was NaN/inf, if any
+
+
+def _check_training_data(X: Any, y: Any, model: Module) -> None:
+    if X is None or y is None:
+        raise ValueError("fit needs training features and labels: a Dataset or an (X, y) pair")
+    if getattr(X, "ndim", None) != 2:
+        raise ShapeError(f"training X must be 2-D (N, D); got shape {getattr(X, 'shape', type(X).__name__)}")
+    if len(X) == 0:
+        raise ValueError("training set is empty")
+    if len(y) != len(X):
+        raise ShapeError(f"training set has {len(X)} rows in X but {len(y)} targets in y")
+    if np.issubdtype(np.asarray(X).dtype, np.floating) and not np.isfinite(X).all():
+        raise ValueError("training X contains NaN or infinite values")
+    outputs = model.forward(X[:1], training=False)
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        k = outputs.shape[1]
+        lo, hi = int(y.min()), int(y.max())
+        if (lo < 0 or hi >= k) and k > 1:
+            raise ValueError(f"training labels must be in [0, {k - 1}] for a model with {k} outputs; "
+                             f"got labels in [{lo}, {hi}]")
+
+
+def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
+    if eval_sets is None:
+        return {}
+    items = eval_sets.items() if isinstance(eval_sets, Mapping) else eval_sets
+    sets: dict[str, tuple[Any, Any]] = {}
+    for name, data in items:
+        if name == "train":
+            raise ValueError("eval set name 'train' is reserved for the training set itself")
+        X, y = as_arrays(data)
+        if y is None or len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"eval set {name!r} must be a non-empty Dataset or (X, y) pair of equal length")
+        sets[str(name)] = (X, y)
+    return sets
+
+
+def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
+                      X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress) -> EpochResult:
+    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step."""
+    n = len(X)
+    num_batches = math.ceil(n / batch_size)
+    every = progress.every
+    params = model.parameters()
+    total = 0.0
+    for b in range(num_batches):
+        s = b * batch_size
+        if order is None:
+            xb, yb = X[s:s + batch_size], y[s:s + batch_size]
+        else:
+            idx = order[s:s + batch_size]
+            xb, yb = X[idx], y[idx]
+        value = loss.forward(model.forward(xb, training=True), yb)
+        if not math.isfinite(value):
+            return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
+        total += value
+        model.backward(loss.backward())
+        for reg in regs:
+            reg.add_gradient(params)
+        optimizer.step()
+        if (b + 1) % every == 0:
+            progress.advance(every, value)
+    return EpochResult(num_batches, total / num_batches)
+
+
+def fit(
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    train: Any,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+    eval_sets: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+    validation_split: float | int | None = None,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 1,
+    regularizer: Regularizer | Sequence[Regularizer] | None = None,
+    eval_train: bool = True,
+    eval_batch_size: int = DEFAULT_EVAL_BATCH,
+) -> History:
+    """Train ``model`` with mini-batch gradient descent and return its `History`.
+
+    Each epoch visits every training example once, in file order (``shuffle=False``) or in a permutation
+    drawn from ``seed``. For each batch: outputs = model(x), L = loss(outputs, y) (mean over the batch),
+    backward, add the weight-penalty gradient, optimizer step. At the end of each epoch the training set
+    (``eval_train``) and every eval set are evaluated *whole* in evaluation mode: ``train_loss`` is recomputed
+    on the full training set, not averaged over the epoch's batches (that running average is kept as
+    ``batch_loss``). With a regularizer, ``train_objective`` = ``train_loss`` + penalty is recorded too.
+
+    Args:
+        train: a `Dataset` or ``(X, y)``; ``X`` ``(N, D)``, ``y`` labels ``(N,)`` or rows ``(N, K)``.
+        eval_sets: ``{"test": test_set, ...}``; metrics are logged as ``test_loss``, ``test_acc``.
+        validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
+            evaluated as ``val``.
+        verbose: 0 silent, 1 progress bar on a terminal (else one line per epoch), 2 one line per epoch.
+
+    Divergence (a NaN/infinite loss or parameter) stops training with a message; ``History.diverged`` is
+    set and the epoch in which it happened is recorded with its non-finite metrics.
+    """
+    if int(epochs) < 1:
+        raise ValueError(f"epochs must be >= 1; got {epochs}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    epochs, batch_size = int(epochs), int(batch_size)
+    X, y = as_arrays(train)
+    _check_training_data(X, y, model)
+    sets = _eval_sets(eval_sets)
+    if validation_split is not None:
+        if "val" in sets:
+            raise ValueError("validation_split and an eval set named 'val' cannot both be given")
+        tr, va = train_validation_indices(len(X), validation_split, seed)
+        sets = {"val": (X[va], y[va]), **sets}
+        X, y = X[tr], y[tr]
+    regs = as_regularizers(regularizer)
+    params = model.parameters()
+    history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+                              "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
+                              "regularizer": [repr(r) for r in regs]})
+    state = TrainingState(model, loss, optimizer, history, epochs)
+    progress = Progress(verbose, epochs)
+    rng = np.random.default_rng(seed)
+    report_sets = (["train"] if eval_train else []) + list(sets)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for cb in callbacks:
+            cb.on_train_begin(state)
+        for epoch in range(1, epochs + 1):
+            lr = optimizer.set_epoch(epoch - 1)
+            for cb in callbacks:
+                cb.on_epoch_begin(state, epoch)
+            started = time.perf_counter()
+            order = rng.permutation(len(X)) if shuffle else None
+            progress.start_epoch(epoch, math.ceil(len(X) / batch_size))
+            result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
+            train_seconds = time.perf_counter() - started
+            record: dict[str, Any] = {"epoch": epoch}
+            if eval_train:
+                m = evaluate(model, loss, X, y, eval_batch_size)
+                record["train_loss"], record["train_acc"] = m["loss"], m["accuracy"]
+            if regs:
+                penalty = total_penalty(regs, params)
+                record["penalty"] = penalty
+                if eval_train:
+                    record["train_objective"] = record["train_loss"] + penalty
+            for name, (Xs, ys) in sets.items():
+                m = evaluate(model, loss, Xs, ys, eval_batch_size)
+                record[f"{name}_loss"], record[f"{name}_acc"] = m["loss"], m["accuracy"]
+            record["batch_loss"] = result.mean_batch_loss
+            record["lr"] = lr
+            record["train_seconds"] = train_seconds
+            record["seconds"] = time.perf_counter() - started
+            history.append(record)
+            progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
+
+            reason = _divergence(result, record, params, epoch, lr)
+            if reason:
+                history.diverged = True
+                state.stop_training, state.stop_reason = True, reason
+                progress.message(reason)
+            for cb in callbacks:
+                cb.on_epoch_end(state, epoch, record)
+            if state.stop_training:
+                history.stop_reason = state.stop_reason
+                if not history.diverged and state.stop_reason:
+                    progress.message(state.stop_reason)
+                break
+        for cb in callbacks:
+            cb.on_train_end(state)
+    return history
+
+
+def _divergence(result: EpochResult, record: dict[str, Any], params: Sequence[Any], epoch: int,
+                lr: float) -> str | None:
+    """A message if training diverged in this epoch, else None."""
+    if result.bad_batch is not None:
+        return (f"Training diverged: the loss became NaN or infinite at epoch {epoch}, batch {result.bad_batch} "
+                f"(learning rate {lr:g}); stopped. Try a smaller learning rate.")
+    for key, value in record.items():
+        if key.endswith("_loss") and not math.isfinite(value):
+            return (f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
+                    "Try a smaller learning rate.")
+    for p in params:
+        if not np.isfinite(p.value).all():
+            return (f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
+                    f"(learning rate {lr:g}); stopped.")
+    return None

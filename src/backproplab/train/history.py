@@ -1,0 +1,95 @@
+"""`History`: what `fit` measured, epoch by epoch (Keras-style ``history`` dict plus per-epoch records)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+
+class History:
+    """Per-epoch metrics of one `fit` call.
+
+    Attributes:
+        history: metric name -> list with one value per epoch (``train_loss``, ``train_acc``, ``test_loss``,
+            ``test_acc``, ``val_loss``, ..., ``lr``, and ``train_objective`` / ``penalty`` when a weight
+            penalty is used). Accuracies are fractions in [0, 1].
+        epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based) and ``seconds``.
+        diverged: True when training stopped because a loss or parameter became NaN or infinite.
+        stop_reason: why training ended early (divergence, early stopping), else None.
+        engine: which training engine ran (``"numpy"`` here).
+        params: the settings of the run (epochs, batch_size, shuffle, seed, ...).
+    """
+
+    def __init__(self, params: dict[str, Any] | None = None, engine: str = "numpy") -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epochs: list[dict[str, Any]] = []
+        self.diverged = False
+        self.stop_reason: str | None = None
+        self.engine = engine
+        self.params: dict[str, Any] = dict(params or {})
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add one epoch's record; numeric entries (except ``epoch``) also go to ``history``."""
+        self.epochs.append(dict(record))
+        for key, value in record.items():
+            if key != "epoch" and isinstance(value, int | float):
+                self.history.setdefault(key, []).append(float(value))
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.epochs[-1] if self.epochs else {}
+
+    def best(self, monitor: str, mode: str = "auto") -> tuple[int, float]:
+        """``(epoch, value)`` of the best finite value of ``monitor`` (min for losses, max for accuracies)."""
+        values = self.history.get(monitor)
+        if not values:
+            raise KeyError(f"History has no metric {monitor!r}; it has {sorted(self.history)}")
+        maximize = (mode == "max") or (mode == "auto" and monitor.endswith(("acc", "accuracy")))
+        finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
+        if not finite:
+            return self.epochs[-1]["epoch"], float("nan")
+        value, i = max(finite) if maximize else min(finite)
+        return self.epochs[i]["epoch"], value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"engine": self.engine, "diverged": self.diverged, "stop_reason": self.stop_reason,
+                "params": self.params, "epochs": self.epochs, "history": self.history}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=_jsonable, allow_nan=True)
+
+    def to_csv(self) -> str:
+        """One row per epoch, columns = every key seen (missing values left empty)."""
+        columns: list[str] = []
+        for record in self.epochs:
+            columns += [k for k in record if k not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.epochs)
+        return buf.getvalue()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        h = cls(params=data.get("params"), engine=data.get("engine", "numpy"))
+        for record in data.get("epochs", []):
+            h.append(record)
+        h.diverged = bool(data.get("diverged", False))
+        h.stop_reason = data.get("stop_reason")
+        return h
+
+    def __repr__(self) -> str:
+        flag = ", diverged" if self.diverged else ""
+        return f"History(epochs={len(self)}, metrics={sorted(self.history)}{flag})"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,125 @@
+"""Evaluation helpers: `evaluate`, `predict`, `predict_proba`, `accuracy`, `confusion_matrix`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..nn.losses import BinaryCrossEntropy, Loss
+from ..nn.module import Module, Sequential
+from ..nn.softmax import Softmax, softmax
+
+DEFAULT_EVAL_BATCH = 2048
+
+
+def as_arrays(data: Any, y: Any = None, what: str = "data") -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y)`` from a `Dataset`, a ``(X, y)`` pair, or ``X`` and ``y`` given separately."""
+    if isinstance(data, Dataset):
+        return data.X, data.y
+    if isinstance(data, tuple | list) and len(data) == 2 and y is None:
+        return data[0], data[1]
+    return data, y
+
+
+def _batches(n: int, batch_size: int) -> range:
+    return range(0, n, max(1, int(batch_size)))
+
+
+def outputs_of(model: Module, X: Any, batch_size: int = DEFAULT_EVAL_BATCH) -> Any:
+    """Model outputs for all of ``X`` in evaluation mode (no caches, dropout off), computed in chunks."""
+    chunks = [model.forward(X[s:s + batch_size], training=False) for s in _batches(len(X), batch_size)]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def predicted_labels(outputs: Any, loss: Loss | None = None) -> Any:
+    """Class predictions: argmax over outputs, or ``z > 0`` for one binary-cross-entropy output column."""
+    if isinstance(loss, BinaryCrossEntropy) and outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0).astype(np.int64)
+    return np.argmax(outputs, axis=1)
+
+
+def _label_targets(y: Any) -> Any:
+    return y if y.ndim == 1 else np.argmax(y, axis=1)
+
+
+def evaluate(
+    model: Module, loss: Loss, X: Any, y: Any = None, batch_size: int = DEFAULT_EVAL_BATCH
+) -> dict[str, float]:
+    """Mean loss and accuracy of ``model`` over the whole of ``(X, y)``, in evaluation mode.
+
+    Returns ``{"loss": L, "accuracy": a, "n": N}``; L is the loss averaged over all N examples (chunks are
+    weighted by their size, so the result does not depend on ``batch_size``).
+    """
+    X, y = as_arrays(X, y)
+    if y is None:
+        raise ValueError("evaluate needs targets y (or a Dataset / (X, y) pair)")
+    n = len(X)
+    if n == 0:
+        raise ValueError("evaluate got an empty dataset")
+    total, correct = 0.0, 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for s in _batches(n, batch_size):
+            xb, yb = X[s:s + batch_size], y[s:s + batch_size]
+            out = model.forward(xb, training=False)
+            total += loss.forward(out, yb) * len(xb)
+            if isinstance(loss, BinaryCrossEntropy) and out.shape[1] > 1:
+                correct += int(np.sum((out > 0) == (yb > 0.5))) / out.shape[1]
+            else:
+                correct += int(np.sum(predicted_labels(out, loss) == _label_targets(yb)))
+    return {"loss": total / n, "accuracy": correct / n, "n": n}
+
+
+def predict(model: Module, X: Any, batch_size: int = DEFAULT_EVAL_BATCH) -> np.ndarray:
+    """Predicted class labels ``(N,)`` (argmax of the outputs)."""
+    X, _ = as_arrays(X)
+    return predicted_labels(outputs_of(model, X, batch_size))
+
+
+def predict_proba(model: Module, X: Any, loss: Loss | None = None, batch_size: int = DEFAULT_EVAL_BATCH) -> Any:
+    """Class probabilities ``(N, K)``.
+
+    With ``loss`` given, its link maps outputs to probabilities (softmax for `SoftmaxCrossEntropy`, sigmoid
+    for `BinaryCrossEntropy`). Without it: outputs as they are if the model ends in `Softmax`, otherwise
+    the softmax of the outputs (logits).
+    """
+    X, _ = as_arrays(X)
+    out = outputs_of(model, X, batch_size)
+    if loss is not None:
+        return loss.link(out)
+    ends_in_softmax = isinstance(model, Sequential) and len(model) and isinstance(model[-1], Softmax)
+    return out if ends_in_softmax or isinstance(model, Softmax) else softmax(out, axis=1)
+
+
+def accuracy(y_true: Any, y_pred: Any) -> float:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"accuracy: y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    return float(np.mean(y_true == y_pred)) if y_true.size else float("nan")
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``C[i, j]`` of examples with true label i predicted as j (true on rows, predicted on columns)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"confusion_matrix: y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    k = int(num_classes) if num_classes is not None else int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= k):
+        raise ValueError(f"confusion_matrix: labels must be in [0, {k - 1}]")
+    return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
+
+
+def first_misclassified(y_true: Any, y_pred: Any, num_classes: int) -> dict[int, int]:
+    """For each class c, the index of the first example of true class c that was misclassified (if any)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    wrong = np.flatnonzero(y_true != y_pred)
+    found: dict[int, int] = {}
+    for i in wrong:
+        c = int(y_true[i])
+        if c not in found:
+            found[c] = int(i)
+            if len(found) == num_classes:
+                break
+    return dict(sorted(found.items()))
