@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._io import atomic_write
 from ..errors import BackproplabError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
@@ -62,15 +61,7 @@ def save_model(model: Module, path: str | Path) -> Path:
     path = Path(path)
     arrays = {name: np.asarray(v) for name, v in model.state_dict().items()}
     arrays[_ARCH_KEY] = np.array(json.dumps(architecture(model)))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_model(path: str | Path) -> Sequential:

@@ -111,6 +111,7 @@ def fit(
     regularizer: Regularizer | Sequence[Regularizer] | None = None,
     eval_train: bool = True,
     eval_batch_size: int = DEFAULT_EVAL_BATCH,
+    engine: str = "auto",
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -131,6 +132,10 @@ def fit(
     Divergence (a NaN/infinite loss or parameter) stops training with a message; ``History.diverged`` is
     set and the epoch in which it happened is recorded with its non-finite metrics.
     """
+    if engine not in ("auto", "numpy", "fast"):
+        raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {engine!r}")
+    if engine == "fast":
+        raise NotImplementedError("the fast engine is not available in this build; use engine='numpy'")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
     if int(batch_size) < 1:

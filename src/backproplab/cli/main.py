@@ -1,0 +1,34 @@
+"""The `backproplab` command line."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .data_cmd import data_group
+from .gradcheck_cmd import gradcheck_command
+from .report_cmd import report_command
+from .run_cmd import presets_command, run_command
+from .train_cmd import train_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="backproplab")
+def main() -> None:
+    """backproplab: neural networks with every forward and backward pass written out.
+
+    \b
+    Quick start:
+      backproplab run fashion-sgd      the flagship Fashion-MNIST experiment, with its report
+      backproplab presets              all named experiments
+      backproplab train --help         train from flags or a TOML config
+      backproplab gradcheck            check every layer against numerical gradients
+    """
+
+
+main.add_command(train_command)
+main.add_command(run_command)
+main.add_command(presets_command)
+main.add_command(data_group)
+main.add_command(gradcheck_command)
+main.add_command(report_command)

@@ -1,0 +1,100 @@
+"""Turn a `RunConfig` into the objects `fit` needs: datasets, model, loss, optimizer, penalties, callbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data import Dataset, load_splits
+from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
+from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
+from ..optim.schedules import Schedule
+from ..train import Callback, EarlyStopping
+from .config import ModelConfig, OptimizerConfig, RunConfig
+
+
+def build_datasets(config: RunConfig) -> dict[str, Dataset]:
+    """``{"train", "test"}`` plus ``"validation"`` when ``data.validation_size`` > 0; limits applied."""
+    d = config.data
+    splits = load_splits(d.dataset, scale=d.scale, root=d.root, validation_size=d.validation_size or None,
+                         seed=d.split_seed, dtype=np.dtype(config.model.dtype))
+    if d.limit_train:
+        splits["train"] = splits["train"].take(d.limit_train)
+    if d.limit_test:
+        splits["test"] = splits["test"].take(d.limit_test)
+    return splits
+
+
+def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequential:
+    options: dict[str, Any] = {}
+    if cfg.activation == "elu":
+        options["alpha"] = cfg.elu_alpha
+    elif cfg.activation == "leaky_relu":
+        options["slope"] = cfg.leaky_slope
+    return mlp([num_inputs, *cfg.hidden, num_classes], cfg.activation, activation_options=options,
+               dropout=cfg.dropout, init=cfg.init, init_std=cfg.init_std if cfg.init == "normal" else None,
+               seed=cfg.seed, dtype=np.dtype(cfg.dtype))
+
+
+def build_loss(config: RunConfig) -> Loss:
+    return MSE() if config.loss.name == "mse" else SoftmaxCrossEntropy()
+
+
+def build_schedule(cfg: OptimizerConfig) -> Schedule | None:
+    if cfg.schedule == "step":
+        return StepDecay(cfg.lr_decay, cfg.step_size)
+    if cfg.schedule == "inverse":
+        return InverseScaling(cfg.power)
+    return None
+
+
+def build_optimizer(cfg: OptimizerConfig, model: Sequential) -> Optimizer:
+    if cfg.name == "adam":
+        return Adam(model.parameters(), lr=cfg.lr, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
+                    schedule=build_schedule(cfg))
+    return SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+               weight_decay=cfg.weight_decay, schedule=build_schedule(cfg))
+
+
+def build_regularizers(config: RunConfig) -> list[Regularizer]:
+    r = config.regularization
+    regs: list[Regularizer] = []
+    if r.l2:
+        regs.append(L2(r.l2, half=r.l2_convention == "half"))
+    if r.l1:
+        regs.append(L1(r.l1))
+    return regs
+
+
+def build_callbacks(config: RunConfig) -> list[Callback]:
+    es = config.training.early_stopping
+    if es is None:
+        return []
+    return [EarlyStopping(es.monitor, es.patience, es.min_delta, es.restore_best_weights)]
+
+
+@dataclass
+class Experiment:
+    """Everything one run trains with."""
+
+    config: RunConfig
+    datasets: dict[str, Dataset]
+    model: Sequential
+    loss: Loss
+    optimizer: Optimizer
+    regularizers: list[Regularizer]
+    callbacks: list[Callback]
+
+    @property
+    def eval_sets(self) -> dict[str, Dataset]:
+        return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval}
+
+
+def build_experiment(config: RunConfig) -> Experiment:
+    datasets = build_datasets(config)
+    train = datasets["train"]
+    model = build_model(config.model, train.num_features, train.num_classes)
+    return Experiment(config, datasets, model, build_loss(config), build_optimizer(config.optimizer, model),
+                      build_regularizers(config), build_callbacks(config))

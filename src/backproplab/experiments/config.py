@@ -1,0 +1,219 @@
+"""Run configuration: a validated, fully resolved description of one training run (TOML on disk).
+
+Every key has a default, so a config file only states what differs. Errors name the key, the allowed values
+and what was given, e.g. ``optimizer.name: expected one of 'sgd', 'adam'; got 'adamw'``.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral"] = "fashion-mnist"
+    root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
+    scale: Literal["unit", "centered", "standardize", "none"] = "unit"
+    validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
+    split_seed: int = 0
+    limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
+    limit_test: int = Field(0, ge=0, description="use only the first N test rows (0: all)")
+
+
+class ModelConfig(_Section):
+    hidden: list[int] = Field(default_factory=lambda: [256])
+    activation: Literal["sigmoid", "relu", "leaky_relu", "elu", "tanh", "identity"] = "sigmoid"
+    elu_alpha: float = Field(1.0, gt=0)
+    leaky_slope: float = Field(0.01, ge=0)
+    dropout: float = Field(0.0, ge=0, lt=1, description="drop probability after each hidden activation")
+    init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
+    init_std: float = Field(0.01, gt=0, description="std of init='normal'")
+    seed: int = 0
+    dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _positive_widths(self) -> ModelConfig:
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"model.hidden: every width must be >= 1; got {self.hidden}")
+        return self
+
+
+class LossConfig(_Section):
+    name: Literal["softmax_cross_entropy", "mse"] = "softmax_cross_entropy"
+
+
+class OptimizerConfig(_Section):
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0)
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    schedule: Literal["none", "step", "inverse"] = "none"
+    lr_decay: float = Field(1.0, gt=0, le=1, description="step schedule: lr *= lr_decay every step_size epochs")
+    step_size: int = Field(1, ge=1)
+    power: float = Field(0.5, ge=0, description="inverse schedule: lr = lr0 / (1 + epoch) ** power")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> OptimizerConfig:
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("optimizer.nesterov = true needs optimizer.momentum > 0")
+        return self
+
+
+class RegularizationConfig(_Section):
+    l2: float = Field(0.0, ge=0, description="L2 strength lambda (weights only)")
+    l2_convention: Literal["squared", "half"] = Field(
+        "squared", description="squared: lambda*||W||^2 (grad 2 lambda W); half: 0.5*lambda*||W||^2")
+    l1: float = Field(0.0, ge=0, description="L1 strength (weights only)")
+
+
+class EarlyStoppingConfig(_Section):
+    monitor: str = "val_loss"
+    patience: int = Field(5, ge=0)
+    min_delta: float = Field(0.0, ge=0)
+    restore_best_weights: bool = True
+
+
+class TrainingConfig(_Section):
+    epochs: int = Field(15, ge=1)
+    batch_size: int = Field(1, ge=1)
+    shuffle: bool = False
+    seed: int = 0
+    eval_train: bool = Field(True, description="evaluate the whole training set after each epoch")
+    eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
+    early_stopping: EarlyStoppingConfig | None = None
+    engine: Literal["auto", "fast", "numpy"] = "auto"
+
+
+class PublishedValue(_Section):
+    """A published number to compare with: ``metric`` at ``epoch`` (0 = final), e.g. test_acc 0.8804."""
+
+    epoch: int = Field(0, ge=0)
+    metric: str
+    value: float
+    at_least: bool = Field(False, description="a requirement (this run must reach at least value)")
+    source: str = ""
+
+
+class RunConfig(_Section):
+    name: str = "run"
+    description: str = ""
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    published: list[PublishedValue] = Field(default_factory=list)
+    quick: dict[str, Any] = Field(default_factory=dict, description="overrides applied by --quick")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        if "validation" in self.training.eval and self.data.validation_size == 0:
+            raise ValueError("training.eval includes 'validation' but data.validation_size is 0; "
+                             "set data.validation_size (e.g. 10000)")
+        es = self.training.early_stopping
+        if es is not None:
+            sets = (["train"] if self.training.eval_train else []) + [
+                {"validation": "val"}.get(s, s) for s in self.training.eval]
+            allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
+            if es.monitor not in allowed:
+                raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
+        return self
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key (check the spelling; see `backproplab train --help`)")
+            continue
+        if err["type"] == "value_error":  # our own validators already name their keys
+            lines.append(err["msg"].removeprefix("Value error, "))
+            continue
+        msg = f"expected {err['ctx']['expected']}" if err["type"] == "literal_error" else err["msg"]
+        given = err.get("input")
+        lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}"))
+    return f"invalid configuration{source}:\n  " + "\n  ".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:
+    """Validate a config mapping; raise `ConfigError` naming every bad key."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, f" in {source}" if source else "")) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    return parse_config(read_toml(path), str(path))
+
+
+def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``overrides`` merged in, table by table."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_assignment(text: str) -> dict[str, Any]:
+    """``"optimizer.lr=0.1"`` -> ``{"optimizer": {"lr": 0.1}}``; the value is read as TOML (strings may be bare)."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects KEY=VALUE (e.g. optimizer.lr=0.1); got {text!r}")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    result: dict[str, Any] = value
+    for part in reversed(key.split(".")):
+        result = {part: result}
+    return result
+
+
+def with_overrides(config: RunConfig, *overrides: dict[str, Any]) -> RunConfig:
+    data = config.model_dump(mode="json", exclude_none=True)
+    for o in overrides:
+        data = deep_merge(data, o)
+    return parse_config(data)
+
+
+def apply_quick(config: RunConfig) -> RunConfig:
+    """The config with its ``quick`` overrides applied (shorter runs for tests and previews)."""
+    if not config.quick:
+        return config
+    quick = with_overrides(config, config.quick)
+    return quick.model_copy(update={"name": config.name, "quick": {}})

@@ -1,0 +1,48 @@
+"""Where a run came from: package versions, git commit, dataset checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@lru_cache(maxsize=32)
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_checksum(files: list[str]) -> str | None:
+    """sha256 over the sha256 of each source file (None for generated data)."""
+    if not files:
+        return None
+    combined = hashlib.sha256()
+    for f in files:
+        combined.update(file_sha256(str(Path(f).resolve())).encode())
+    return combined.hexdigest()
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment() -> dict[str, Any]:
+    from .. import __version__
+
+    return {"backproplab": __version__, "python": sys.version.split()[0], "numpy": np.__version__,
+            "platform": platform.platform(), "git_commit": git_commit()}

@@ -1,0 +1,36 @@
+"""Matplotlib set-up shared by every plot: a non-interactive backend and one readable style."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed (and none exists on a server)
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.frameon": False,
+}
+SPLIT_COLORS = {"train": "#1f77b4", "val": "#2ca02c", "validation": "#2ca02c", "test": "#d62728"}
+
+
+def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axes]:
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def save(fig: Figure, path: str) -> str:
+    with plt.rc_context(STYLE):
+        fig.savefig(path)
+    plt.close(fig)
+    return path
