@@ -112,6 +112,7 @@ def fit(
     eval_train: bool = True,
     eval_batch_size: int = DEFAULT_EVAL_BATCH,
     engine: str = "auto",
+    divergence_factor: float | None = 1e3,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -129,8 +130,11 @@ def fit(
             evaluated as ``val``.
         verbose: 0 silent, 1 progress bar on a terminal (else one line per epoch), 2 one line per epoch.
 
-    Divergence (a NaN/infinite loss or parameter) stops training with a message; ``History.diverged`` is
-    set and the epoch in which it happened is recorded with its non-finite metrics.
+    Divergence stops training with a message, sets ``History.diverged`` and records the epoch in which it
+    happened: a NaN/infinite loss or parameter, or (unless ``divergence_factor`` is None) a training loss
+    that grew to more than ``divergence_factor`` times max(1, initial loss), the initial loss measured on up
+    to 1024 training examples before the first step. (A stable softmax cross-entropy stays finite even when
+    the weights explode, so a NaN test alone misses divergence.)
     """
     if engine not in ("auto", "numpy", "fast"):
         raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {engine!r}")
@@ -159,6 +163,7 @@ def fit(
     progress = Progress(verbose, epochs)
     rng = np.random.default_rng(seed)
     report_sets = (["train"] if eval_train else []) + list(sets)
+    reference_loss = evaluate(model, loss, X[:1024], y[:1024])["loss"] if divergence_factor else None
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for cb in callbacks:
@@ -191,7 +196,7 @@ def fit(
             history.append(record)
             progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
 
-            reason = _divergence(result, record, params, epoch, lr)
+            reason = _divergence(result, record, params, epoch, lr, reference_loss, divergence_factor)
             if reason:
                 history.diverged = True
                 state.stop_training, state.stop_reason = True, reason
@@ -209,7 +214,7 @@ def fit(
 
 
 def _divergence(result: EpochResult, record: dict[str, Any], params: Sequence[Any], epoch: int,
-                lr: float) -> str | None:
+                lr: float, reference: float | None, factor: float | None) -> str | None:
     """A message if training diverged in this epoch, else None."""
     if result.bad_batch is not None:
         return (f"Training diverged: the loss became NaN or infinite at epoch {epoch}, batch {result.bad_batch} "
@@ -218,6 +223,13 @@ def _divergence(result: EpochResult, record: dict[str, Any], params: Sequence[An
         if key.endswith("_loss") and not math.isfinite(value):
             return (f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
                     "Try a smaller learning rate.")
+    if factor is not None and reference is not None:
+        for key in ("train_loss", "batch_loss"):
+            value = record.get(key)
+            if value is not None and value > factor * max(reference, 1.0):
+                return (f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than {factor:g} "
+                        f"times the initial loss {reference:.4g} (learning rate {lr:g}); stopped. "
+                        "Try a smaller learning rate.")
     for p in params:
         if not np.isfinite(p.value).all():
             return (f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
