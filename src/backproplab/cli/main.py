@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .data_cmd import data_group
+from .explain_cmd import explain_command
 from .gradcheck_cmd import gradcheck_command
 from .report_cmd import report_command
 from .run_cmd import presets_command, run_command
@@ -32,3 +33,4 @@ main.add_command(presets_command)
 main.add_command(data_group)
 main.add_command(gradcheck_command)
 main.add_command(report_command)
+main.add_command(explain_command)
