@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def new_figure(ncols: int = 1, width: float = 6.4, height: float = 4.2) -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure  # imported on first use: matplotlib is slow to import
+
     fig = Figure(figsize=(width, height), layout="constrained", dpi=110)
     axes = fig.subplots(1, ncols)
     for ax in axes if ncols > 1 else [axes]:

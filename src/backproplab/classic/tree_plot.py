@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from .id3 import Node, Tree
-from .plotting import save
+from .plotting import new_figure, save
 
 
 def _layout(tree: Tree) -> dict[int, tuple[float, float]]:
@@ -35,8 +33,7 @@ def draw_tree(tree: Tree, path: str | Path, title: str = "", precision: int = 3)
     pos = _layout(tree)
     n_leaves = len(tree.leaves())
     depth = max(n.depth for n in tree.nodes())
-    fig = Figure(figsize=(max(4.0, 2.2 * n_leaves), max(2.5, 1.6 * (depth + 1))), layout="constrained", dpi=110)
-    ax = fig.subplots()
+    fig, ax = new_figure(width=max(4.0, 2.2 * n_leaves), height=max(2.5, 1.6 * (depth + 1)))
     ax.set_axis_off()
     for node in tree.nodes():
         x, y = pos[id(node)]
