@@ -76,7 +76,7 @@ def build() -> Derivation:
     diff = max(float(np.abs(a.new_weights - b.new_weights).max()) for a, b in zip(res2.rounds, rese.rounds,
                                                                                     strict=True))
     nat.quantity("max weight difference", diff, "max_(t,n) |w_t(n) base 2 - w_t(n) natural|",
-                 note="the two forms give the same weights (up to rounding)")
+                 note="the two forms give the same weights, up to rounding")
     nat.quantity("same predictions", bool(np.array_equal(rese.predict(), pred)),
                  "sign(sum_t alpha_t h_t(x)) == sign(sum_t beta_t h_t(x)) for every point")
 
