@@ -83,6 +83,8 @@ def test_lr_and_cost_options(cli: CliRunner) -> None:
         (["explain", "hw-643", "--lr", "0"], "not in the range x>0"),
         (["explain", "hw-643", "--format", "html"], "'html' is not one of"),
         (["explain", "missing.toml"], "missing.toml: problem file not found"),
+        (["explain", "missing.csv"], "missing.csv: file not found"),
+        (["explain", "hw-643", "--target", "y"], "--target applies to CSV tables"),
     ],
 )
 def test_errors_are_clear(cli: CliRunner, args: list[str], message: str) -> None:
@@ -143,3 +145,23 @@ def test_rendering_rules() -> None:
     s.quantity("m", 1.0)
     with pytest.raises(ValueError, match="key 'm' is used twice"):
         d.values()
+
+
+def test_csv_table_through_the_cli(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "play.csv"
+    path.write_text("Outlook,Wind,Play\nsunny,weak,no\nsunny,strong,no\nrain,weak,yes\nrain,strong,no\n"
+                    "overcast,weak,yes\n")
+    result = cli.invoke(main, ["explain", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.output)["values"]
+    # H(Play) = H(3/5, 2/5); Outlook leaves only the rain rows mixed (1/1): IG = H - 2/5 * 1
+    h = -(0.6 * np.log2(0.6) + 0.4 * np.log2(0.4))
+    assert values["root: H(Play)"] == pytest.approx(h, abs=1e-12)
+    gains = {row["feature"]: row["information gain"] for row in values["root: gains"]}
+    assert gains["Outlook"] == pytest.approx(h - 0.4, abs=1e-12)
+    assert values["root: split"] == "Outlook" and values["Outlook = rain: split"] == "Wind"
+    other = cli.invoke(main, ["explain", str(path), "--target", "Wind", "--format", "json"])
+    assert json.loads(other.output)["values"]["root: H(Wind)"] == pytest.approx(
+        -(0.6 * np.log2(0.6) + 0.4 * np.log2(0.4)), abs=1e-12)
+    bad = cli.invoke(main, ["explain", str(path), "--lr", "0.1"])
+    assert bad.exit_code != 0 and "--lr: not used by CSV tables" in bad.output

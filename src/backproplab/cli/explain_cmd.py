@@ -20,7 +20,7 @@ def _problem_list() -> str:
 
 
 @click.command("explain")
-@click.argument("problem", required=False, metavar="PROBLEM|FILE.toml")
+@click.argument("problem", required=False, metavar="PROBLEM|FILE.toml|TABLE.csv")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="json keeps every number at full precision.")
 @click.option("--precision", type=click.IntRange(0, 17), default=4, show_default=True,
@@ -30,15 +30,17 @@ def _problem_list() -> str:
 @click.option("--cost", type=click.Choice(COSTS), default=None, help="mazur-222's cost (default cross-entropy).")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness).")
+@click.option("--target", default=None, help="Target column of a CSV table (default: the last column).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of the terminal.")
 @click.option("--list", "list_problems", is_flag=True, help="List the built-in problems and exit.")
 @friendly_errors
 def explain_command(problem: str | None, fmt: str, precision: int, lr: float | None, cost: str | None,
-                    plots: Path | None, output: Path | None, list_problems: bool) -> None:
+                    plots: Path | None, target: str | None, output: Path | None, list_problems: bool) -> None:
     """Show a worked example step by step: every quantity with its formula and value.
 
-    PROBLEM is a built-in problem (see --list) or a TOML file describing a network:
+    PROBLEM is a built-in problem (see --list), a CSV table with a header row (explained by an ID3 tree; the
+    target is the last column unless --target names another), or a TOML file describing a network:
 
     \b
       sizes = [3, 2, 2]                 # input, hidden..., output
@@ -58,11 +60,11 @@ def explain_command(problem: str | None, fmt: str, precision: int, lr: float | N
     if list_problems or problem is None:
         click.echo(_problem_list())
         if problem is None and not list_problems:
-            click.echo("\nUsage: backproplab explain PROBLEM|FILE.toml [--format text|markdown|json]")
+            click.echo("\nUsage: backproplab explain PROBLEM|FILE.toml|TABLE.csv [--format text|markdown|json]")
         return
     from ..explain.problems import build_problem
 
-    derivation = build_problem(problem, lr=lr, cost=cost, plots=plots)
+    derivation = build_problem(problem, lr=lr, cost=cost, plots=plots, target=target)
     text = derivation.render(fmt, precision)
     if output is not None:
         from .._io import atomic_write_text

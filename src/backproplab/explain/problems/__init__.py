@@ -55,7 +55,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in [
             adaboost_10pt.build),
 ]}
 
-OPTION_FLAGS = {"lr": "--lr", "cost": "--cost", "plots": "--plots"}
+OPTION_FLAGS = {"lr": "--lr", "cost": "--cost", "plots": "--plots", "target": "--target"}
 
 
 def problem_names() -> list[str]:
@@ -63,35 +63,48 @@ def problem_names() -> list[str]:
 
 
 def _is_file(name: str) -> bool:
-    return name.endswith(".toml") or (name not in PROBLEMS and Path(name).exists())
+    return name.endswith(".toml") or (name not in PROBLEMS and Path(name).exists() and not name.endswith(".csv"))
+
+
+def _reject(given: dict[str, Any], allowed: set[str], what: str) -> None:
+    extra = sorted(set(given) - allowed)
+    if extra:
+        flags = ", ".join(OPTION_FLAGS[o] for o in extra)
+        only = ", ".join(OPTION_FLAGS[o] for o in sorted(allowed)) or "none"
+        raise ConfigError(f"{flags}: not used by {what} (options: {only})")
 
 
 def build_problem(name: str, **options: Any) -> Derivation:
     """The derivation of a built-in problem (by name) or of a TOML file (by path).
 
-    ``options``: ``lr``, ``cost``, ``plots`` (a directory for PNG figures); ``None`` values are ignored. An option
-    the problem does not use raises `ConfigError`.
+    A ``.csv`` path is a categorical table explained by ID3 (target: the last column or ``target``).
+    ``options``: ``lr``, ``cost``, ``plots`` (a directory for PNG figures), ``target``; ``None`` values are
+    ignored. An option the problem does not use raises `ConfigError`.
     """
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(OPTION_FLAGS))
     if unknown:
         raise ConfigError(f"unknown option(s) {unknown}; known: {sorted(OPTION_FLAGS)}")
+    if "plots" in given:
+        given["plots"] = Path(given["plots"])
+    if name.endswith(".csv"):
+        from ...classic.tables import read_csv
+        from .id3_phone import id3_derivation
+
+        _reject(given, {"plots", "target"}, "CSV tables")
+        return id3_derivation(read_csv(name, target=given.get("target")), Path(name).stem, given.get("plots"))
     if _is_file(name):
         from ..toml_problem import build_from_file
 
-        extra = sorted(set(given) - {"lr"})
-        if extra:
-            raise ConfigError(f"{', '.join(OPTION_FLAGS[o] for o in extra)}: not used by TOML problems (only --lr)")
+        _reject(given, {"lr"}, "TOML problems")
         return build_from_file(name, lr=given.get("lr"))
     if name not in PROBLEMS:
         raise ConfigError(f"unknown problem {name!r}; built-in problems: {', '.join(PROBLEMS)} "
-                          "(or give a path to a .toml file)")
+                          "(or give a path to a .toml network or a .csv table)")
     problem = PROBLEMS[name]
     extra = sorted(set(given) - set(problem.options))
     if extra:
-        users = {o: [p.name for p in PROBLEMS.values() if o in p.options] for o in extra}
+        users = {o: [p.name for p in PROBLEMS.values() if o in p.options] or ["CSV tables"] for o in extra}
         detail = "; ".join(f"{OPTION_FLAGS[o]} applies to {', '.join(users[o])}" for o in extra)
         raise ConfigError(f"{name} does not take {', '.join(OPTION_FLAGS[o] for o in extra)} ({detail})")
-    if "plots" in given:
-        given["plots"] = Path(given["plots"])
     return problem.build(**given)
