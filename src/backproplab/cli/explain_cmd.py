@@ -29,7 +29,7 @@ def _problem_list() -> str:
               help="Learning rate of the SGD update (networks: hw-643, mazur-222, TOML files).")
 @click.option("--cost", type=click.Choice(COSTS), default=None, help="mazur-222's cost (default cross-entropy).")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness).")
+              help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness, CSV tables).")
 @click.option("--target", default=None, help="Target column of a CSV table (default: the last column).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of the terminal.")
