@@ -51,7 +51,8 @@ class Dense(Module):
     @classmethod
     def from_arrays(cls, weight: Any, bias: Any = None, *, dtype: Any = None) -> Dense:
         """A layer with exactly the given weights (``(in, out)``) and bias (``(out,)``), e.g. for worked examples."""
-        w = np.asarray(weight, dtype=dtype if dtype is not None else np.result_type(weight, np.float32))
+        w = np.asarray(weight)
+        w = w.astype(dtype if dtype is not None else np.result_type(w.dtype, np.float32))
         if w.ndim != 2:
             raise ShapeError(f"Dense weight must be 2-D (in, out); got shape {w.shape}")
         layer = cls(w.shape[0], w.shape[1], bias=bias is not None, init="zeros", dtype=w.dtype)

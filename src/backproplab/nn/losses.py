@@ -91,7 +91,8 @@ class SoftmaxCrossEntropy(Loss):
     """Softmax followed by cross-entropy, fused. Takes logits z ``(N, K)``.
 
     L = -(1/N) sum_n sum_k t_nk log softmax(z_n)_k, with log softmax by log-sum-exp (finite for logits of
-    +-1e4). dL/dz = (softmax(z) - t) / N. With integer labels t is their one-hot encoding.
+    +-1e4). dL/dz = (softmax(z) sum_k t_nk - t) / N, which is the familiar (softmax(z) - t) / N when each
+    target row sums to 1 (one-hot or probabilities). With integer labels t is their one-hot encoding.
     """
 
     kind = "softmax_cross_entropy"
@@ -119,7 +120,7 @@ class SoftmaxCrossEntropy(Loss):
         n = logp.shape[0]
         p = xp.exp(logp)
         if labels is None:
-            return (p - rows) / n
+            return (p * xp.sum(rows, axis=1, keepdims=True) - rows) / n
         if is_numpy(p):
             p[np.arange(n), labels] -= 1.0
             p /= n
