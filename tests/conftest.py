@@ -6,6 +6,7 @@ dataset fails the tests that need it with a message saying how to install it, in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,12 @@ def require_dataset(name: str, **kwargs: Any) -> Dataset:
     except DatasetError as exc:
         pytest.fail(f"{name} is needed by this test but could not be loaded: {exc}\nTo install it, "
                     f"{INSTALL_HINT[name]}.", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def load_or_fail() -> Callable[..., Dataset]:
+    """`require_dataset` for tests that need other slices or options than the fixtures below."""
+    return require_dataset
 
 
 @pytest.fixture(scope="session")
