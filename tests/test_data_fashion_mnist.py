@@ -114,3 +114,10 @@ def test_unknown_scale_and_split_are_rejected(load_or_fail: Callable[..., Datase
 def test_missing_directory_says_how_to_install(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"does not exist\. Run `backproplab data fetch fashion-mnist`"):
         load_raw("fashion-mnist", root=tmp_path / "nowhere")
+
+
+def test_tests_fail_with_instructions_when_data_are_missing(load_or_fail: Callable[..., Dataset], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKPROPLAB_FASHION_MNIST", str(tmp_path / "not-installed"))
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)fashion-mnist is needed.*bash scripts/test\.sh"):
+        load_or_fail("fashion-mnist", split="test")
