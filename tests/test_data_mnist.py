@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import struct
 import warnings
 from pathlib import Path
 
@@ -108,3 +109,17 @@ def test_missing_root_is_reported(tmp_path: Path) -> None:
         load_raw("mnist", root=tmp_path / "missing.pkl.gz")
     with pytest.raises(DatasetError, match="no mnist.pkl.gz and no MNIST IDX files"):
         load_raw("mnist", root=tmp_path)
+
+
+def test_idx_files_in_a_directory(tmp_path: Path, mnist_test: Dataset) -> None:
+    """Users with the four classic MNIST IDX files can point root= (or BACKPROPLAB_MNIST) at them."""
+    pixels = np.rint(mnist_test.X * 256).astype(np.uint8)  # the pickle stores pixel / 256
+    images = b"\x00\x00\x08\x03" + struct.pack(">iii", 10000, 28, 28) + pixels.tobytes()
+    labels = b"\x00\x00\x08\x01" + struct.pack(">i", 10000) + mnist_test.y.astype(np.uint8).tobytes()
+    for split in ("train", "t10k"):
+        (tmp_path / f"{split}-images-idx3-ubyte").write_bytes(images)
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(labels)
+    raw = load_raw("mnist", root=tmp_path)
+    assert raw.classes == tuple("0123456789") and raw.pixel_max == 255.0
+    np.testing.assert_array_equal(raw.test_X, pixels)
+    np.testing.assert_array_equal(raw.test_y, mnist_test.y)
