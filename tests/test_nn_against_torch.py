@@ -231,3 +231,14 @@ def test_weight_penalty_value_and_gradient(rng: np.random.Generator, penalty: nn
     np.testing.assert_allclose(objective, ref.item(), rtol=RTOL)
     for k, p in named.items():
         close(p.grad, tp[k].grad)
+
+
+@pytest.mark.parametrize(("module", "reference"), ACTIVATIONS[2:7], ids=[repr(m) for m, _ in ACTIVATIONS[2:7]])
+def test_derivative_at_exactly_zero_follows_torch(module: nn.Module, reference: Callable) -> None:
+    # not a derivative (the kink), but a convention that should not surprise: f'(0) = 0 for ReLU, slope for
+    # LeakyReLU, alpha for ELU
+    x = np.zeros((1, 3))
+    module.forward(x, training=True)
+    xt = t(x, grad=True)
+    reference(xt).sum().backward()
+    close(module.backward(np.ones_like(x)), xt.grad)
