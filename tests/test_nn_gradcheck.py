@@ -21,9 +21,9 @@ PRECISE = {"eps": 1e-3, "order": 4}
 def away_from_zero(a: np.ndarray, margin: float = 0.2) -> np.ndarray:
     """Move every entry at least ``margin`` away from 0, keeping its sign.
 
-    ReLU, LeakyReLU and ELU(alpha != 1) have a kink at 0 and L1 has one at W = 0: a central difference with
-    eps = 1e-6 that straddles a kink measures the average of two slopes, not the derivative. With every
-    entry >= 0.2 from 0 no stencil point crosses the kink.
+    ReLU, LeakyReLU and ELU(alpha != 1) have a kink at 0 and L1 has one at W = 0: a central difference whose
+    stencil straddles a kink measures a mix of two slopes, not the derivative. The stencils here reach at most
+    2 eps = 2e-3 from the point, so with every entry >= 0.2 (weights: >= 0.05) from 0 none crosses a kink.
     """
     return np.sign(a) * (margin + np.abs(a))
 
