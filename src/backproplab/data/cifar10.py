@@ -48,7 +48,12 @@ def _class_names(root: Path) -> tuple[str, ...]:
     meta = root / "batches.meta"
     if not meta.is_file():
         return CIFAR10_CLASSES
-    content = load_arrays_pickle(read_bytes(meta), encoding="bytes")
+    try:
+        content = load_arrays_pickle(read_bytes(meta), encoding="bytes")
+    except DatasetError:
+        raise
+    except Exception as exc:
+        raise DatasetError(f"{meta}: not a readable CIFAR-10 batches.meta ({type(exc).__name__}: {exc})") from exc
     names = content.get(b"label_names") if isinstance(content, dict) else None
     if not names or len(names) != 10:
         return CIFAR10_CLASSES

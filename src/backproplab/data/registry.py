@@ -55,6 +55,10 @@ def load_raw(name: str, root: str | Path | None = None, **options: Any) -> RawDa
     key = normalize_name(name)
     if options and key != "spiral":
         raise ConfigError(f"dataset options {sorted(options)} are only for 'spiral'; got them for {name!r}")
+    if root is None:
+        # resolve the environment variable before the cache lookup, which is keyed by the root: otherwise a
+        # variable set after a first load would be ignored for the rest of the process
+        root = env_root(key)
     return _raw_cached(key, str(root) if root is not None else None, tuple(sorted(options.items())))
 
 

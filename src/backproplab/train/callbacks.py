@@ -87,10 +87,11 @@ class EarlyStopping(Callback):
                 self.best_state = state.model.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # `patience` epochs in a row without improvement (Keras' rule)
             state.stop_training = True
-            state.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
-                                 f"(best {self.best:.6g} at epoch {self.best_epoch})")
+            epochs = f"{self.wait} epoch{'s' if self.wait != 1 else ''}"
+            best = "no finite value" if self.best is None else f"best {self.best:.6g} at epoch {self.best_epoch}"
+            state.stop_reason = f"early stopping: {self.monitor} did not improve for {epochs} ({best})"
 
     def on_train_end(self, state: TrainingState) -> None:
         if self.restore_best_weights and self.best_state is not None:

