@@ -96,7 +96,7 @@ def test_float32_parameters_stay_float32() -> None:
     ({"beta1": -0.1}, r"Adam beta1 must be in \[0, 1\); got -0.1"),
     ({"beta2": 1.5}, r"Adam beta2 must be in \[0, 1\); got 1.5"),
     ({"eps": 0.0}, "Adam eps must be > 0; got 0.0"),
-    ({"lr": 0.0}, "learning rate must be > 0; got 0.0"),
+    ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
 ])
 def test_bad_hyperparameters_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

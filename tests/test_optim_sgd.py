@@ -121,9 +121,9 @@ def test_state_dict_round_trip_continues_identically(rng: np.random.Generator) -
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"lr": 0.0}, "learning rate must be > 0; got 0.0"),
-    ({"lr": -0.1}, "learning rate must be > 0; got -0.1"),
-    ({"lr": float("nan")}, "learning rate must be > 0; got nan"),
+    ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
+    ({"lr": -0.1}, "learning rate must be a finite number > 0; got -0.1"),
+    ({"lr": float("nan")}, "learning rate must be a finite number > 0; got nan"),
     ({"lr": 0.1, "momentum": 1.0}, r"momentum must be in \[0, 1\); got 1.0"),
     ({"lr": 0.1, "momentum": -0.5}, r"momentum must be in \[0, 1\); got -0.5"),
     ({"lr": 0.1, "nesterov": True}, "nesterov=True needs momentum > 0"),

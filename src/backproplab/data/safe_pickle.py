@@ -13,6 +13,7 @@ _ALLOWED = {
     ("numpy._core.numeric", "_frombuffer"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how Python 3 writes bytes into protocol <= 2 pickles
 }
 
 

@@ -29,8 +29,10 @@ class Dropout(Module):
         self._scaled_mask: Any = None
 
     def forward(self, x: Any, training: bool = False) -> Any:
-        if not training or self.p == 0.0:
-            self._scaled_mask = None if not training else 1.0
+        if not training:
+            return x  # evaluation leaves the last training-mode mask in place, like every module's cache
+        if self.p == 0.0:
+            self._scaled_mask = 1.0
             return x
         keep = 1.0 - self.p
         draw = self.rng.random(tuple(x.shape))

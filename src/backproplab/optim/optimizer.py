@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,8 +23,8 @@ class Optimizer:
             if not isinstance(p, Parameter):
                 raise TypeError(f"optimizer parameter {i} is a {type(p).__name__}, expected Parameter; "
                                 "pass model.parameters()")
-        if not lr > 0:
-            raise ValueError(f"learning rate must be > 0; got {lr}")
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"learning rate must be a finite number > 0; got {lr}")
         self.base_lr = float(lr)
         self.lr = float(lr)
         self.schedule = schedule

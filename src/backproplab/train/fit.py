@@ -224,12 +224,13 @@ def _divergence(result: EpochResult, record: dict[str, Any], params: Sequence[An
             return (f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
                     "Try a smaller learning rate.")
     if factor is not None and reference is not None:
-        for key in ("train_loss", "batch_loss"):
-            value = record.get(key)
-            if value is not None and value > factor * max(reference, 1.0):
-                return (f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than {factor:g} "
-                        f"times the initial loss {reference:.4g} (learning rate {lr:g}); stopped. "
-                        "Try a smaller learning rate.")
+        # The whole-set loss decides; the epoch's batch average (which can spike and recover) only without it.
+        key = "train_loss" if "train_loss" in record else "batch_loss"
+        value = record.get(key)
+        if value is not None and value > factor * max(reference, 1.0):
+            return (f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than {factor:g} "
+                    f"times the initial loss {reference:.4g} (learning rate {lr:g}); stopped. "
+                    "Try a smaller learning rate.")
     for p in params:
         if not np.isfinite(p.value).all():
             return (f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
