@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import ConfigError
 
 EXECUTORS = ("process", "dask", "ray", "serial")
+DASK_CONNECT_TIMEOUT = "10s"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -155,7 +156,7 @@ def _dask_executor(address: str | None, workers: int | None) -> Iterator[Executo
         raise ConfigError("the dask executor needs Dask: pip install 'backproplab[dask]'") from None
     if address:
         try:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
         except OSError as exc:
             raise ConfigError(f"could not reach the Dask scheduler at {address}: {exc}; start one with "
                               f"`dask scheduler` and workers with `dask worker {address}`") from None
