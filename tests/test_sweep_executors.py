@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,11 @@ def test_executor_options_are_checked(monkeypatch):
     with pytest.raises(ConfigError, match="could not reach the Dask scheduler at tcp://127.0.0.1:9"), \
             open_executor("dask", address="tcp://127.0.0.1:9"):
         pass
+
+
+def test_process_pool_workers_run_single_threaded_numerics():
+    before = {k: os.environ.get(k) for k in executors.THREAD_VARS}
+    with open_executor("process", workers=1) as pool:
+        seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "OMP_NUM_THREADS")
+        assert seen[0] == "1" and seen[1].result() == "1"
+    assert {k: os.environ.get(k) for k in executors.THREAD_VARS} == before  # this process is left as it was

@@ -208,3 +208,22 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     assert out.exit_code != 0 and "optimizer.lrr" in out.output and "unknown key" in out.output
     out = runner.invoke(main, ["sweep", str(path), "--dir", str(tmp_path / "d"), "--set", "training.epochs=3"])
     assert out.exit_code != 0 and "holds a different sweep" in out.output
+
+
+def test_sweep_presets_are_listed_with_their_kind_and_run_by_name(tmp_path, monkeypatch):
+    from backproplab.experiments import presets
+
+    (tmp_path / "tiny-sweep-preset.toml").write_text(SWEEP_TOML)
+    (tmp_path / "tiny-run.toml").write_text('description = "one spiral run"\n[data]\ndataset = "spiral"\n')
+    monkeypatch.setattr(presets, "presets_dir", lambda: tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(main, ["presets"])
+    assert out.exit_code == 0, out.output
+    lines = sorted(out.output.splitlines())
+    assert lines[0].split()[:2] == ["tiny-run", "run"] and "one spiral run" in lines[0]
+    assert lines[1].split()[:2] == ["tiny-sweep-preset", "sweep"] and "tiny spiral sweep" in lines[1]
+    out = runner.invoke(main, ["run", "tiny-sweep-preset", "--quick", "--runs-dir", str(tmp_path / "runs"),
+                               "--executor", "serial", "--no-report", "--set", "selection.seeds=[5]"])
+    assert out.exit_code == 0, out.output
+    trials = read(tmp_path / "runs" / "tiny-sweep" / "trials.json")
+    assert [(t["seed"], t["epochs_run"]) for t in trials] == [(5, 1), (5, 1)]

@@ -56,12 +56,10 @@ def run_trial(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _single_threaded() -> Iterator[None]:
-    """Limit BLAS/OpenMP pools to one thread where threadpoolctl can (serial runs in the parent process)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
+    """Limit the BLAS/OpenMP pools already loaded to one thread (the serial executor runs in this process,
+    whose BLAS started with the machine's thread count)."""
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         yield
 
@@ -135,8 +133,13 @@ def open_executor(kind: str = "process", *, address: str | None = None,
     elif kind == "process":
         with _thread_env():
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=context) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=context)
+            try:
                 yield pool
+            except BaseException:  # Ctrl-C or an error in the sweep loop: drop the queued trials
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     elif kind == "dask":
         with _dask_executor(address, workers) as executor:
             yield executor
