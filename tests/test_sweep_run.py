@@ -87,6 +87,11 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
     assert not (d / "trials" / "t001" / "stray.tmp").exists()
     assert [t["final"] for t in second.trials] == [t["final"] for t in first.trials]  # same seeds, same numbers
     assert second.summary["best"] == first.summary["best"]
+    # nothing left to run: no executor is started (this scheduler address does not exist), and a new
+    # description does not make it another sweep
+    third = run_sweep(sweep.model_copy(update={"description": "renamed"}), sweep_dir=d, executor="dask",
+                      address="tcp://127.0.0.1:9")
+    assert [t["final"] for t in third.trials] == [t["final"] for t in first.trials]
     other = spiral_sweep({"optimizer.lr": [0.003, 0.01, 0.03]},
                          config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}})
     with pytest.raises(SweepDirError) as info:

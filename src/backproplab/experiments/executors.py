@@ -113,6 +113,35 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def check_executor(kind: str, *, address: str | None = None, workers: int | None = None) -> None:
+    """Raise ConfigError for an unknown executor or options it does not take."""
+    if kind not in EXECUTORS:
+        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers: expected a number >= 1; got {workers}")
+    if address and kind not in ("dask", "ray"):
+        raise ConfigError(f"--address is for the dask and ray executors; got executor {kind!r}")
+
+
+class LazyExecutor(Executor):
+    """`open_executor(kind, ...)` opened at the first ``submit`` (a resumed sweep with nothing left to run
+    starts no pool or cluster); use it as a context manager."""
+
+    def __init__(self, kind: str, *, address: str | None = None, workers: int | None = None) -> None:
+        check_executor(kind, address=address, workers=workers)
+        self.kind, self._options = kind, {"address": address, "workers": workers}
+        self._stack = contextlib.ExitStack()
+        self._executor: Executor | None = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if self._executor is None:
+            self._executor = self._stack.enter_context(open_executor(self.kind, **self._options))
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def __exit__(self, *exc: Any) -> bool:
+        return bool(self._stack.__exit__(*exc))
+
+
 @contextlib.contextmanager
 def open_executor(kind: str = "process", *, address: str | None = None,
                   workers: int | None = None) -> Iterator[Executor]:
@@ -122,12 +151,7 @@ def open_executor(kind: str = "process", *, address: str | None = None,
     ``dask``: `distributed.Client(address).get_executor()`; without ``address`` a LocalCluster of ``workers``
     single-threaded worker processes. ``ray``: Ray remote functions. ``serial``: this process, one at a time.
     """
-    if kind not in EXECUTORS:
-        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"workers: expected a number >= 1; got {workers}")
-    if address and kind not in ("dask", "ray"):
-        raise ConfigError(f"--address is for the dask and ray executors; got executor {kind!r}")
+    check_executor(kind, address=address, workers=workers)
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "process":
