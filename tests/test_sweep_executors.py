@@ -29,6 +29,14 @@ SWEEP = {
 }
 
 
+SPIRAL_SWEEP = {
+    "config": {"data": {"dataset": "spiral", "scale": "none"}, "model": {"hidden": [16], "activation": "relu"},
+               "training": {"epochs": 3, "batch_size": 30, "shuffle": True}},
+    "search": {"space": {"optimizer.lr": [0.01, 0.1]}},
+    "selection": {"seeds": [0, 1]},
+}
+
+
 def trials(sweep_dir: Path) -> list[dict]:
     return json.loads((sweep_dir / "trials.json").read_text())
 
@@ -86,3 +94,16 @@ def test_process_pool_workers_run_single_threaded_numerics():
         seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "OMP_NUM_THREADS")
         assert seen[0] == "1" and seen[1].result() == "1"
     assert {k: os.environ.get(k) for k in executors.THREAD_VARS} == before  # this process is left as it was
+
+
+@pytest.mark.slow
+def test_ray_gives_the_same_trials_as_the_process_pool(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    sweep = parse_sweep({**SPIRAL_SWEEP, "name": "spiral-ray"})
+    ray_run = run_sweep(sweep, sweep_dir=tmp_path / "ray", executor="ray", workers=2)
+    serial = run_sweep(sweep, sweep_dir=tmp_path / "serial", executor="serial")
+    assert [t["status"] for t in ray_run.trials] == ["ok"] * 4
+    assert [t["final"] for t in ray_run.trials] == [t["final"] for t in serial.trials]
+    import ray
+
+    assert not ray.is_initialized()  # the local Ray it started is stopped again

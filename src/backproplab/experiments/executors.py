@@ -98,7 +98,8 @@ class RayExecutor(Executor):
         import ray
 
         self._ray = ray
-        if not ray.is_initialized():
+        self._started = not ray.is_initialized()
+        if self._started:
             options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
             ray.init(include_dashboard=False, log_to_driver=False, **options)
 
@@ -106,7 +107,8 @@ class RayExecutor(Executor):
         return self._ray.remote(num_cpus=1)(fn).remote(*args, **kwargs).future()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        pass  # a Ray we started ends with the process; one we joined is not ours to stop
+        if self._started:  # a Ray that was running before is not ours to stop
+            self._ray.shutdown()
 
 
 def default_workers() -> int:
@@ -172,7 +174,8 @@ def open_executor(kind: str = "process", *, address: str | None = None,
             executor = RayExecutor(address, workers)
         except ImportError:
             raise ConfigError("the ray executor needs Ray: pip install 'backproplab[ray]'") from None
-        yield executor
+        with executor:
+            yield executor
 
 
 @contextlib.contextmanager
