@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
+from click.testing import CliRunner
 
+from backproplab.cli.main import main
 from backproplab.errors import ConfigError
 from backproplab.experiments import executors
 from backproplab.experiments.sweep import open_executor, parse_sweep, run_sweep
@@ -55,6 +58,14 @@ def test_dask_cluster_process_pool_and_serial_give_identical_trials(tmp_path, fa
         with distributed.Client(cluster) as client:
             dask = run_sweep(sweep, sweep_dir=tmp_path / "dask", executor="dask",
                              address=cluster.scheduler_address)
+            # and through the command line, as docs/sweeps.md tells
+            path = tmp_path / "fashion-tiny.toml"
+            path.write_text(tomli_w.dumps({"kind": "sweep", **SWEEP}))
+            out = CliRunner().invoke(main, ["sweep", str(path), "--executor", "dask", "--address",
+                                            cluster.scheduler_address, "--dir", str(tmp_path / "cli"),
+                                            "--no-report"])
+            assert out.exit_code == 0, out.output
+            assert "on the dask executor" in out.output and "4 ok, 0 diverged, 0 failed" in out.output
             # the trials really ran in the cluster's worker processes
             worker_pids = set(client.run(lambda: __import__("os").getpid()).values())
     serial = run_sweep(sweep, sweep_dir=tmp_path / "serial", executor="serial")
@@ -64,6 +75,7 @@ def test_dask_cluster_process_pool_and_serial_give_identical_trials(tmp_path, fa
         assert result.summary["executor"] == name if name != "pool" else "process"
     reference = trials(tmp_path / "pool")
     assert len({t["final"]["test_loss"] for t in reference}) == 4  # the trials differ from each other
+    assert [t["final"] for t in trials(tmp_path / "cli")] == [t["final"] for t in reference]
     for name in ("dask", "serial"):
         other = trials(tmp_path / name)
         assert [t["final"] for t in other] == [t["final"] for t in reference], name  # bit-identical floats
