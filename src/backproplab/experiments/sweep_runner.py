@@ -85,6 +85,8 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
         else:
             records[trial.trial_id] = make_record(trial, done, sweep)
     _write_trials(sweep_dir, records)
+    if todo:  # a summary from an earlier, interrupted pass would not describe these trials
+        (sweep_dir / SWEEP_SUMMARY).unlink(missing_ok=True)
     if records:
         say(f"Resuming {sweep_dir}: {len(records)} of {len(trials)} trials already finished")
     say(f"Sweep {sweep.name}: {len(todo)} trial(s) to run on the {executor} executor -> {sweep_dir}")
@@ -94,8 +96,9 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker itself died (killed process, lost Dask worker ...)
-                outcome = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "final": {},
-                           "epochs_run": 0, "best_epoch": None, "seconds": None}
+                outcome = {"status": "error", "final": {}, "epochs_run": 0, "best_epoch": None, "seconds": None,
+                           "error": f"{type(exc).__name__}: {exc} (the worker died, e.g. killed or out of "
+                                    "memory; run the sweep again to retry)"}
             record = make_record(trial, outcome, sweep)
             records[trial.trial_id] = record
             _write_trials(sweep_dir, records)
