@@ -145,7 +145,7 @@ def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli.invoke(main, ["report", str(empty)])
-    assert result.exit_code != 0 and "not a finished run directory" in result.output
+    assert result.exit_code != 0 and "neither a finished run directory" in result.output
 
 
 def test_data_info_and_fetch(cli: CliRunner) -> None:

@@ -13,8 +13,12 @@ from .style import SPLIT_COLORS, STYLE, new_figure, plt, save
 SPLIT_LABELS = {"train": "train (whole set)", "val": "validation", "test": "test"}
 
 
+LOSS_LABEL = "loss (cross-entropy, mean per example)"
+ACC_LABEL = "accuracy (%)"
+
+
 def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, title: str,
-                published: Sequence[dict[str, Any]] = ()) -> Path:
+                published: Sequence[dict[str, Any]] = (), loss_label: str | None = None) -> Path:
     """``metric`` (``loss`` or ``acc``) per epoch for every split in ``history``; published values as markers."""
     fig, ax = new_figure()
     epochs = None
@@ -30,7 +34,7 @@ def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, tit
         ax.scatter([p["epoch"] for p in pub], [p["published"] * (100 if metric == "acc" else 1) for p in pub],
                    marker="x", s=60, color="black", zorder=5, label="published")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (%)" if metric == "acc" else "cross-entropy loss (mean per example)")
+    ax.set_ylabel(ACC_LABEL if metric == "acc" else (loss_label or LOSS_LABEL))
     ax.set_title(title)
     last = max([len(epochs) if epochs is not None else 0, *(p["epoch"] for p in pub)])
     if 0 < last <= 20:
