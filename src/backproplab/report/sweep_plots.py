@@ -64,6 +64,7 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     norm = Normalize(min(scores), max(scores)) if scores and many else None
     cmap = metric_cmap(mode)
     palette = plt.get_cmap("tab10")
+    blowups: list[tuple[int, Any]] = []
     finite_ok: list[float] = []
     finite_all: list[float] = []
     max_epoch = 0
@@ -89,6 +90,8 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
         else:
             label = ln["label"] + (" (diverged)" if ln["status"] == "diverged" else "")
             ax.plot(x, y, color=palette(i % 10), linewidth=1.6, label=label, **style)
+        if diverged:  # where it blew up: an x on the top edge (its values may be off the chart or NaN)
+            blowups.append((int(y.size), palette(i % 10) if not many else "grey"))
     if many and norm is not None:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, label=f"{selection} (trial colour)")
@@ -97,6 +100,11 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
         lo, hi = min(values), max(values)
         pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
         ax.set_ylim(lo - pad, hi + pad)
+    if blowups:
+        top = ax.get_ylim()[1]
+        for epoch, colour in blowups:
+            ax.scatter([epoch], [top], marker="x", s=70, color=colour, clip_on=False, zorder=6, linewidths=2)
+        ax.scatter([], [], marker="x", color="grey", label="diverged (epoch where it stopped)")
     ax.set_xlabel("epoch")
     split = SPLIT_NAMES.get(metric.split("_")[0], metric.split("_")[0])
     ax.set_ylabel(f"{ACC_LABEL if metric.endswith('acc') else LOSS_LABEL}\non the {split}")

@@ -58,7 +58,8 @@ def write_sweep_plots(data: SweepData) -> dict[str, Path]:
                       if any((data.history(t) or {}).get(f"{s}_acc") for t in data.trials)), None)
     if acc_split:
         curves.append(f"{acc_split}_acc")
-    by = ", ".join(short_names(data.keys).values()) or "trial"
+    names = list(short_names(data.keys).values())
+    by = names[0] if len(names) == 1 else f"trial ({', '.join(names)})" if names else "trial"
     for metric in curves:
         lines = _trial_lines(data, ordered, metric)
         if not lines:
