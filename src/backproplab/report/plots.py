@@ -49,7 +49,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], path
     cm = np.asarray(matrix)
     k = cm.shape[0]
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(1.9 + 0.62 * k, 1.5 + 0.55 * k), layout="constrained")
+        fig, ax = plt.subplots(figsize=(max(4.8, 1.9 + 0.62 * k), max(3.6, 1.5 + 0.55 * k)), layout="constrained")
         im = ax.imshow(cm, cmap="Blues")
         fig.colorbar(im, ax=ax, shrink=0.8, label="count")
         threshold = cm.max() / 2 if cm.size else 0
@@ -61,7 +61,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], path
         ax.set_yticks(range(k), labels=list(classes))
         ax.set_xlabel("predicted label")
         ax.set_ylabel("true label")
-        ax.set_title(f"{title} (accuracy {100 * np.trace(cm) / max(cm.sum(), 1):.2f}%)")
+        ax.set_title(f"{title}\n(accuracy {100 * np.trace(cm) / max(cm.sum(), 1):.2f}%)")
     save(fig, str(path))
     return path
 

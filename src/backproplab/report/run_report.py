@@ -78,7 +78,7 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
             if split in confusion:
                 plots[f"confusion_{split}"] = plot_confusion(
                     confusion[split], confusion["classes"], run_dir / f"confusion_{split}.png",
-                    title=f"{name}: confusion matrix, {split} set")
+                    title=f"{name}\nconfusion matrix, {split} set")
     mis_path = run_dir / "misclassified.npz"
     if mis_path.is_file():
         with np.load(mis_path, allow_pickle=False) as m:

@@ -111,12 +111,15 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     ax.set_title(title)
     if 0 < max_epoch <= 20:
         ax.set_xticks(np.arange(1, max_epoch + 1))
-    if lines:
-        ax.legend(fontsize=8 if len(lines) > 5 else 9, loc="best")
+    if lines and (many or len(lines) <= 4):
+        ax.legend(fontsize=9, loc="best")
+    elif lines:  # beside the plot: a legend of 5-10 entries inside it would hide the curves
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        fig.set_figwidth(fig.get_figwidth() + 2.6)
     return fig
 
 
-def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: str) -> Figure:
+def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: str, seeds: int = 1) -> Figure:
     """Best ``metric`` (a loss) against the learning rate on a log axis, the rates as tick labels.
 
     One line per group of the other hyperparameters; rates where every trial diverged get a red ``x`` at
@@ -128,7 +131,8 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
     ok = [p.best for p in points if p.best is not None]
     lo, hi = (min(ok), max(ok)) if ok else (0.0, 1.0)
     span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.2
-    top = hi + 0.25 * span
+    failed = any(p.best is None for p in points)
+    top = hi + 0.25 * span  # where the diverged / error markers sit
     for gi, group in enumerate(groups):
         pts = [p for p in points if p.group == group]
         good = [p for p in pts if p.best is not None]
@@ -151,10 +155,11 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
     if len(rates) <= 12:
         ax.set_xticks(rates, labels=[format_value(r) for r in rates])
         ax.minorticks_off()
-    ax.set_ylim(lo - 0.1 * span, top + 0.15 * span)
+    ax.set_ylim(lo - 0.1 * span, top + 0.15 * span if failed else hi + 0.1 * span)
     ax.set_xlabel(f"learning rate ({lr_key}, log scale)")
     split = metric.split("_")[0]
-    ax.set_ylabel(f"best {SPLIT_NAMES.get(split, split)} loss over epochs\n(cross-entropy)")
+    pooled = f", mean of {seeds} seeds" if seeds > 1 else ""
+    ax.set_ylabel(f"best {SPLIT_NAMES.get(split, split)} loss over epochs\n(cross-entropy{pooled})")
     ax.set_title(title)
     ax.legend(fontsize=8)
     return fig

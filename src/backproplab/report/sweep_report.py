@@ -71,7 +71,8 @@ def write_sweep_plots(data: SweepData) -> dict[str, Path]:
         plots[f"sweep_{metric}"] = Path(save(fig, str(data.path / f"sweep_{metric}.png")))
     key, loss, points = lr_points(data)
     if key is not None and points:
-        fig = lr_figure(points, loss or "val_loss", key, title=f"{name}: best loss against the learning rate")
+        fig = lr_figure(points, loss or "val_loss", key, title=f"{name}: best loss against the learning rate",
+                        seeds=len(data.seeds))
         plots["sweep_lr"] = Path(save(fig, str(data.path / "sweep_lr.png")))
     if data.keys and data.trials:
         extra = ["val_acc"] if any("val_acc" in (t.get("final") or {}) for t in data.trials) else []
@@ -137,7 +138,8 @@ def _config_section(data: SweepData) -> str:
              ["trials", esc(", ".join(f"{k} {v}" for k, v in counts.items()) or len(data.trials))]]
     text = (f"<details><summary>sweep.toml (resolved)</summary><pre>{esc(data.sweep_text)}</pre></details>"
             if data.sweep_text else "")
-    return ("<h2>Sweep</h2>" + table(["", ""], facts, left=2) + "<h3>Search space</h3>"
+    facts = [f for f in facts if f[1] not in ("", "None")]
+    return ("<h2>Sweep</h2>" + table(["setting", "value"], facts, left=2) + "<h3>Search space</h3>"
             + table(["hyperparameter", "values / distribution"], space_rows, left=2) + text)
 
 
@@ -158,7 +160,7 @@ def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
 
 def _headline(data: SweepData) -> str:
     s = data.summary
-    counts = s.get("trials") or {}
+    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "error")}
     total = len(data.trials)
     parts = [f"{total} trials"] + [f"{v} {k}" for k, v in counts.items() if v]
     best = s.get("best")
