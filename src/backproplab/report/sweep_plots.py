@@ -27,6 +27,7 @@ from .sweep_data import (
 
 SPLIT_NAMES = {"train": "training set", "val": "validation set", "test": "test set"}
 MAX_LEGEND_LINES = 10
+SEED_STYLES = ("-", ":", "-.")
 
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
@@ -53,9 +54,11 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     """``metric`` (e.g. ``train_loss``) per epoch, one line per trial.
 
     ``lines``: dicts with ``label``, ``values`` (per epoch), ``status`` and ``score`` (selection value or None),
-    best first. Up to `MAX_LEGEND_LINES` lines get a legend entry each; more are coloured by their selection
-    score (with a colorbar) and only the best is named, so a big sweep stays legible. Diverged trials are
-    dashed, and the y-range follows the trials that finished, so one blow-up does not flatten the rest.
+    best first; optional ``group`` (the point without its seed: lines of one group share a colour) and
+    ``seed_index`` (line style). Up to `MAX_LEGEND_LINES` lines get a legend entry each; more are coloured
+    by their selection score (with a colorbar) and only the best is named, so a big sweep stays legible.
+    Diverged trials are dashed with an x where they stopped, and the y-range follows the trials that
+    finished, so one blow-up does not flatten the rest.
     """
     scale = _scale(metric)
     fig, ax = _figure(7.2, 4.5)
@@ -65,6 +68,7 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     cmap = metric_cmap(mode)
     palette = plt.get_cmap("tab10")
     blowups: list[tuple[int, Any]] = []
+    groups: dict[str, int] = {}
     finite_ok: list[float] = []
     finite_all: list[float] = []
     max_epoch = 0
@@ -87,11 +91,14 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
             ax.plot(x, y, color="black" if best else colour, linewidth=2.2 if best else 0.9,
                     alpha=1.0 if best else 0.75, zorder=3 if best else 2,
                     label=f"best: {ln['label']}" if best else None, **style)
-        else:
+        else:  # seeds of one point share its colour and differ in line style
+            colour = palette(groups.setdefault(ln.get("group", ln["label"]), len(groups)) % 10)
+            if not diverged:
+                style["linestyle"] = SEED_STYLES[ln.get("seed_index", 0) % len(SEED_STYLES)]
             label = ln["label"] + (" (diverged)" if ln["status"] == "diverged" else "")
-            ax.plot(x, y, color=palette(i % 10), linewidth=1.6, label=label, **style)
+            ax.plot(x, y, color=colour, linewidth=1.6, label=label, **style)
         if diverged:  # where it blew up: an x on the top edge (its values may be off the chart or NaN)
-            blowups.append((int(y.size), palette(i % 10) if not many else "grey"))
+            blowups.append((int(y.size), ax.get_lines()[-1].get_color() if not many else "grey"))
     if many and norm is not None:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, label=f"{selection} (trial colour)")

@@ -39,11 +39,11 @@ def _trial_lines(data: SweepData, ordered: list[dict[str, Any]], metric: str) ->
         values = (hist or {}).get(metric)
         if not values:
             continue
-        label = params_label(t.get("params", {}), keys) or str(t["trial"])
-        if seeds:
-            label += f", seed {t.get('seed')}"
+        group = params_label(t.get("params", {}), keys) or str(t["trial"])
+        label = f"{group}, seed {t.get('seed')}" if seeds else group
         score = selection_value(t)
-        lines.append({"label": label, "values": values, "status": t.get("status"), "trial": t["trial"],
+        lines.append({"label": label, "group": group, "seed_index": data.seeds.index(t.get("seed")),
+                      "values": values, "status": t.get("status"), "trial": t["trial"],
                       "score": None if score is None else score * _scale(data.metric)})
     return lines
 
@@ -183,6 +183,12 @@ CAPTIONS = {"sweep_lr": "Best loss over epochs against the learning rate (log sc
             "sweep_parallel": "Parallel coordinates: one axis per hyperparameter, colour = selection metric"}
 
 
+def _curve_caption(key: str) -> str:
+    split, what = key.removeprefix("sweep_").split("_")
+    where = {"val": "Validation", "train": "Training", "test": "Test"}.get(split, split)
+    return f"{where} {'accuracy' if what == 'acc' else 'loss'} per epoch, one line per trial"
+
+
 def write_sweep_report(sweep_dir: str | Path) -> Path:
     """Plots plus ``report.html`` (self-contained: every image inlined) for a finished sweep directory."""
     data = read_sweep(sweep_dir)
@@ -202,8 +208,7 @@ def write_sweep_report(sweep_dir: str | Path) -> Path:
                                      "The best hyperparameters trained again on training + validation data, "
                                      "evaluated on the test set."))
     sections.append(published_section(s.get("published") or [], "Published vs this sweep"))
-    curve_figs = [figure(p, f"{k.removeprefix('sweep_').replace('_', ' ')} per epoch, every trial")
-                  for k, p in plots.items() if k not in CAPTIONS]
+    curve_figs = [figure(p, _curve_caption(k)) for k, p in plots.items() if k not in CAPTIONS]
     if curve_figs:
         sections.append("<h2>Curves per hyperparameter value</h2>" + "".join(curve_figs))
     for key in ("sweep_lr", "sweep_parallel"):
