@@ -150,8 +150,12 @@ def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
         return ""
     summary = json.loads((run / "summary.json").read_text())
     if not (run / REPORT_FILE).is_file():
-        write_run_report(run)
-    plots = {k: p for k, p in write_run_plots(run).items() if k in RUN_PLOT_CAPTIONS}
+        write_run_report(run)  # also writes its PNGs
+    files = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_test": "confusion_test.png",
+             "confusion_validation": "confusion_validation.png", "weights": "weights.png"}
+    if not all((run / f).is_file() for k, f in files.items() if k in ("loss", "accuracy")):
+        write_run_plots(run)  # a report without its plots (deleted by hand): draw them again
+    plots = {k: run / f for k, f in files.items() if (run / f).is_file()}
     rows = [[esc(k), fmt_metric(k, v)] for k, v in summary.get("final", {}).items()]
     return (f"<h2>{esc(heading)}</h2><p>{note} <a href=\"{esc(rel)}/{REPORT_FILE}\">Its full report</a>.</p>"
             + table(["metric", "value"], rows)
