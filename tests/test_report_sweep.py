@@ -218,3 +218,19 @@ def test_report_command_handles_runs_sweeps_and_neither(sweeps: dict[str, Path],
     (tmp_path / "empty").mkdir()
     with pytest.raises(Exception, match="neither a finished run directory"):
         write_report(tmp_path / "empty")
+
+
+def test_random_search_rates_are_a_cloud_and_huge_losses_go_log() -> None:
+    from backproplab.report.sweep_data import RatePoint
+
+    rng = np.random.default_rng(1)
+    rates = 10 ** rng.uniform(-3, 1, size=9)
+    points = [RatePoint(float(r), f"batch_size={10 + i}", 0.5 + i / 10, "ok", [f"t{i:03d}"])
+              for i, r in enumerate(rates)]
+    points[-1].best = 80.0  # one run that blew up without NaN
+    fig = lr_figure(points, "val_loss", "optimizer.lr", title="t")
+    ax = fig.axes[0]
+    assert not ax.get_lines()  # unrelated trials are not joined by a line
+    np.testing.assert_allclose(np.sort(ax.collections[0].get_offsets()[:, 0]), np.sort(rates))
+    assert ax.get_yscale() == "log"
+    plt.close(fig)

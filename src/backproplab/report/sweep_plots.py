@@ -28,6 +28,8 @@ from .sweep_data import (
 SPLIT_NAMES = {"train": "training set", "val": "validation set", "test": "test set"}
 MAX_LEGEND_LINES = 10
 SEED_STYLES = ("-", ":", "-.")
+LOG_RATIO = 30.0  # losses spanning more than this factor get a log axis
+MAX_RATE_GROUPS = 6  # more groups than this (random search): one cloud of points instead of lines
 
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
@@ -105,8 +107,12 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     values = finite_ok or finite_all
     if values:
         lo, hi = min(values), max(values)
-        pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
-        ax.set_ylim(lo - pad, hi + pad)
+        if metric.endswith("loss") and lo > 0 and hi / lo > LOG_RATIO:  # one bad trial would flatten the rest
+            ax.set_yscale("log")
+            ax.set_ylim(lo / 1.15, hi * 1.15)
+        else:
+            pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
+            ax.set_ylim(lo - pad, hi + pad)
     if blowups:
         top = ax.get_ylim()[1]
         for epoch, colour in blowups:
@@ -134,17 +140,28 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
     """
     fig, ax = _figure(7.2, 4.5)
     groups = list(dict.fromkeys(p.group for p in points))
+    cloud = len(groups) > MAX_RATE_GROUPS
+    if cloud:
+        groups = ["every trial"]
+        points = [RatePoint(p.lr, "every trial", p.best, p.status, p.trials) for p in points]
     palette = plt.get_cmap("tab10")
     ok = [p.best for p in points if p.best is not None]
     lo, hi = (min(ok), max(ok)) if ok else (0.0, 1.0)
+    log_y = lo > 0 and hi / lo > LOG_RATIO
+    if log_y:
+        ax.set_yscale("log")
+        lo, hi = np.log10(lo), np.log10(hi)  # positions below are computed in decades, then mapped back
     span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.2
     failed = any(p.best is None for p in points)
-    top = hi + 0.25 * span  # where the diverged / error markers sit
+    back = (lambda v: 10 ** v) if log_y else (lambda v: v)
+    top = back(hi + 0.25 * span)  # where the diverged / error markers sit
     for gi, group in enumerate(groups):
         pts = [p for p in points if p.group == group]
         good = [p for p in pts if p.best is not None]
         colour = palette(gi % 10)
-        if good:
+        if good and cloud:  # unrelated trials: no line between them
+            ax.scatter([p.lr for p in good], [p.best for p in good], color=colour, label="one trial per point")
+        elif good:
             ax.plot([p.lr for p in good], [p.best for p in good], marker="o", color=colour,
                     label=group or f"best {metric}")
         for p in pts:
@@ -162,7 +179,7 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
     if len(rates) <= 12:
         ax.set_xticks(rates, labels=[format_value(r) for r in rates])
         ax.minorticks_off()
-    ax.set_ylim(lo - 0.1 * span, top + 0.15 * span if failed else hi + 0.1 * span)
+    ax.set_ylim(back(lo - 0.1 * span), back(hi + 0.4 * span) if failed else back(hi + 0.1 * span))
     ax.set_xlabel(f"learning rate ({lr_key}, log scale)")
     split = metric.split("_")[0]
     pooled = f", mean of {seeds} seeds" if seeds > 1 else ""
