@@ -99,7 +99,7 @@ def _trial_table(data: SweepData) -> str:
         if run is not None and (run / REPORT_FILE).is_file():
             link = f'<a href="{esc(run.relative_to(data.path).as_posix())}/{REPORT_FILE}">{esc(tid)}</a>'
         if tid == best:
-            link = f"<strong>{link}</strong> ★"
+            link = f"<strong>{link}</strong>&nbsp;★"
         status = str(t.get("status"))
         css = {"ok": "good", "diverged": "bad", "error": "bad"}.get(status, "")
         final = t.get("final") or {}
