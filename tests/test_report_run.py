@@ -31,6 +31,8 @@ def test_spiral_report_has_no_weight_tiles(tmp_path) -> None:
     run = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     html = write_run_report(run).read_text()
     assert not (run / "weights.png").exists() and "First-layer weights" not in html
+    assert not (run / "misclassified.png").exists()  # 2-D points are not images
+    assert (run / "loss.png").is_file() and (run / "confusion_test.png").is_file()
 
 
 def test_weight_tiles_grey_and_colour() -> None:

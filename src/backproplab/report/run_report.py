@@ -82,10 +82,17 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
     mis_path = run_dir / "misclassified.npz"
     if mis_path.is_file():
         with np.load(mis_path, allow_pickle=False) as m:
+            shape = tuple(int(s) for s in m["image_shape"])
+            if not shape or int(np.prod(shape)) != m["images"].shape[-1]:
+                return _with_tiles(plots, run_dir, summary, name)  # not images (spiral, PCA features)
             plots["misclassified"] = plot_misclassified(
                 m["images"], m["true"], m["pred"], m["index"], [str(c) for c in m["classes"]],
                 m["image_shape"], run_dir / "misclassified.png",
                 title=f"{name}: first misclassified test image of each class")
+    return _with_tiles(plots, run_dir, summary, name)
+
+
+def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], name: str) -> dict[str, Path]:
     tiles = write_weight_tiles(run_dir, summary, name)
     if tiles is not None:
         plots["weights"] = tiles
