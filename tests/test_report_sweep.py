@@ -203,9 +203,14 @@ def test_sort_trials_max_mode_ties_and_missing_values() -> None:
 def test_report_command_handles_runs_sweeps_and_neither(sweeps: dict[str, Path], tmp_path: Path) -> None:
     sweep = copy_sweep(sweeps["lr"], tmp_path)
     cli = CliRunner()
-    result = cli.invoke(main, ["report", str(sweep)])
+    result = cli.invoke(main, ["report", str(sweep), "--trials"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(sweep / "report.html") and (sweep / "sweep_parallel.png").is_file()
+    html = (sweep / "report.html").read_text()
+    for t in json.loads((sweep / "trials.json").read_text()):  # every trial that ran links its own report
+        if t["run_dir"]:
+            assert (sweep / t["run_dir"] / "report.html").is_file()
+            assert f'href="{t["run_dir"]}/report.html"' in html
     run = sweep / "trials" / "t000"
     result = cli.invoke(main, ["report", str(run)])
     assert result.exit_code == 0 and result.output.strip() == str(run / "report.html")

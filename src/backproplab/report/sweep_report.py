@@ -193,11 +193,21 @@ def _curve_caption(key: str) -> str:
     return f"{where} {'accuracy' if what == 'acc' else 'loss'} per epoch, one line per trial"
 
 
-def write_sweep_report(sweep_dir: str | Path) -> Path:
-    """Plots plus ``report.html`` (self-contained: every image inlined) for a finished sweep directory."""
+def write_sweep_report(sweep_dir: str | Path, *, trial_reports: bool = False) -> Path:
+    """Plots plus ``report.html`` (self-contained: every image inlined) for a finished sweep directory.
+
+    Each trial's own report is linked from the trial table when it exists; ``trial_reports=True`` first
+    writes the missing ones (about a second per trial). The best trial's and the retrained run's reports
+    are always written, since their plots are shown on the page.
+    """
     data = read_sweep(sweep_dir)
     if not data.trials:
         raise BackproplabError(f"{data.path}: the sweep has no trials in trials.json")
+    if trial_reports:
+        for t in data.trials:
+            run = data.run_dir(t)
+            if run is not None and (run / "summary.json").is_file() and not (run / REPORT_FILE).is_file():
+                write_run_report(run)
     plots = write_sweep_plots(data)
     s = data.summary
     sections = [_headline(data), _config_section(data),

@@ -10,11 +10,12 @@ from .sweep_data import SWEEP_SUMMARY, TRIALS_JSON
 from .sweep_report import write_sweep_report
 
 
-def write_report(path: str | Path) -> Path:
-    """A run directory (has ``summary.json``) or a sweep directory (has ``sweep_summary.json``) -> report.html."""
+def write_report(path: str | Path, *, trial_reports: bool = False) -> Path:
+    """A run directory (has ``summary.json``) or a sweep directory (has ``sweep_summary.json``) -> report.html.
+    ``trial_reports``: for a sweep, also write every trial's own report that is missing."""
     path = Path(path)
     if (path / SWEEP_SUMMARY).is_file():
-        return write_sweep_report(path)
+        return write_sweep_report(path, trial_reports=trial_reports)
     if (path / "summary.json").is_file():
         return write_run_report(path)
     if (path / TRIALS_JSON).is_file():
