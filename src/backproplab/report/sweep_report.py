@@ -70,7 +70,7 @@ def write_sweep_plots(data: SweepData) -> dict[str, Path]:
         fig = overlay_figure(lines, metric, title=title, selection=data.metric, mode=data.mode)
         plots[f"sweep_{metric}"] = Path(save(fig, str(data.path / f"sweep_{metric}.png")))
     key, loss, points = lr_points(data)
-    if key is not None and points:
+    if key is not None and len({p.lr for p in points}) >= 2:  # one rate is no learning-rate study
         fig = lr_figure(points, loss or "val_loss", key, title=f"{name}: best loss against the learning rate",
                         seeds=len(data.seeds))
         plots["sweep_lr"] = Path(save(fig, str(data.path / "sweep_lr.png")))
