@@ -66,7 +66,7 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     fig, ax = _figure(7.2, 4.5)
     many = len(lines) > MAX_LEGEND_LINES
     scores = [ln["score"] for ln in lines if ln.get("score") is not None]  # already in display units
-    norm = Normalize(min(scores), max(scores)) if scores and many else None
+    norm = _norm(scores) if scores and many else None
     cmap = metric_cmap(mode)
     palette = plt.get_cmap("tab10")
     blowups: list[tuple[int, Any]] = []
@@ -240,11 +240,11 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
     Trials without a metric (diverged, error) are grey dashed lines ending at "diverged / error" on top."""
     axes = parallel_axes(trials, space, metric, extra)
     n = len(axes)
-    fig, ax = _figure(max(6.0, 1.7 * n + 2.2), 4.8)
+    fig, ax = _figure(max(7.0, 1.7 * n + 2.2), 4.8)
     raw = [selection_value(t) for t in trials]
     scores = [None if s is None else s * _scale(metric) for s in raw]  # accuracies in %, as on the axis
     ok = [s for s in scores if s is not None]
-    norm = Normalize(min(ok), max(ok) if max(ok) > min(ok) else min(ok) + 1e-12) if ok else Normalize(0, 1)
+    norm = _norm(ok)
     cmap = metric_cmap(mode)
     fail_y = 1.1
     order = sorted(range(len(trials)), key=lambda i: (scores[i] is not None,
@@ -286,6 +286,17 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
         ax.spines[side].set_visible(False)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label=metric_label(metric, mode) if ok else f"{metric} (no trial finished)")
-    ax.set_title(title)
-    ax.set_xlabel("hyperparameters (one vertical axis each), then the selection metric")
+    fig.suptitle(title, fontsize=11)
+    ax.set_xlabel("one vertical axis per hyperparameter, then the metrics")
     return fig
+
+
+def _norm(values: Sequence[float]) -> Normalize:
+    """Colour scale over ``values``; a single value gets a small range around it (a readable colorbar)."""
+    if not values:
+        return Normalize(0, 1)
+    lo, hi = min(values), max(values)
+    if hi > lo:
+        return Normalize(lo, hi)
+    half = 0.01 * abs(lo) or 0.5
+    return Normalize(lo - half, lo + half)
