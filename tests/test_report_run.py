@@ -49,3 +49,23 @@ def test_weight_tiles_grey_and_colour() -> None:
     np.testing.assert_allclose(tiles[1], (img - img.min()) / (img.max() - img.min()))
     with pytest.raises(ValueError, match="not an image of shape"):
         weight_tiles(rng.normal(size=(50, 4)), (28, 28))
+
+
+def test_softmax_regression_tiles_are_named_by_class(tmp_path, monkeypatch) -> None:
+    import backproplab.report.run_report as run_report
+
+    seen = {}
+    original = run_report.plot_weight_tiles
+
+    def spy(weights, shape, path, **kwargs):
+        seen.update(kwargs, shape=shape, columns=weights.shape[1])
+        return original(weights, shape, path, **kwargs)
+
+    monkeypatch.setattr(run_report, "plot_weight_tiles", spy)
+    config = parse_config({"data": {"dataset": "fashion-mnist", "limit_train": 300, "limit_test": 100},
+                           "model": {"hidden": []}, "training": {"epochs": 1, "batch_size": 30}})
+    run = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
+    write_run_report(run)
+    assert (run / "weights.png").is_file()
+    assert seen["shape"] == (28, 28) and seen["columns"] == 10
+    assert seen["labels"][:2] == ["T-shirt/top", "Trouser"] and len(seen["labels"]) == 10

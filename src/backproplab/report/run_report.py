@@ -14,7 +14,7 @@ from ..errors import BackproplabError
 from .html import esc, figure, page, table
 from .plots import plot_confusion, plot_curves, plot_misclassified
 from .sections import config_table, fmt_metric, published_section
-from .weights import first_layer_weights, plot_weight_tiles
+from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
 REPORT_FILE = "report.html"
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
@@ -51,8 +51,19 @@ def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Pat
     weights = first_layer_weights(model_path)
     if weights is None or weights.shape[0] != int(np.prod(shape)) or not np.isfinite(weights).all():
         return None
+    if dense_layer_count(model_path) == 1:  # softmax regression: each column is one class's template
+        classes = _classes(run_dir)
+        return plot_weight_tiles(weights, shape, run_dir / "weights.png", labels=classes,
+                                 title=f"{name}: weights of each class as images")
     return plot_weight_tiles(weights, shape, run_dir / "weights.png",
-                             title=f"{name}: first-layer weights as images")
+                             title=f"{name}: first-layer weights of the hidden units as images")
+
+
+def _classes(run_dir: Path) -> list[str] | None:
+    path = run_dir / "confusion.json"
+    if path.is_file():
+        return [str(c) for c in json.loads(path.read_text()).get("classes", [])] or None
+    return None
 
 def write_run_plots(run_dir: Path) -> dict[str, Path]:
     """Write ``loss.png``, ``accuracy.png``, ``confusion_<split>.png``, ``misclassified.png`` and (image

@@ -12,14 +12,20 @@ from .style import STYLE, plt, save
 
 def first_layer_weights(model_path: Path) -> np.ndarray | None:
     """The first Dense layer's weight matrix ``(in_features, units)`` from a ``model.npz``, or None."""
+    found = _dense_weights(model_path)
+    return found[0] if found else None
+
+
+def dense_layer_count(model_path: Path) -> int:
+    return len(_dense_weights(model_path))
+
+
+def _dense_weights(model_path: Path) -> list[np.ndarray]:
     from ..nn import load_model
     from ..nn.dense import Dense
 
     model = load_model(model_path)
-    for layer in model.layers:
-        if isinstance(layer, Dense):
-            return np.asarray(layer.weight.value, dtype=np.float64)
-    return None
+    return [np.asarray(layer.weight.value, dtype=np.float64) for layer in model.layers if isinstance(layer, Dense)]
 
 
 def weight_tiles(weights: np.ndarray, image_shape: Sequence[int], max_tiles: int = 100) -> np.ndarray:
@@ -44,24 +50,26 @@ def weight_tiles(weights: np.ndarray, image_shape: Sequence[int], max_tiles: int
 
 
 def plot_weight_tiles(weights: np.ndarray, image_shape: Sequence[int], path: Path, *, title: str,
-                      max_tiles: int = 100) -> Path:
-    """A grid of the first ``max_tiles`` hidden units' input weights as images (normalised per tile)."""
+                      max_tiles: int = 100, labels: Sequence[str] | None = None) -> Path:
+    """A grid of the first ``max_tiles`` units' input weights as images (normalised per tile). ``labels``
+    names the tiles (e.g. the classes when the first layer is the output layer); default "unit j"."""
     tiles = weight_tiles(weights, image_shape, max_tiles)
     n = len(tiles)
     cols = min(10, n)
     rows = int(np.ceil(n / cols))
     colour = tiles.ndim == 4
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, axes = plt.subplots(rows, cols, figsize=(0.95 * cols + (0 if colour else 0.9), 0.95 * rows + 0.8),
+        fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + (0 if colour else 1.1), 1.0 * rows + 1.3),
                                  layout="constrained", squeeze=False)
         im = None
         for ax in axes.flat:
             ax.axis("off")
         for j, (ax, tile) in enumerate(zip(axes.flat, tiles, strict=False)):
             im = ax.imshow(tile) if colour else ax.imshow(tile, cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_title(f"unit {j}", fontsize=7, pad=2)
+            ax.set_title(labels[j] if labels is not None and j < len(labels) else f"unit {j}", fontsize=7, pad=2)
         if not colour and im is not None:
-            fig.colorbar(im, ax=axes, shrink=0.6, label="weight / tile's max |w|")
+            bar = fig.colorbar(im, ax=axes, shrink=0.9 if rows == 1 else 0.6)
+            bar.set_label("w / max |w| of the tile", fontsize=8)
         shown = f"first {n} of {weights.shape[1]}" if n < weights.shape[1] else f"all {n}"
         how = "min-max per tile" if colour else "red > 0 > blue, scaled per tile"
         fig.suptitle(f"{title}\n({shown} units of the first layer; {how})", fontsize=10)
