@@ -87,6 +87,11 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
     assert not (d / "trials" / "t001" / "stray.tmp").exists()
     assert [t["final"] for t in second.trials] == [t["final"] for t in first.trials]  # same seeds, same numbers
     assert second.summary["best"] == first.summary["best"]
+    # nothing left to run: no executor is started (this scheduler address does not exist), and a new
+    # description does not make it another sweep
+    third = run_sweep(sweep.model_copy(update={"description": "renamed"}), sweep_dir=d, executor="dask",
+                      address="tcp://127.0.0.1:9")
+    assert [t["final"] for t in third.trials] == [t["final"] for t in first.trials]
     other = spiral_sweep({"optimizer.lr": [0.003, 0.01, 0.03]},
                          config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}})
     with pytest.raises(SweepDirError) as info:
@@ -208,3 +213,22 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     assert out.exit_code != 0 and "optimizer.lrr" in out.output and "unknown key" in out.output
     out = runner.invoke(main, ["sweep", str(path), "--dir", str(tmp_path / "d"), "--set", "training.epochs=3"])
     assert out.exit_code != 0 and "holds a different sweep" in out.output
+
+
+def test_sweep_presets_are_listed_with_their_kind_and_run_by_name(tmp_path, monkeypatch):
+    from backproplab.experiments import presets
+
+    (tmp_path / "tiny-sweep-preset.toml").write_text(SWEEP_TOML)
+    (tmp_path / "tiny-run.toml").write_text('description = "one spiral run"\n[data]\ndataset = "spiral"\n')
+    monkeypatch.setattr(presets, "presets_dir", lambda: tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(main, ["presets"])
+    assert out.exit_code == 0, out.output
+    lines = sorted(out.output.splitlines())
+    assert lines[0].split()[:2] == ["tiny-run", "run"] and "one spiral run" in lines[0]
+    assert lines[1].split()[:2] == ["tiny-sweep-preset", "sweep"] and "tiny spiral sweep" in lines[1]
+    out = runner.invoke(main, ["run", "tiny-sweep-preset", "--quick", "--runs-dir", str(tmp_path / "runs"),
+                               "--executor", "serial", "--no-report", "--set", "selection.seeds=[5]"])
+    assert out.exit_code == 0, out.output
+    trials = read(tmp_path / "runs" / "tiny-sweep" / "trials.json")
+    assert [(t["seed"], t["epochs_run"]) for t in trials] == [(5, 1), (5, 1)]
