@@ -239,3 +239,24 @@ def test_random_search_rates_are_a_cloud_and_huge_losses_go_log() -> None:
     np.testing.assert_allclose(np.sort(ax.collections[0].get_offsets()[:, 0]), np.sort(rates))
     assert ax.get_yscale() == "log"
     plt.close(fig)
+
+
+def test_report_of_a_sweep_run_by_run_sweep_with_retrain(tmp_path: Path) -> None:
+    """The real sweep runner's directory (examples/sweep-spiral.toml, --quick: 4 points, retrain)."""
+    from backproplab.experiments.sweep import apply_quick_sweep, load_sweep, run_sweep
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "sweep-spiral.toml"
+    result = run_sweep(apply_quick_sweep(load_sweep(example)), sweep_dir=tmp_path / "s", executor="serial")
+    html = write_sweep_report(result.sweep_dir).read_text()
+    trials = json.loads((result.sweep_dir / "trials.json").read_text())
+    summary = json.loads((result.sweep_dir / "sweep_summary.json").read_text())
+    assert table_order(html) == expected_order(trials, summary["selection"]["mode"])
+    assert "Retrained best point" in html and 'href="retrain/report.html"' in html
+    assert (result.sweep_dir / "retrain" / "report.html").is_file()
+    assert {p.name for p in result.sweep_dir.glob("sweep_*.png")} == {
+        "sweep_train_loss.png", "sweep_val_loss.png", "sweep_test_loss.png", "sweep_val_acc.png", "sweep_lr.png",
+        "sweep_parallel.png"}
+    data = read_sweep(result.sweep_dir)
+    assert [a["key"] for a in parallel_axes(data.trials, data.space, data.metric)] == [
+        "optimizer.lr", "model.hidden", "val_loss"]
+    data_uri_images(html)
