@@ -176,6 +176,8 @@ def _headline(data: SweepData) -> str:
                  f" with {esc(data.metric)} {fmt_metric(data.metric, trial.get('selection'))}.")
     else:
         line += ' <span class="bad">No trial finished with a finite selection metric.</span>'
+    if s.get("retrain_error"):
+        line += f' <span class="bad">Retraining the best point failed: {esc(s["retrain_error"])}</span>'
     final = s.get("final") or {}
     if final:
         which = "retrained best" if s.get("retrain") else "best trial"
