@@ -47,7 +47,8 @@ def metric_label(metric: str, mode: str) -> str:
     return f"{metric}: {what}, {'lower' if mode == 'min' else 'higher'} is better"
 
 
-def _scale(metric: str) -> float:
+def display_scale(metric: str) -> float:
+    """100 for accuracies (shown in %), 1 for everything else."""
     return 100.0 if metric.endswith("acc") else 1.0
 
 
@@ -62,7 +63,7 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     Diverged trials are dashed with an x where they stopped, and the y-range follows the trials that
     finished, so one blow-up does not flatten the rest.
     """
-    scale = _scale(metric)
+    scale = display_scale(metric)
     fig, ax = _figure(7.2, 4.5)
     many = len(lines) > MAX_LEGEND_LINES
     scores = [ln["score"] for ln in lines if ln.get("score") is not None]  # already in display units
@@ -226,7 +227,7 @@ def parallel_axes(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any],
     axes = [_axis(k, space.get(k), [t.get("params", {}).get(k) for t in trials]) for k in space]
     for m in [metric, *(e for e in extra if e != metric)]:
         vals = [selection_value(t) if m == metric else (t.get("final") or {}).get(m) for t in trials]
-        vals = [v * _scale(m) if isinstance(v, int | float) and math.isfinite(v) else None for v in vals]
+        vals = [v * display_scale(m) if isinstance(v, int | float) and math.isfinite(v) else None for v in vals]
         axis = _axis(m, None, vals)
         axis["kind"] = "metric"
         axes.append(axis)
@@ -242,7 +243,7 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
     n = len(axes)
     fig, ax = _figure(max(7.0, 1.7 * n + 2.2), 4.8)
     raw = [selection_value(t) for t in trials]
-    scores = [None if s is None else s * _scale(metric) for s in raw]  # accuracies in %, as on the axis
+    scores = [None if s is None else s * display_scale(metric) for s in raw]  # accuracies in %, as on the axis
     ok = [s for s in scores if s is not None]
     norm = _norm(ok)
     cmap = metric_cmap(mode)
@@ -258,7 +259,7 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
                 m = a["key"]
                 v = raw[i] if m == metric else (t.get("final") or {}).get(m)
                 ok_value = isinstance(v, int | float) and math.isfinite(v)
-                ys.append(a["pos"](v * _scale(m)) if ok_value else fail_y)
+                ys.append(a["pos"](v * display_scale(m)) if ok_value else fail_y)
             else:
                 ys.append(a["pos"](t.get("params", {}).get(a["key"])))
         if scores[i] is None:

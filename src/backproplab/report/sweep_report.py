@@ -22,7 +22,7 @@ from .sweep_data import (
     short_names,
     sort_trials,
 )
-from .sweep_plots import _scale, lr_figure, overlay_figure, parallel_figure
+from .sweep_plots import display_scale, lr_figure, overlay_figure, parallel_figure
 
 FINAL_COLUMNS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 RUN_PLOT_CAPTIONS = {"loss": "Loss per epoch", "accuracy": "Accuracy per epoch",
@@ -44,7 +44,7 @@ def _trial_lines(data: SweepData, ordered: list[dict[str, Any]], metric: str) ->
         score = selection_value(t)
         lines.append({"label": label, "group": group, "seed_index": data.seeds.index(t.get("seed")),
                       "values": values, "status": t.get("status"), "trial": t["trial"],
-                      "score": None if score is None else score * _scale(data.metric)})
+                      "score": None if score is None else score * display_scale(data.metric)})
     return lines
 
 
