@@ -8,7 +8,16 @@ import click
 
 from ..experiments import apply_quick, load_preset, preset_names, with_overrides
 from ..experiments.config import parse_assignment
-from .common import friendly_errors, report_option, run_and_report, runs_dir_option, set_option, verbosity_option
+from .common import (
+    friendly_errors,
+    report_option,
+    run_and_report,
+    runs_dir_option,
+    set_option,
+    tracker_option,
+    tracking_uri_option,
+    verbosity_option,
+)
 
 
 @click.command("run")
@@ -18,10 +27,13 @@ from .common import friendly_errors, report_option, run_and_report, runs_dir_opt
 @set_option
 @runs_dir_option
 @report_option
+@tracker_option
+@tracking_uri_option
 @verbosity_option
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
-                runs_dir: Path | None, report: bool, quiet: bool) -> None:
+                runs_dir: Path | None, report: bool, quiet: bool, tracker: str | None,
+                tracking_uri: str | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report."""
     config = load_preset(preset)
     if quick:
@@ -31,7 +43,8 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
         overrides.append({"data": {"root": data_root}})
     if overrides:
         config = with_overrides(config, *overrides)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1)
+    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
+                   tracking_uri=tracking_uri)
 
 
 @click.command("presets")
