@@ -66,6 +66,13 @@ def mnist_test() -> Dataset:
     return require_dataset("mnist", split="test")
 
 
+@pytest.fixture(autouse=True)
+def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/test_tracking*.py)."""
+    monkeypatch.setenv("BACKPROPLAB_TRACKER", "none")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240607)

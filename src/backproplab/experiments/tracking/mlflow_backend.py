@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,20 @@ def _quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+@contextlib.contextmanager
+def _quiet_warnings() -> Iterator[None]:
+    """MLflow's own deprecation warnings (e.g. SQLAlchemy's on its mappers) are not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", module=r"(mlflow|sqlalchemy|alembic|pydantic)(\.|$)")
+        yield
+
+
 def _import_mlflow() -> Any:
     _quiet_mlflow()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet_warnings():
             from mlflow.tracking import MlflowClient
     except ImportError as exc:
         raise BackproplabError("the MLflow tracker needs MLflow: pip install 'backproplab[track]' "
@@ -73,7 +84,8 @@ class MlflowTracker:
         self.artifact_root = db.parent / ARTIFACTS_DIR if db is not None else None
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
-        self.client = client_cls(tracking_uri=uri)
+        with _quiet_warnings():  # creates (and migrates) the store
+            self.client = client_cls(tracking_uri=uri)
         self._experiments: dict[str, str] = {}
 
     def describe(self) -> str:
@@ -108,6 +120,10 @@ class MlflowTracker:
         return found
 
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str:
+        with _quiet_warnings():
+            return self._log_run(record, parent)
+
+    def _log_run(self, record: RunRecord, parent: str | None) -> str:
         from mlflow.entities import Metric, Param, RunTag
 
         exp_id = self.experiment_id(record.experiment)

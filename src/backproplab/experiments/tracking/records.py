@@ -115,7 +115,8 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
     env = summary.get("environment") or {}
     data = summary.get("data") or {}
     status = "diverged" if summary.get("diverged") else "ok"
-    extra = {"epochs_run": summary.get("epochs_run"), "train_seconds": summary.get("train_seconds"),
+    # named apart from the per-epoch keys (an epoch record has its own train_seconds)
+    extra = {"epochs_run": summary.get("epochs_run"), "total_train_seconds": summary.get("train_seconds"),
              "wall_seconds": summary.get("wall_seconds")}
     final = {f"final_{k}": v for k, v in _finite_metrics(summary.get("final") or {}).items()}
     final.update(_finite_metrics({k: v for k, v in extra.items() if v is not None}))
