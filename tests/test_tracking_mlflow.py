@@ -172,3 +172,83 @@ def test_diverged_run_is_tagged_and_its_nan_metrics_survive(runs: Path, tracker:
 def test_bad_tracker_name_is_rejected() -> None:
     with pytest.raises(ConfigError, match=r"tracker: expected one of 'none', 'mlflow', 'wandb'; got 'mlfow'"):
         make_tracker("mlfow")
+
+
+def spiral(name: str, lr: float, epochs: int = 2) -> Any:
+    return parse_config({"name": name, "data": {"dataset": "spiral"}, "model": {"hidden": [8], "activation": "relu"},
+                         "optimizer": {"lr": lr}, "training": {"epochs": epochs, "batch_size": 30}})
+
+
+def build_sweep_dir(root: Path) -> Path:
+    """A sweep directory as run_sweep writes it (see the sweep contract), from real tiny spiral runs."""
+    sweep = root / "spiral-lr-sweep"
+    (sweep / "trials").mkdir(parents=True)
+    (sweep / "sweep.toml").write_text('kind = "sweep"\nname = "spiral-lr"\n')
+    trials = []
+    for i, lr in enumerate([0.1, 0.5]):
+        result = run_experiment(spiral("spiral-lr", lr), runs_dir=root / "scratch", verbose=0)
+        run_dir = result.run_dir.rename(sweep / "trials" / f"t{i:03d}")
+        trials.append({"trial": f"t{i:03d}", "index": i, "params": {"optimizer.lr": lr}, "seed": 0, "status": "ok",
+                       "error": None, "run_dir": f"trials/t{i:03d}", "final": result.summary["final"],
+                       "selection": result.summary["final"]["test_loss"], "epochs_run": 2, "seconds": 0.1})
+    trials.append({"trial": "t002", "index": 2, "params": {"optimizer.lr": 5.0}, "seed": 0, "status": "error",
+                   "error": "RuntimeError: worker died", "run_dir": "trials/t002", "final": {}, "selection": None,
+                   "epochs_run": 0, "seconds": 0.0})
+    best = min(trials[:2], key=lambda t: t["selection"])
+    retrain = run_experiment(spiral("spiral-lr", best["params"]["optimizer.lr"], epochs=3),
+                             runs_dir=root / "scratch", verbose=0)
+    retrain.run_dir.rename(sweep / "retrain")
+    (sweep / "trials.json").write_text(json.dumps(trials))
+    (sweep / "sweep_summary.json").write_text(json.dumps({
+        "kind": "sweep", "name": "spiral-lr", "description": "learning-rate sweep on the spiral",
+        "selection": {"metric": "test_loss", "mode": "min"}, "space": {"optimizer.lr": [0.1, 0.5, 5.0]},
+        "executor": "process", "best": best["trial"], "best_params": best["params"], "retrain": "retrain",
+        "final": retrain.summary["final"], "published": [], "trials": {"ok": 2, "diverged": 0, "error": 1}}))
+    return sweep
+
+
+def test_sweep_logged_as_parent_with_nested_trials_and_retrain(runs: Path, tracker: Any) -> None:
+    from backproplab.experiments.tracking import log_sweep_dir
+
+    sweep = build_sweep_dir(runs / "sweeps")
+    parent_id = log_sweep_dir(tracker, sweep)
+    client = tracker.client
+    parent = client.get_run(parent_id)
+    assert client.get_experiment(parent.info.experiment_id).name == "spiral-lr"
+    assert parent.data.tags["backproplab.kind"] == "sweep"
+    assert parent.data.params["space.optimizer.lr"] == "[0.1, 0.5, 5.0]"
+    assert parent.data.params["selection.metric"] == "test_loss"
+    summary = json.loads((sweep / "sweep_summary.json").read_text())
+    assert parent.data.params["best.optimizer.lr"] == str(summary["best_params"]["optimizer.lr"])
+    assert parent.data.metrics["final_test_acc"] == summary["final"]["test_acc"]
+    assert parent.data.metrics["trials_error"] == 1
+    assert {a.path for a in client.list_artifacts(parent_id)} == {
+        "sweep.toml", "trials.json", "sweep_summary.json"}
+
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
+    by_kind: dict[str, list[Any]] = {}
+    for child in children:
+        by_kind.setdefault(child.data.tags["backproplab.kind"], []).append(child)
+    assert sorted(len(v) for v in by_kind.values()) == [1, 3] and len(by_kind["retrain"]) == 1
+    trials = {c.data.tags["backproplab.trial"]: c for c in by_kind["trial"]}
+    assert sorted(trials) == ["t000", "t001", "t002"]
+    for trial_id in ("t000", "t001"):
+        child = trials[trial_id]
+        metrics = json.loads((sweep / "trials" / trial_id / "metrics.json").read_text())
+        assert child.info.status == "FINISHED"
+        assert history(client, child.info.run_id, "train_loss") == [
+            (e["epoch"], e["train_loss"]) for e in metrics["epochs"]]
+        assert child.data.params["optimizer.lr"] == ("0.1" if trial_id == "t000" else "0.5")
+        assert "report.html" not in {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"model.npz", "metrics.json"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
+    failed = trials["t002"]
+    assert failed.info.status == "FAILED" and failed.data.tags["backproplab.error"] == "RuntimeError: worker died"
+    assert failed.data.params == {"optimizer.lr": "5.0"}
+    retrain = by_kind["retrain"][0]
+    assert retrain.data.metrics["final_test_loss"] == summary["final"]["test_loss"]
+    assert len(history(client, retrain.info.run_id, "test_loss")) == 3
+
+    # logging the sweep again (e.g. after a resumed run) adds nothing
+    assert log_sweep_dir(tracker, sweep) == parent_id
+    assert len(client.search_runs([parent.info.experiment_id])) == 5
