@@ -187,7 +187,7 @@ def build_sweep_dir(root: Path) -> Path:
     trials = []
     for i, lr in enumerate([0.1, 0.5]):
         result = run_experiment(spiral("spiral-lr", lr), runs_dir=root / "scratch", verbose=0)
-        run_dir = result.run_dir.rename(sweep / "trials" / f"t{i:03d}")
+        result.run_dir.rename(sweep / "trials" / f"t{i:03d}")
         trials.append({"trial": f"t{i:03d}", "index": i, "params": {"optimizer.lr": lr}, "seed": 0, "status": "ok",
                        "error": None, "run_dir": f"trials/t{i:03d}", "final": result.summary["final"],
                        "selection": result.summary["final"]["test_loss"], "epochs_run": 2, "seconds": 0.1})

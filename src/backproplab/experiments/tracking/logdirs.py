@@ -88,7 +88,9 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
             run_id = (log_sweep_dir(tracker, directory) if sweep
                       else log_run_dir(tracker, directory, tags=tags))
     except Exception as exc:  # noqa: BLE001 - tracking must never lose or fail a finished run
-        say(f"warning: tracking with {kind} failed ({type(exc).__name__}: {exc}); the run directory {directory} "
+        reason = " ".join(str(exc).split())
+        reason = reason if len(reason) <= 300 else reason[:297] + "..."
+        say(f"warning: tracking with {kind} failed ({type(exc).__name__}: {reason}); the run directory {directory} "
             f"is complete; log it later with `backproplab track {directory}`")
         return False
     say(f"Tracked in {tracker.describe()} (run {run_id}); browse with `backproplab ui`"
