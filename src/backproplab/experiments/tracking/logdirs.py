@@ -87,6 +87,9 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
             tracker = make_tracker(kind, uri, experiment, runs_dir=runs_dir)
             run_id = (log_sweep_dir(tracker, directory) if sweep
                       else log_run_dir(tracker, directory, tags=tags))
+            close = getattr(tracker, "close", None)
+            if close is not None:
+                close()
     except Exception as exc:  # noqa: BLE001 - tracking must never lose or fail a finished run
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 300 else reason[:297] + "..."

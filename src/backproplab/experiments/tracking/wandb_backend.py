@@ -40,6 +40,10 @@ class WandbTracker:
         mode = wandb_mode() or os.environ.get("WANDB_MODE") or "online"
         return f"W&B ({mode}; files under {self.directory / 'wandb'})"
 
+    def close(self) -> None:
+        """Wait until W&B's background service has written every logged run to disk."""
+        self.wandb.teardown()
+
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
         tags = [record.tags.get(k, "") for k in ("backproplab.preset", "backproplab.engine", "backproplab.status",
