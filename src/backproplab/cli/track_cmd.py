@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
+import socket
 import sys
 from pathlib import Path
 
@@ -58,11 +58,12 @@ def ui_command(port: int, store: Path | None) -> None:
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{store}",
                "--default-artifact-root", artifacts.as_uri(), "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1"]
-    click.echo(f"MLflow UI for {store} on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise click.ClickException(f"port {port} on 127.0.0.1 is in use; choose another with --port") from None
+    click.echo(f"MLflow UI for {store} on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    try:
-        code = subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    if code:
-        raise click.ClickException(f"the MLflow server exited with status {code} (is port {port} free? try --port)")
+    # replace this process: Ctrl-C and kill reach the server itself, no orphan left behind
+    os.execve(sys.executable, command, env)

@@ -82,11 +82,20 @@ class MlflowTracker:
         self.experiment = experiment
         db = sqlite_path(uri)
         self.artifact_root = db.parent / ARTIFACTS_DIR if db is not None else None
-        if db is not None:
-            db.parent.mkdir(parents=True, exist_ok=True)
         with _quiet_warnings():  # creates (and migrates) the store
+            if db is not None and not db.exists():
+                db.parent.mkdir(parents=True, exist_ok=True)
+                self._create_store(uri)
             self.client = client_cls(tracking_uri=uri)
         self._experiments: dict[str, str] = {}
+
+    def _create_store(self, uri: str) -> None:
+        """A new SQLite store whose Default experiment also keeps its artifacts beside the database
+        (through `MlflowClient` alone it would point at ./mlruns of the current directory)."""
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        assert self.artifact_root is not None
+        SqlAlchemyStore(uri, (self.artifact_root / "Default").as_uri())
 
     def describe(self) -> str:
         return f"MLflow store {self.uri}"
