@@ -240,6 +240,7 @@ def test_sweep_logged_as_parent_with_nested_trials_and_retrain(runs: Path, track
         assert history(client, child.info.run_id, "train_loss") == [
             (e["epoch"], e["train_loss"]) for e in metrics["epochs"]]
         assert child.data.params["optimizer.lr"] == ("0.1" if trial_id == "t000" else "0.5")
+        assert child.data.metrics["selection"] == metrics["history"]["test_loss"][-1]
         assert "report.html" not in {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"model.npz", "metrics.json"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
     failed = trials["t002"]

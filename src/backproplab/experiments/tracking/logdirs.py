@@ -48,6 +48,8 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
     for trial, run_dir in children:
         record = read_run_dir(run_dir, experiment=parent_record.experiment, tags=_trial_tags(trial, sweep_name))
         record.name = _trial_name(trial)
+        if isinstance(trial.get("selection"), int | float):  # the value the sweep ranked this trial by
+            record.final["selection"] = float(trial["selection"])
         tracker.log_run(record, parent=parent_id)
         logged.add(trial.get("trial"))
     for trial in _trials(sweep_dir):

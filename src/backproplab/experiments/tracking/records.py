@@ -153,11 +153,12 @@ def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
     selection = summary.get("selection") or {}
     counts = summary.get("trials") or {}
     params = flatten({"space": summary.get("space") or {}, "selection": selection,
-                      "executor": summary.get("executor") or ""})
+                      **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
     params.update({f"best.{k}": v if isinstance(v, str) else json.dumps(v)
                    for k, v in (summary.get("best_params") or {}).items()})
     final = {f"final_{k}": v for k, v in _finite_metrics(summary.get("final") or {}).items()}
     final.update({f"trials_{k}": float(v) for k, v in counts.items() if isinstance(v, int | float)})
+    final.update(_finite_metrics({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
     tags = {"backproplab.kind": "sweep", "backproplab.preset": name,
             "backproplab.sweep_dir": str(sweep_dir), "backproplab.best_trial": str(summary.get("best") or ""),
             "backproplab.status": "ok" if summary.get("best") else "error"}
