@@ -85,6 +85,16 @@ def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240607)
 
+SCREENSHOTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the screenshots the browser tests kept, so a person can look at the rendered reports."""
+    if SCREENSHOTS:
+        terminalreporter.write_sep("-", "browser screenshots")
+        for shot in SCREENSHOTS:
+            terminalreporter.write_line(str(shot))
+
 
 @pytest.fixture
 def browser_check(request: pytest.FixtureRequest) -> Callable[..., BrowserResult]:
@@ -99,6 +109,7 @@ def browser_check(request: pytest.FixtureRequest) -> Callable[..., BrowserResult
         except FileNotFoundError as exc:
             pytest.fail(str(exc), pytrace=False)
         print(f"browser screenshot of {html_path}: {shot}")
+        SCREENSHOTS.append(shot)
         return result
 
     return check
