@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -69,8 +70,6 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
 
 
 def _trials(sweep_dir: str | Path) -> list[dict[str, Any]]:
-    import json
-
     path = Path(sweep_dir) / "trials.json"
     return json.loads(path.read_text()) if path.is_file() else []
 

@@ -91,7 +91,7 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def _finite_metrics(values: dict[str, Any]) -> dict[str, float]:
+def _numeric(values: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()
             if isinstance(v, int | float) and not isinstance(v, bool)}
 
@@ -118,11 +118,11 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
     # named apart from the per-epoch keys (an epoch record has its own train_seconds)
     extra = {"epochs_run": summary.get("epochs_run"), "total_train_seconds": summary.get("train_seconds"),
              "wall_seconds": summary.get("wall_seconds")}
-    final = {f"final_{k}": v for k, v in _finite_metrics(summary.get("final") or {}).items()}
-    final.update(_finite_metrics({k: v for k, v in extra.items() if v is not None}))
+    final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
+    final.update(_numeric({k: v for k, v in extra.items() if v is not None}))
     record_tags = {
         "backproplab.preset": str(summary.get("name") or config.get("name") or run_dir.name),
-        "backproplab.engine": str(summary.get("engine") or (metrics.get("engine") if metrics else "") or ""),
+        "backproplab.engine": str(summary.get("engine") or metrics.get("engine") or ""),
         "backproplab.status": status,
         "backproplab.stop_reason": str(summary.get("stop_reason") or ""),
         "backproplab.version": str(env.get("backproplab") or ""),
@@ -156,9 +156,9 @@ def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
                       **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
     params.update({f"best.{k}": v if isinstance(v, str) else json.dumps(v)
                    for k, v in (summary.get("best_params") or {}).items()})
-    final = {f"final_{k}": v for k, v in _finite_metrics(summary.get("final") or {}).items()}
+    final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
     final.update({f"trials_{k}": float(v) for k, v in counts.items() if isinstance(v, int | float)})
-    final.update(_finite_metrics({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
+    final.update(_numeric({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
     tags = {"backproplab.kind": "sweep", "backproplab.preset": name,
             "backproplab.sweep_dir": str(sweep_dir), "backproplab.best_trial": str(summary.get("best") or ""),
             "backproplab.status": "ok" if summary.get("best") else "error"}
