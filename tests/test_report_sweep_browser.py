@@ -13,9 +13,6 @@ from backproplab.report import write_sweep_report
 from sweep_dirs import assemble_sweep
 
 pytestmark = pytest.mark.slow
-# The browser_check fixture and tests/headless_browser.py come from branch `track`; until both branches are
-# merged this module has nothing to run with. Delete this line once they are (the test must then never skip).
-pytest.importorskip("headless_browser", reason="needs tests/headless_browser.py and browser_check (branch track)")
 
 
 def png_size(data: bytes) -> tuple[int, int]:
