@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import warnings
 from typing import Any
 
@@ -21,6 +22,7 @@ from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, InverseScaling, StepDecay
 from backproplab.train import EarlyStopping, History, evaluate, fit
 from backproplab.train import engine as engine_module
+from backproplab.train.progress import Progress
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 TIMING = ("seconds", "train_seconds")
@@ -263,3 +265,23 @@ def test_progress_lines_are_the_same_on_both_engines(rows: Dataset, capsys: pyte
             (rows.X[:300].astype(np.float64), rows.y[:300]), epochs=2, batch_size=1, verbose=2, engine=engine)
         lines[engine] = [line.rsplit(" (", 1)[0] for line in capsys.readouterr().out.splitlines()]
     assert lines["fast"] == lines["numpy"] and len(lines["fast"]) == 2
+
+
+def test_progress_bar_advances_in_chunks_on_the_fast_engine(rows: Dataset, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # verbose=1 draws a tqdm bar on a terminal
+    seen: list[tuple[int, float]] = []
+    original = Progress.advance
+
+    def spy(self: Progress, batches: int, batch_loss: float) -> None:
+        seen.append((batches, batch_loss))
+        original(self, batches, batch_loss)
+
+    monkeypatch.setattr(Progress, "advance", spy)
+    model = nn.mlp([784, 8, 10], "sigmoid")
+    h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(1000), epochs=1,
+            batch_size=1, verbose=1, engine="fast")
+    assert h.engine == "fast"
+    assert [b for b, _ in seen] == [10] * 100  # every 1% of the 1000 steps
+    assert np.mean([v for _, v in seen]) == pytest.approx(h.history["batch_loss"][0], rel=1e-6)
+    assert "Epoch 1/1, Train Loss:" in capsys.readouterr().out

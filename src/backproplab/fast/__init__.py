@@ -6,18 +6,20 @@
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 
 from .epoch import FastTrainer  # imports numba only when a FastTrainer is created
 from .plan import SUPPORTED_TEXT, Plan, unsupported
 
 
+@functools.cache
 def numba_available() -> bool:
-    """True when numba can be imported (the fast engine's only extra requirement)."""
+    """True when numba imports (the fast engine's only extra requirement); checked once per process."""
     try:
-        return importlib.util.find_spec("numba") is not None
-    except (ImportError, ValueError):
+        import numba  # noqa: F401
+    except Exception:  # not installed, or installed but broken (e.g. built for another NumPy)
         return False
+    return True
 
 
 __all__ = ["SUPPORTED_TEXT", "FastTrainer", "Plan", "numba_available", "unsupported"]
