@@ -234,6 +234,21 @@ def test_engine_fast_names_everything_it_cannot_do(rows: Dataset, model: Any, lo
         assert fit(m, loss, opt, rows.take(50), engine="auto", **settings).engine == "numpy"
 
 
+def test_float32_data_trains_float64_parameters_on_the_fast_engine(rows: Dataset) -> None:
+    model = nn.mlp([784, 16, 10], "tanh", seed=7, dtype=np.float64)
+    results = both_engines(model, (rows.X[:600], rows.y[:600]))  # X stays float32, as the NumPy engine sees it
+    assert_same(results, TOL[np.float64])
+    # the other way round would round the data: auto leaves it to NumPy, fast says why
+    model32 = nn.mlp([784, 16, 10], "tanh", seed=7)
+    X64 = rows.X[:50].astype(np.float64)
+    h = fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
+            batch_size=1, verbose=0)
+    assert h.engine == "numpy"
+    with pytest.raises(EngineError, match="training X is float64 but the parameters are float32"):
+        fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
+            batch_size=1, verbose=0, engine="fast")
+
+
 def test_auto_picks_fast_for_batch_size_one_sgd(rows: Dataset) -> None:
     model = nn.mlp([784, 8, 10], "sigmoid")
     h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(100), epochs=1,
