@@ -11,6 +11,7 @@ import copy
 import json
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -317,3 +318,21 @@ def test_evaluate_all_matches_evaluate_and_predict_in_one_pass(rows: Dataset) ->
     assert evaluate_all(model, loss, rows.X, rows_targets)["accuracy"] == ref["accuracy"]
     with pytest.raises(RuntimeError, match="training-mode forward"):
         model.backward(np.ones((1, 10), np.float32))  # evaluation stored no caches
+
+
+def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from backproplab.cli.main import main
+
+    common = ["train", "--limit-train", "300", "--limit-test", "100", "--hidden", "8", "--epochs", "1",
+              "--engine", "fast"]
+    result = CliRunner().invoke(main, [*common, "--optimizer", "adam", "--lr", "0.001", "--runs-dir",
+                                       str(tmp_path / "runs")])
+    assert result.exit_code != 0
+    assert "engine='fast' cannot train this run: optimizer is Adam (supported: SGD)" in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    ok = CliRunner().invoke(main, [*common, "--runs-dir", str(tmp_path / "ok")])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(next((tmp_path / "ok").iterdir()).joinpath("summary.json").read_text())
+    assert summary["engine"] == "fast"
