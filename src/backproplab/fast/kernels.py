@@ -211,12 +211,12 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
                     q += 1
             else:
                 io = a_off[layer - 1]
+                w2 = theta[wo:wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
                 for i in range(n_in[layer]):
                     xv = a[io + i]
                     if xv != zero:
-                        ws = theta[wo + i * out:wo + (i + 1) * out]
                         for j in range(out):
-                            zs[j] += xv * ws[j]
+                            zs[j] += xv * w2[i, j]
             if has_bias[layer]:
                 bs = theta[b_off[layer]:b_off[layer] + out]
                 for j in range(out):
@@ -238,22 +238,23 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
             if layer > 0:
                 io = a_off[layer - 1]
                 ready = vel_ready[2 * layer]
+                w2 = theta[wo:wo + n_in[layer] * out].reshape((n_in[layer], out))
                 for i in range(n_in[layer]):
-                    ws = theta[wo + i * out:wo + (i + 1) * out]
                     s = zero
                     for j in range(out):
-                        s += gs[j] * ws[j]
+                        s += gs[j] * w2[i, j]
                     g[io + i] = s
                     xv = a[io + i]
                     if plain:
                         if xv != zero:
                             for j in range(out):
-                                ws[j] = ws[j] - lr * (xv * gs[j])
+                                w2[i, j] = w2[i, j] - lr * (xv * gs[j])
                     else:
                         gr = grow[:out]
                         for j in range(out):
                             gr[j] = xv * gs[j]
-                        _step_row(ws, vel[wo + i * out:wo + (i + 1) * out], gr, ready, hyper, reg_code, reg_c, True)
+                        _step_row(theta[wo + i * out:wo + (i + 1) * out], vel[wo + i * out:wo + (i + 1) * out], gr,
+                                  ready, hyper, reg_code, reg_c, True)
             elif plain:
                 for q in range(nnz):
                     i = nz[q]
