@@ -181,7 +181,8 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
     last = num_layers - 1
     unit = np.ones(1, dtype=theta.dtype)  # the bias's "input": its gradient is 1 * dL/dz
     total = 0.0
-    # Inner loops run over local slices (not theta[row + j]): that lets LLVM vectorise them.
+    # Inner loops over one row of the first (wide) layer use a local slice of theta, which LLVM vectorises
+    # (theta[row + j] it does not); narrower layers index one 2-D view, as a slice per short row costs more.
     for t in range(start, stop):
         n = order[t]
         x = X[n]
