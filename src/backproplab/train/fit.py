@@ -12,11 +12,13 @@ import numpy as np
 
 from ..data.split import train_validation_indices
 from ..errors import ShapeError
+from ..fast import FastTrainer
 from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
 from ..optim.optimizer import Optimizer
 from .callbacks import Callback, TrainingState
+from .engine import ENGINES, choose_engine
 from .history import History
 from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
 from .progress import Progress, format_epoch_line
@@ -68,11 +70,18 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
 
 def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
                       X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step."""
+    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step.
+
+    Shuffled batches are gathered by index into one kept buffer (no per-step allocation of the batch), and
+    the first layer skips dL/dx, which nobody needs (``need_input_grad=False``).
+    """
     n = len(X)
     num_batches = math.ceil(n / batch_size)
     every = progress.every
     params = model.parameters()
+    lean_backward = model.accepts_need_input_grad
+    gather = order is not None and isinstance(X, np.ndarray) and X.ndim == 2
+    buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype) if gather else None
     total = 0.0
     for b in range(num_batches):
         s = b * batch_size
@@ -80,18 +89,33 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
             xb, yb = X[s:s + batch_size], y[s:s + batch_size]
         else:
             idx = order[s:s + batch_size]
-            xb, yb = X[idx], y[idx]
+            xb = np.take(X, idx, axis=0, out=buffer[:len(idx)]) if buffer is not None else X[idx]
+            yb = y[idx]
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
             return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
         total += value
-        model.backward(loss.backward())
+        if lean_backward:
+            model.backward(loss.backward(), need_input_grad=False)
+        else:
+            model.backward(loss.backward())
         for reg in regs:
             reg.add_gradient(params)
         optimizer.step()
         if (b + 1) % every == 0:
             progress.advance(every, value)
     return EpochResult(num_batches, total / num_batches)
+
+
+def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress) -> EpochResult:
+    """One batch-size-1 pass through the compiled kernel (`backproplab.fast.FastTrainer`); the progress bar,
+    if any, advances every ``progress.every`` steps with the mean loss of those steps."""
+    use_bar = progress.bar is not None
+    total, steps, bad = trainer.run_epoch(order, progress.every if use_bar else None,
+                                          progress.advance if use_bar else None)
+    if bad is not None:
+        return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad)
+    return EpochResult(steps, total / steps)
 
 
 def fit(
@@ -129,6 +153,10 @@ def fit(
         validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
             evaluated as ``val``.
         verbose: 0 silent, 1 progress bar on a terminal (else one line per epoch), 2 one line per epoch.
+        engine: ``"auto"`` (default) trains with the compiled batch-size-1 kernel of `backproplab.fast` when it
+            supports the run (Dense/elementwise-activation MLP, softmax-CE or MSE, SGD, L2/L1, batch_size 1) and
+            with NumPy otherwise; ``"fast"`` insists (`EngineError` naming what is unsupported); ``"numpy"``
+            never compiles. Both engines compute the same steps; ``History.engine`` says which one ran.
 
     Divergence stops training with a message, sets ``History.diverged`` and records the epoch in which it
     happened: a NaN/infinite loss or parameter, or (unless ``divergence_factor`` is None) a training loss
@@ -136,10 +164,8 @@ def fit(
     to 1024 training examples before the first step. (A stable softmax cross-entropy stays finite even when
     the weights explode, so a NaN test alone misses divergence.)
     """
-    if engine not in ("auto", "numpy", "fast"):
+    if engine not in ENGINES:
         raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {engine!r}")
-    if engine == "fast":
-        raise NotImplementedError("the fast engine is not available in this build; use engine='numpy'")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
     if int(batch_size) < 1:
@@ -156,9 +182,11 @@ def fit(
         X, y = X[tr], y[tr]
     regs = as_regularizers(regularizer)
     params = model.parameters()
+    engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
+    trainer = FastTrainer(model, loss, optimizer, regs, X, y) if engine == "fast" else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
-                              "regularizer": [repr(r) for r in regs]})
+                              "regularizer": [repr(r) for r in regs]}, engine=engine)
     state = TrainingState(model, loss, optimizer, history, epochs)
     progress = Progress(verbose, epochs)
     rng = np.random.default_rng(seed)
@@ -175,7 +203,10 @@ def fit(
             started = time.perf_counter()
             order = rng.permutation(len(X)) if shuffle else None
             progress.start_epoch(epoch, math.ceil(len(X) / batch_size))
-            result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
+            if trainer is not None:
+                result = train_epoch_fast(trainer, order, progress)
+            else:
+                result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
             train_seconds = time.perf_counter() - started
             record: dict[str, Any] = {"epoch": epoch}
             if eval_train:
