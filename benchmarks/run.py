@@ -36,11 +36,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=60_000, help="rows used at the larger batch sizes")
     p.add_argument("--warmup-samples", type=int, default=1_000, help="rows of the untimed warm-up epoch")
     p.add_argument("--peers", default=",".join(PEER_KEYS), help=f"comma-separated subset of {','.join(PEER_KEYS)}")
-    p.add_argument("--threads", type=int, default=None,
-                   help="limit NumPy's BLAS (through threadpoolctl) and torch to this many threads (default: "
-                        "leave NumPy's BLAS as it is and give torch as many; --quick: 1)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for NumPy's BLAS (through threadpoolctl), torch and the `backproplab run` "
+                        "subprocess (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS); 0 leaves NumPy's BLAS as it is and "
+                        "gives torch as many (default 1: on a busy shared machine multi-threaded BLAS stalls)")
     p.add_argument("--skip-run", action="store_true", help="do not time `backproplab run fashion-sgd`")
-    p.add_argument("--run-timeout", type=float, default=1800.0, help="seconds before the run is abandoned")
+    p.add_argument("--run-timeout", type=float, default=600.0,
+                   help="seconds before the timed `backproplab run` is abandoned (and FAILs)")
     p.add_argument("--quick", action="store_true",
                    help="a smoke test of the harness: 500 rows, 1 repeat, 100 warm-up rows, no run")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
@@ -49,7 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.samples_batch1 = args.samples = 500
         args.repeats, args.warmup_samples, args.skip_run = 1, 100, True
-        args.threads = args.threads or 1
     try:
         args.batch_sizes = [int(b) for b in str(args.batch_sizes).split(",") if b.strip()]
     except ValueError:
@@ -58,8 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [k for k in args.peers if k not in PEER_KEYS]
     if unknown:
         p.error(f"--peers: unknown {unknown}; expected a subset of {list(PEER_KEYS)}")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be >= 1; got {args.threads}")
+    if args.threads < 0:
+        p.error(f"--threads must be >= 0; got {args.threads}")
     if args.repeats < 1 or any(b < 1 for b in args.batch_sizes) or min(args.samples, args.samples_batch1) < 1:
         p.error("--repeats, --batch-sizes, --samples and --samples-batch1 must be positive")
     if args.samples > 60_000 or args.samples_batch1 > 60_000:
@@ -70,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with contextlib.ExitStack() as stack:
-        if args.threads is not None:
+        if args.threads:
             stack.enter_context(limit_blas_threads(args.threads))
         return _main(args, argv)
 
@@ -99,7 +100,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     run: dict[str, Any] = {"skipped": True}
     if not args.skip_run:
         print("timing `backproplab run fashion-sgd` (15 epochs, per-epoch evaluation, report) ...", flush=True)
-        run = time_run("fashion-sgd", timeout=args.run_timeout, threads=args.threads)
+        run = time_run("fashion-sgd", timeout=args.run_timeout, threads=args.threads or None)
     r = ratios(batches)
     targets = check_targets(batches, run)
 

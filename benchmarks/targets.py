@@ -72,7 +72,7 @@ def check_targets(batches: list[dict[str, Any]], run: dict[str, Any] | None) -> 
     if not run or run.get("skipped"):
         entry.update(status="n/a", note="skipped (--skip-run)")
     elif run.get("returncode") != 0:
-        entry.update(status="FAIL", note=f"the command failed (exit {run.get('returncode')})")
+        entry.update(status="FAIL", note=run.get("error") or f"the command failed (exit {run.get('returncode')})")
     else:
         value = run["wall_seconds"]
         entry.update(value=value, status="PASS" if value < RUN_TARGET_SECONDS else "FAIL",
