@@ -120,7 +120,8 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     print()
     print(target_table(targets))
 
-    machine["load_average_end"] = machine.pop("load_average_end", None) or _loadavg()
+    machine["load_average_end"] = _loadavg()
+    print(f"load average at the end: {machine['load_average_end']}")
     result = {"schema": 1, "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
               "command": ["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])],
               "settings": {"repeats": args.repeats, "batch_sizes": args.batch_sizes, "samples": args.samples,
