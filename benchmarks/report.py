@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 
@@ -30,7 +31,8 @@ def speed_table(batches: list[dict[str, Any]]) -> str:
                           + ("" if r.get("trains") else "  NOT TRAINING"),
                           f"{max(diffs):.1e}" if diffs else "-"]
             else:
-                notes.append(f"[{len(notes) + 1}] batch {batch['batch_size']}, {r['label']}: {r['reason']}")
+                reason = textwrap.shorten(str(r["reason"]), 170, placeholder=" ... (full reason in the JSON)")
+                notes.append(f"[{len(notes) + 1}] batch {batch['batch_size']}, {r['label']}: {reason}")
                 cells += [f"{r['status']} [{len(notes)}]", "", "", "", ""]
             rows.append(cells)
     return "\n".join([_table(header, rows, right={0, 1, 3, 4}), *notes])

@@ -46,7 +46,7 @@ class BackproplabEngine(Peer):
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:  # the fast engine names what it does not support (e.g. the batch size)
             if self.engine == "fast":
-                raise Unavailable(f"ValueError: {exc}") from exc
+                raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
             raise
         self.engine_ran = getattr(history, "engine", None)
         if self.engine != "auto" and self.engine_ran not in (None, self.engine):
