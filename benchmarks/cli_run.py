@@ -49,12 +49,15 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
         metrics = sorted(Path(tmp).glob("*/metrics.json"))
         if metrics:
             history = json.loads(metrics[-1].read_text())
-            records = history.get("records") or history.get("history") or []
+            records = history.get("epochs")
+            records = records if isinstance(records, list) else []  # History.to_dict: one record per epoch
             result["engine"] = history.get("engine")
             result["epochs"] = len(records)
             if records:
                 last = records[-1]
                 result["final"] = {k: last[k] for k in ("epoch", "test_loss", "test_acc", "train_loss")
                                    if k in last}
+                # wall = start-up and data loading + epochs (training + evaluation) + report
                 result["train_seconds"] = sum(float(r.get("train_seconds", 0.0)) for r in records)
+                result["epoch_seconds"] = sum(float(r.get("seconds", 0.0)) for r in records)
     return result
