@@ -17,3 +17,7 @@ class ConfigError(BackproplabError, ValueError):
 
 class ShapeError(BackproplabError, ValueError):
     """An array does not have the shape a module or loss expects."""
+
+
+class EngineError(BackproplabError, ValueError):
+    """``engine="fast"`` was asked for a run the fast engine cannot train; the message names each reason."""

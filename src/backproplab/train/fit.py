@@ -12,11 +12,13 @@ import numpy as np
 
 from ..data.split import train_validation_indices
 from ..errors import ShapeError
+from ..fast import FastTrainer
 from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
 from ..optim.optimizer import Optimizer
 from .callbacks import Callback, TrainingState
+from .engine import ENGINES, choose_engine
 from .history import History
 from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
 from .progress import Progress, format_epoch_line
@@ -94,6 +96,17 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
     return EpochResult(num_batches, total / num_batches)
 
 
+def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress) -> EpochResult:
+    """One batch-size-1 pass through the compiled kernel (`backproplab.fast.FastTrainer`); the progress bar,
+    if any, advances every ``progress.every`` steps with the mean loss of those steps."""
+    use_bar = progress.bar is not None
+    total, steps, bad = trainer.run_epoch(order, progress.every if use_bar else None,
+                                          progress.advance if use_bar else None)
+    if bad is not None:
+        return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad)
+    return EpochResult(steps, total / steps)
+
+
 def fit(
     model: Module,
     loss: Loss,
@@ -136,10 +149,8 @@ def fit(
     to 1024 training examples before the first step. (A stable softmax cross-entropy stays finite even when
     the weights explode, so a NaN test alone misses divergence.)
     """
-    if engine not in ("auto", "numpy", "fast"):
+    if engine not in ENGINES:
         raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {engine!r}")
-    if engine == "fast":
-        raise NotImplementedError("the fast engine is not available in this build; use engine='numpy'")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
     if int(batch_size) < 1:
@@ -156,9 +167,11 @@ def fit(
         X, y = X[tr], y[tr]
     regs = as_regularizers(regularizer)
     params = model.parameters()
+    engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
+    trainer = FastTrainer(model, loss, optimizer, regs, X, y) if engine == "fast" else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
-                              "regularizer": [repr(r) for r in regs]})
+                              "regularizer": [repr(r) for r in regs]}, engine=engine)
     state = TrainingState(model, loss, optimizer, history, epochs)
     progress = Progress(verbose, epochs)
     rng = np.random.default_rng(seed)
@@ -175,7 +188,10 @@ def fit(
             started = time.perf_counter()
             order = rng.permutation(len(X)) if shuffle else None
             progress.start_epoch(epoch, math.ceil(len(X) / batch_size))
-            result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
+            if trainer is not None:
+                result = train_epoch_fast(trainer, order, progress)
+            else:
+                result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
             train_seconds = time.perf_counter() - started
             record: dict[str, Any] = {"epoch": epoch}
             if eval_train:

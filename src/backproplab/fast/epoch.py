@@ -1,0 +1,87 @@
+"""`FastTrainer`: runs epochs of batch-size-1 SGD through the compiled kernel, in the NumPy engine's order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..nn.losses import Loss, one_hot
+from ..nn.module import Module
+from ..nn.regularization import Regularizer
+from ..optim.sgd import SGD
+from .plan import LOSS_CODES, Plan
+
+
+class FastTrainer:
+    """Holds the packed layout, the training data in the kernel's form and the work buffers of one `fit`.
+
+    ``X`` ``(N, D)`` is converted (once) to the parameters' dtype; integer labels ``(N,)`` stay labels for
+    softmax cross-entropy and become one-hot rows for MSE; ``(N, K)`` target rows are used as they are.
+    """
+
+    def __init__(self, model: Module, loss: Loss, optimizer: SGD, regularizers: Sequence[Regularizer],
+                 X: Any, y: Any) -> None:
+        from .kernels import sgd_epoch  # numba is imported only when the fast engine actually runs
+
+        self._kernel = sgd_epoch
+        self.plan = plan = Plan.build(model, loss)
+        self.optimizer = optimizer
+        dtype = plan.dtype
+        self.X = np.ascontiguousarray(X, dtype=dtype)
+        y = np.asarray(y)
+        k = int(plan.n_out[-1])
+        self.labels = np.zeros(1, dtype=np.int64)
+        self.rows = np.zeros((1, k), dtype=dtype)
+        if y.ndim == 1 and LOSS_CODES[type(loss)] == 0:
+            self.labels = np.ascontiguousarray(y, dtype=np.int64)
+            self.use_rows = False
+        else:
+            self.rows = one_hot(y, k, dtype) if y.ndim == 1 else np.ascontiguousarray(y, dtype=dtype)
+            self.use_rows = True
+        self.reg_code, self.reg_c = plan.penalties(regularizers)
+        size = int(plan.a_off[-1])
+        self.z = np.zeros(size, dtype=dtype)
+        self.a = np.zeros(size, dtype=dtype)
+        self.g = np.zeros(size, dtype=dtype)
+        self.grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
+        self.nz = np.zeros(self.X.shape[1], dtype=np.int64)
+        self._file_order = np.arange(len(self.X), dtype=np.int64)
+
+    def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
+                  on_chunk: Callable[[int, float], None] | None = None) -> tuple[float, int, int | None]:
+        """One pass over the data in ``order`` (None: file order) at the optimizer's current ``lr``.
+
+        Returns ``(loss_sum, steps, bad)``: the sum of the per-step losses, the number of steps taken and, if a
+        loss was NaN or infinite, the 1-based step at which training stopped (before that step's update), else
+        None. ``on_chunk(steps, mean_loss)`` is called after every ``chunk`` steps (for a progress bar).
+        """
+        p = self.plan
+        opt = self.optimizer
+        order = self._file_order if order is None else np.ascontiguousarray(order, dtype=np.int64)
+        n = len(order)
+        if n and (order.min() < 0 or order.max() >= len(self.X)):  # the kernel does not bounds-check
+            raise IndexError(f"order holds indices outside [0, {len(self.X) - 1}]")
+        chunk = n if not chunk or chunk < 1 else int(chunk)
+        p.pack(opt)
+        hyper = p.hyper(opt)
+        total, steps, bad = 0.0, 0, None
+        try:
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk)
+                s, k, b = self._kernel(self.X, self.labels, self.rows, self.use_rows, order, start, stop, p.theta,
+                                       p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off,
+                                       p.act, p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.z,
+                                       self.a, self.g, self.grow, self.nz)
+                total += s
+                steps += k
+                if b >= 0:
+                    bad = start + b + 1
+                    break
+                if on_chunk is not None:
+                    on_chunk(stop - start, s / max(k, 1))
+        finally:
+            opt.steps += steps
+            p.unpack(opt)
+        return total, steps, bad
