@@ -34,15 +34,15 @@ def to_markdown(result: dict[str, Any]) -> str:
              f"{m['threads']} thread(s); Python {m['python']}, NumPy {v['numpy']}, PyTorch {v['torch']}, "
              f"scikit-learn {v['scikit-learn']}, numba {v['numba']}. Median of {result['settings']['repeats']} "
              "repeat(s); samples/s of one training epoch.", ""]
-    lines += [_row(["batch", "rows", "peer", "samples/s", "loss before → after"]), _row(["---:", "---:", "---", "---:",
-                                                                                        "---"])]
+    lines += [_row(["batch", "rows", "peer", "samples/s", "samples/CPU-s", "loss before → after"]),
+              _row(["---:", "---:", "---", "---:", "---:", "---"])]
     for b in result["batches"]:
         for r in b["rows"]:
             if r.get("samples_per_second"):
-                speed = f"{r['samples_per_second']:,.0f}"
+                speed = f"{r['samples_per_second']:,.0f} | {r['samples_per_cpu_second']:,.0f}"
                 loss = f"{b['loss_before']:.3f} → {r['median_loss_after']:.3f}"
             else:
-                speed, loss = r["status"], _short(r["reason"] or "")
+                speed, loss = f"{r['status']} | ", _short(r["reason"] or "")
             lines.append(_row([str(b["batch_size"]), f"{b['samples']:,}", r["label"], speed, loss]))
     sizes = list(result["ratios"])
     lines += ["", _row(["ratio of samples/s", *(f"batch {s}" for s in sizes)]),
@@ -60,7 +60,8 @@ def to_markdown(result: dict[str, Any]) -> str:
                       f"engine; {run.get('train_seconds', nan):.1f} s training, "
                       f"{run.get('epoch_seconds', nan):.1f} s training + evaluation; epoch 15 test accuracy "
                       f"{final.get('test_acc', nan):.4f}, test loss {final.get('test_loss', nan):.4f})."]
-    lines += ["", _row(["target", "measured", "result"]), _row(["---", "---:", "---"])]
+    lines += ["", _row(["target", "measured (wall time)", "on CPU time", "result"]),
+              _row(["---", "---:", "---:", "---"])]
     for t in result["targets"]:
         if t["value"] is None:
             value = "–"
@@ -68,7 +69,8 @@ def to_markdown(result: dict[str, Any]) -> str:
             value = f"{t['value']:.1f} s"
         else:
             value = f"{t['value']:.2f}×"
-        lines.append(_row([t["target"], value, t["status"]]))
+        cpu = "–" if t.get("value_cpu") is None else f"{t['value_cpu']:.2f}×"
+        lines.append(_row([t["target"], value, cpu, t["status"]]))
     return "\n".join(lines)
 
 

@@ -3,8 +3,10 @@
 In each round every available peer starts from the same initial weights and trains one epoch over the same
 rows in file order; the epoch is timed with ``time.perf_counter`` (setup, weight loading and the sanity
 evaluation are outside the timed region). Taking turns round by round spreads slow spells of a shared
-machine over all peers instead of one. The warm-up epoch (numba compilation or cache load, torch's first
-kernels, sklearn's initialisation) runs on a short slice before the first round and is not counted.
+machine over all peers instead of one. The process's CPU time (``time.process_time``, all threads) is
+recorded beside the wall time: it is much less disturbed by other users' load. The warm-up epoch (numba
+compilation or cache load, torch's first kernels, sklearn's initialisation) runs on a short slice before the
+first round and is not counted.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
     peers: dict[str, Peer] = {}
     for key in peer_keys:
         row: dict[str, Any] = {"peer": key, "label": LABELS.get(key, key), "status": "ok", "reason": None,
-                               "seconds": [], "loss_after": [], "acc_after": [], "max_abs_diff_vs_plain": []}
+                               "seconds": [], "cpu_seconds": [], "loss_after": [], "acc_after": [],
+                               "max_abs_diff_vs_plain": []}
         rows[key] = row
         try:
             peer = make_peer(key, threads)
@@ -59,9 +62,9 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
             try:
                 peer.load(init)
                 gc.collect()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 peer.epoch()
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             except Unavailable as exc:
                 row["status"], row["reason"] = "unavailable", str(exc)
                 continue
@@ -71,6 +74,7 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
             finals[key] = peer.params()
             loss, acc = loss_and_accuracy(finals[key], sanity.X, sanity.y)
             row["seconds"].append(seconds)
+            row["cpu_seconds"].append(cpu)
             row["loss_after"].append(loss)
             row["acc_after"].append(acc)
             log(f"  batch {batch_size:>3}  round {r + 1}/{repeats}  {row['label']:<28} {seconds:8.3f} s  "
@@ -83,6 +87,8 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
             med = statistics.median(row["seconds"])
             row["median_seconds"] = med
             row["samples_per_second"] = len(data) / med
+            # CPU time of this process (all its threads): less sensitive than wall time to other users' load
+            row["samples_per_cpu_second"] = len(data) / max(statistics.median(row["cpu_seconds"]), 1e-9)
             row["median_loss_after"] = statistics.median(row["loss_after"])
             row["trains"] = all(loss < loss_before for loss in row["loss_after"])
             if not row["trains"]:

@@ -17,8 +17,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 
 def speed_table(batches: list[dict[str, Any]]) -> str:
-    header = ["batch", "samples", "peer", "samples/s", "median s", "repeats (s)", "loss before -> after",
-              "max|dW| vs plain"]
+    header = ["batch", "samples", "peer", "samples/s", "median s", "repeats (s)", "samples/CPU-s",
+              "loss before -> after", "max|dW| vs plain"]
     rows, notes = [], []
     for batch in batches:
         for r in batch["rows"]:
@@ -26,16 +26,16 @@ def speed_table(batches: list[dict[str, Any]]) -> str:
             if r["status"] == "ok" or r.get("samples_per_second"):
                 diffs = [d for d in r["max_abs_diff_vs_plain"] if d is not None]
                 cells += [f"{r['samples_per_second']:,.0f}", f"{r['median_seconds']:.3f}",
-                          " ".join(f"{s:.3f}" for s in r["seconds"]),
+                          " ".join(f"{s:.3f}" for s in r["seconds"]), f"{r['samples_per_cpu_second']:,.0f}",
                           f"{batch['loss_before']:.4f} -> {r['median_loss_after']:.4f}"
                           + ("" if r.get("trains") else "  NOT TRAINING"),
                           f"{max(diffs):.1e}" if diffs else "-"]
             else:
                 reason = textwrap.shorten(str(r["reason"]), 170, placeholder=" ... (full reason in the JSON)")
                 notes.append(f"[{len(notes) + 1}] batch {batch['batch_size']}, {r['label']}: {reason}")
-                cells += [f"{r['status']} [{len(notes)}]", "", "", "", ""]
+                cells += [f"{r['status']} [{len(notes)}]", "", "", "", "", ""]
             rows.append(cells)
-    return "\n".join([_table(header, rows, right={0, 1, 3, 4}), *notes])
+    return "\n".join([_table(header, rows, right={0, 1, 3, 4, 6}), *notes])
 
 
 def ratio_table(ratios: dict[str, dict[str, float | None]], batches: list[dict[str, Any]]) -> str:
@@ -58,5 +58,6 @@ def target_table(targets: list[dict[str, Any]]) -> str:
             value = f"{t['value']:.1f} s"
         else:
             value = f"{t['value']:.2f}x"
-        rows.append([t["status"], t["target"], value, t.get("note") or ""])
-    return _table(["result", "target", "measured", "note"], rows, right={2})
+        cpu = f"{t['value_cpu']:.2f}x" if t.get("value_cpu") is not None else "-"
+        rows.append([t["status"], t["target"], value, cpu, t.get("note") or ""])
+    return _table(["result", "target", "measured", "on CPU time", "note"], rows, right={2, 3})

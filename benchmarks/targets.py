@@ -21,8 +21,8 @@ SPEED_TARGETS = [
 RUN_TARGET_SECONDS = 30.0
 
 
-def _speeds(batch: dict[str, Any]) -> dict[str, float]:
-    speeds = {r["peer"]: r["samples_per_second"] for r in batch["rows"] if r["status"] == "ok"}
+def _speeds(batch: dict[str, Any], field: str = "samples_per_second") -> dict[str, float]:
+    speeds = {r["peer"]: r[field] for r in batch["rows"] if r["status"] == "ok"}
     auto = batch.get("auto_engine")
     if auto in speeds:
         speeds["backproplab"] = speeds[auto]
@@ -38,11 +38,14 @@ def _why_missing(batch: dict[str, Any], key: str) -> str:
     return f"{key} was not measured"
 
 
-def ratios(batches: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """``{"1": {"fast/torch": 45.2, ...}, "32": {...}}``; None where either side has no figure."""
+def ratios(batches: list[dict[str, Any]], field: str = "samples_per_second") -> dict[str, dict[str, float | None]]:
+    """``{"1": {"fast/torch": 45.2, ...}, "32": {...}}``; None where either side has no figure.
+
+    ``field``: ``samples_per_second`` (wall time) or ``samples_per_cpu_second`` (this process's CPU time).
+    """
     out: dict[str, dict[str, float | None]] = {}
     for batch in batches:
-        s = _speeds(batch)
+        s = _speeds(batch, field)
         out[str(batch["batch_size"])] = {f"{a}/{b}": (s[a] / s[b] if a in s and b in s else None)
                                          for a, b in RATIO_PAIRS}
     return out
@@ -64,7 +67,8 @@ def check_targets(batches: list[dict[str, Any]], run: dict[str, Any] | None) -> 
                 entry.update(status="n/a", note="; ".join(_why_missing(batch, k) for k in missing))
             else:
                 value = s[num] / s[den]
-                entry.update(value=value, status="PASS" if value >= minimum else "FAIL",
+                cpu = _speeds(batch, "samples_per_cpu_second")
+                entry.update(value=value, value_cpu=cpu[num] / cpu[den], status="PASS" if value >= minimum else "FAIL",
                              note=f"{num} = {batch.get('auto_engine')} engine" if num == "backproplab" else None)
         results.append(entry)
     entry = {"target": f"backproplab run fashion-sgd < {RUN_TARGET_SECONDS:g} s", "maximum_seconds":

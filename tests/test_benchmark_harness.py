@@ -39,7 +39,7 @@ def test_quick_benchmark_trains_every_peer_and_writes_json(tmp_path: Path) -> No
             if key in ("torch", "sklearn") and row["status"] == "unavailable":
                 continue  # optional peers
             assert row["status"] == "ok", (key, row["reason"])
-            assert len(row["seconds"]) == 1 and row["seconds"][0] > 0
+            assert len(row["seconds"]) == 1 and row["seconds"][0] > 0 and row["samples_per_cpu_second"] > 0
             assert row["samples_per_second"] == pytest.approx(500 / row["median_seconds"])
             assert row["trains"] and row["median_loss_after"] < batch["loss_before"]
             # Same start, same rows, same algorithm: every peer ends next to the plain loop (float32 rounding).
