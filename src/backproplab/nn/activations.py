@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._xp import namespace
 from .module import Module
 
@@ -14,7 +16,15 @@ from .module import Module
 def sigmoid(x: Any) -> Any:
     """Numerically stable logistic function 1 / (1 + exp(-x)): never overflows, exact to 0 and 1 for |x| large."""
     xp = namespace(x)
-    e = xp.exp(-xp.abs(x))  # in (0, 1], so no overflow
+    if xp is np and isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        # The same arithmetic in place: numerator 1 (x >= 0) or e (x < 0), over 1 + e; two temporaries.
+        e = np.abs(x)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # in (0, 1], so no overflow
+        d = np.add(e, 1.0)
+        np.copyto(e, 1.0, where=x >= 0)
+        return np.divide(e, d, out=e)
+    e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 

@@ -86,7 +86,11 @@ class Dense(Module):
             self._x = x
         return y
 
-    def backward(self, grad_out: Any) -> Any:
+    accepts_need_input_grad = True
+
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
+        """Writes dL/dW and dL/db into the parameters' ``grad`` and returns dL/dx (None if not
+        ``need_input_grad``)."""
         x = self._x
         if x is None:
             raise self._missing_cache(self)
@@ -99,7 +103,7 @@ class Dense(Module):
             self.weight.grad = x.T @ grad_out
             if self.bias is not None:
                 self.bias.grad = xp.sum(grad_out, axis=0)
-        return grad_out @ self.weight.value.T
+        return grad_out @ self.weight.value.T if need_input_grad else None
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

@@ -20,7 +20,13 @@ from .parameter import Parameter
 
 
 class Module:
-    """Base class of layers and containers."""
+    """Base class of layers and containers.
+
+    Modules whose ``backward`` takes ``need_input_grad=False`` (skip computing dL/dx, e.g. for the first
+    layer during training, where nobody needs it) say so with ``accepts_need_input_grad = True``.
+    """
+
+    accepts_need_input_grad = False
 
     def forward(self, x: Any, training: bool = False) -> Any:
         raise NotImplementedError
@@ -132,8 +138,15 @@ class Sequential(Module):
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad_out: Any) -> Any:
-        for layer in reversed(self.layers):
+    accepts_need_input_grad = True
+
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
+        """Backward through the layers in reverse. With ``need_input_grad=False`` the first layer may skip
+        dL/dx (the parameter gradients are the same) and None may be returned: what `fit` asks for."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not need_input_grad and layer.accepts_need_input_grad:
+                return layer.backward(grad_out, need_input_grad=False)
             grad_out = layer.backward(grad_out)
         return grad_out
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._xp import namespace
 from .module import Module
 
@@ -19,7 +21,11 @@ def log_softmax(z: Any, axis: int = -1) -> Any:
     """log softmax(z) = (z - max z) - log sum exp(z - max z)."""
     xp = namespace(z)
     shifted = z - xp.max(z, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    lse = xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    if xp is np:
+        shifted -= lse  # in place: shifted is a fresh array
+        return shifted
+    return shifted - lse
 
 
 class Softmax(Module):

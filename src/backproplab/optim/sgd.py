@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..nn.parameter import Parameter
 from .optimizer import Optimizer
 from .schedules import Schedule
@@ -38,6 +40,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.weight_decay = float(weight_decay)
         self.velocity: list[Any] = [None] * len(self.params)
+        self._scratch: dict[int, np.ndarray] = {}
 
     def _slots(self) -> dict[str, list[Any]]:
         return {"velocity": self.velocity} if self.momentum else {}
@@ -56,7 +59,15 @@ class SGD(Optimizer):
                     v *= mu
                     v += g
                 g = g + mu * v if self.nesterov else v
-            p.value -= lr * g
+            if isinstance(p.value, np.ndarray):
+                # W -= lr * g through a kept buffer: no large temporary per step, same rounding
+                step = self._scratch.get(i)
+                if step is None or step.shape != p.value.shape or step.dtype != p.value.dtype:
+                    step = self._scratch[i] = np.empty_like(p.value)
+                np.multiply(g, lr, out=step)
+                np.subtract(p.value, step, out=p.value)
+            else:
+                p.value -= lr * g
         self.steps += 1
 
     def __repr__(self) -> str:

@@ -70,11 +70,18 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
 
 def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
                       X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step."""
+    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step.
+
+    Shuffled batches are gathered by index into one kept buffer (no per-step allocation of the batch), and
+    the first layer skips dL/dx, which nobody needs (``need_input_grad=False``).
+    """
     n = len(X)
     num_batches = math.ceil(n / batch_size)
     every = progress.every
     params = model.parameters()
+    lean_backward = model.accepts_need_input_grad
+    gather = order is not None and isinstance(X, np.ndarray) and X.ndim == 2
+    buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype) if gather else None
     total = 0.0
     for b in range(num_batches):
         s = b * batch_size
@@ -82,12 +89,16 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
             xb, yb = X[s:s + batch_size], y[s:s + batch_size]
         else:
             idx = order[s:s + batch_size]
-            xb, yb = X[idx], y[idx]
+            xb = np.take(X, idx, axis=0, out=buffer[:len(idx)]) if buffer is not None else X[idx]
+            yb = y[idx]
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
             return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
         total += value
-        model.backward(loss.backward())
+        if lean_backward:
+            model.backward(loss.backward(), need_input_grad=False)
+        else:
+            model.backward(loss.backward())
         for reg in regs:
             reg.add_gradient(params)
         optimizer.step()
