@@ -48,6 +48,7 @@ def machine_info(threads: int) -> dict[str, Any]:
         "versions": {d: version(d) for d in ("backproplab", "numpy", "torch", "scikit-learn", "numba")},
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
+    info["git_commit"] = _git_commit()
     try:
         import numba
 
@@ -55,6 +56,22 @@ def machine_info(threads: int) -> dict[str, Any]:
     except ImportError:
         info["numba_threads"] = None
     return info
+
+
+def _git_commit() -> str | None:
+    """The checked-out commit of this repository (``+dirty`` with local changes), if git is there."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def _cpu_model() -> str | None:

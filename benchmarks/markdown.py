@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .run import DEFAULT_OUT
+from .targets import format_ratio
 
 
 def _row(cells: list[str]) -> str:
@@ -30,6 +31,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     load = m.get("load_average") or [float("nan")]
     load_end = m.get("load_average_end") or [float("nan")]
     lines = [f"Measured {result['date'][:16].replace('T', ' ')} UTC on {m['cpu_count']} cores ({m['processor']}), "
+             f"backproplab commit {m.get('git_commit')}, "
              f"shared with other users (load average {load[0]:.1f} at the start, {load_end[0]:.1f} at the end); "
              f"{m['threads']} thread(s); Python {m['python']}, NumPy {v['numpy']}, PyTorch {v['torch']}, "
              f"scikit-learn {v['scikit-learn']}, numba {v['numba']}. Median of {result['settings']['repeats']} "
@@ -68,8 +70,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         elif "maximum_seconds" in t:
             value = f"{t['value']:.1f} s"
         else:
-            value = f"{t['value']:.2f}×"
-        cpu = "–" if t.get("value_cpu") is None else f"{t['value_cpu']:.2f}×"
+            value = format_ratio(t["value"], t["minimum_ratio"], "×")
+        cpu = "–" if t.get("value_cpu") is None else format_ratio(t["value_cpu"], t["minimum_ratio"], "×")
         lines.append(_row([t["target"], value, cpu, t["status"]]))
     return "\n".join(lines)
 

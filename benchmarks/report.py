@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from .targets import format_ratio
+
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -57,7 +59,7 @@ def target_table(targets: list[dict[str, Any]]) -> str:
         elif "maximum_seconds" in t:
             value = f"{t['value']:.1f} s"
         else:
-            value = f"{t['value']:.2f}x"
-        cpu = f"{t['value_cpu']:.2f}x" if t.get("value_cpu") is not None else "-"
+            value = format_ratio(t["value"], t["minimum_ratio"])
+        cpu = format_ratio(t["value_cpu"], t["minimum_ratio"]) if t.get("value_cpu") is not None else "-"
         rows.append([t["status"], t["target"], value, cpu, t.get("note") or ""])
     return _table(["result", "target", "measured", "on CPU time", "note"], rows, right={2, 3})

@@ -21,6 +21,14 @@ SPEED_TARGETS = [
 RUN_TARGET_SECONDS = 30.0
 
 
+def format_ratio(value: float, minimum: float | None = None, suffix: str = "x") -> str:
+    """``12.34x``, with more decimals when two would print a value just under ``minimum`` as equal to it."""
+    digits = 2
+    while minimum is not None and digits < 6 and f"{value:.{digits}f}" == f"{minimum:.{digits}f}" and value != minimum:
+        digits += 1
+    return f"{value:.{digits}f}{suffix}"
+
+
 def _speeds(batch: dict[str, Any], field: str = "samples_per_second") -> dict[str, float]:
     speeds = {r["peer"]: r[field] for r in batch["rows"] if r["status"] == "ok"}
     auto = batch.get("auto_engine")
