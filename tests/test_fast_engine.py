@@ -65,8 +65,8 @@ def assert_same(results: dict[str, tuple[nn.Module, History, SGD]], tol: float) 
 
 @pytest.fixture(scope="module")
 def rows(fashion_train: Dataset) -> Dataset:
-    """3,000 real training rows: 'a few thousand steps' per epoch."""
-    return fashion_train.take(3000)
+    """2,000 real training rows: 'a few thousand steps' per epoch."""
+    return fashion_train.take(2000)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
@@ -78,10 +78,10 @@ def test_fast_equals_numpy_for_each_activation_and_depth(rows: Dataset, fashion_
     model = nn.mlp(sizes, activation, activation_options=options, seed=depth, dtype=dtype)
     data = (rows.X.astype(dtype), rows.y)
     test = (fashion_test.X[:500].astype(dtype), fashion_test.y[:500])
+    before = evaluate(model, nn.SoftmaxCrossEntropy(), *data)["loss"]
     results = both_engines(model, data, eval_sets={"test": test})
     assert_same(results, TOL[dtype])
-    # training happened and did something
-    assert results["fast"][1].history["train_loss"][0] < 0.8 * np.log(10)
+    assert results["fast"][1].history["train_loss"][0] < 0.9 * before  # the epoch did learn
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

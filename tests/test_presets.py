@@ -46,6 +46,7 @@ def test_flagship_quick_run_end_to_end(tmp_path: Path) -> None:
     summary = json.loads((run / "summary.json").read_text())
     # 2 epochs of batch-1 SGD on the first 2000 training images: measured 74.2% on the first 1000 test images.
     assert summary["final"]["test_acc"] > 0.70
+    assert summary["engine"] == "fast" and "Final (fast engine" in result.output  # batch-1 SGD: compiled
     assert summary["data"]["sizes"] == {"train": 2000, "test": 1000}
     assert summary["data"]["checksum"] and len(summary["data"]["checksum"]) == 64
     row = next(r for r in summary["published"] if r["epoch"] == 1 and r["metric"] == "test_acc")
@@ -59,6 +60,7 @@ def test_mnist_elu_quick_run_uses_a_validation_split(tmp_path: Path) -> None:
     run = next(tmp_path.iterdir())
     summary = json.loads((run / "summary.json").read_text())
     assert summary["data"]["sizes"] == {"train": 5000, "validation": 10000, "test": 2000}
+    assert summary["engine"] == "numpy"  # batch size 32
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"val_loss", "val_acc", "test_loss", "test_acc"} <= set(metrics["history"])
     # 2 epochs on 5000 images (lr 0.1, batch 32): measured 89.1% on the 10,000 validation images.

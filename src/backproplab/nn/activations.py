@@ -67,6 +67,10 @@ class Sigmoid(Activation):
 
     def backward(self, grad_out: Any) -> Any:
         s = self._cached()
+        if isinstance(grad_out, np.ndarray) and isinstance(s, np.ndarray):
+            out = np.multiply(grad_out, s)
+            out *= np.subtract(1.0, s, dtype=s.dtype)  # (G s)(1 - s), as below, with one temporary fewer
+            return out
         return grad_out * s * (1.0 - s)
 
 

@@ -97,7 +97,7 @@ class Dense(Module):
         if is_numpy(grad_out):
             np.matmul(x.T, grad_out, out=self.weight.grad)
             if self.bias is not None:
-                np.sum(grad_out, axis=0, out=self.bias.grad)
+                grad_out.sum(axis=0, out=self.bias.grad)
         else:
             xp = namespace(grad_out)
             self.weight.grad = x.T @ grad_out

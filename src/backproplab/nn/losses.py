@@ -36,7 +36,7 @@ def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
             )
         if targets.shape[0] != n:
             raise ShapeError(f"{type(loss).__name__}: {n} outputs but {targets.shape[0]} labels")
-        if n and (int(xp.min(targets)) < 0 or int(xp.max(targets)) >= k):
+        if n and (int(targets.min()) < 0 or int(targets.max()) >= k):
             raise ValueError(
                 f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in "
                 f"[{int(xp.min(targets))}, {int(xp.max(targets))}]"

@@ -20,12 +20,12 @@ def softmax(z: Any, axis: int = -1) -> Any:
 def log_softmax(z: Any, axis: int = -1) -> Any:
     """log softmax(z) = (z - max z) - log sum exp(z - max z)."""
     xp = namespace(z)
-    shifted = z - xp.max(z, axis=axis, keepdims=True)
-    lse = xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    if xp is np:
-        shifted -= lse  # in place: shifted is a fresh array
+    if xp is np:  # the same arithmetic in place, through ndarray methods (no wrapper overhead per call)
+        shifted = z - z.max(axis=axis, keepdims=True)
+        shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return shifted
-    return shifted - lse
+    shifted = z - xp.max(z, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 class Softmax(Module):
