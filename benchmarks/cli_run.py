@@ -35,15 +35,16 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
             env[var] = str(threads)
     with tempfile.TemporaryDirectory(prefix="backproplab-bench-") as tmp:
         cmd = [*backproplab_command(), "run", preset, "--runs-dir", tmp, *(extra or [])]
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), _children_cpu()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                                   env=env)
         except subprocess.TimeoutExpired:
             return {"command": cmd, "returncode": None, "wall_seconds": None, "error": f"timed out after {timeout} s"}
         wall = time.perf_counter() - started
+        cpu = _children_cpu() - cpu_before
         result: dict[str, Any] = {"command": ["backproplab", "run", preset, "--runs-dir", "<tmp>", *(extra or [])],
-                                  "returncode": proc.returncode, "wall_seconds": wall,
+                                  "returncode": proc.returncode, "wall_seconds": wall, "cpu_seconds": cpu,
                                   "threads_env": threads,
                                   "output_tail": (proc.stdout + proc.stderr).strip().splitlines()[-6:]}
         metrics = sorted(Path(tmp).glob("*/metrics.json"))
@@ -61,3 +62,13 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
                 result["train_seconds"] = sum(float(r.get("train_seconds", 0.0)) for r in records)
                 result["epoch_seconds"] = sum(float(r.get("seconds", 0.0)) for r in records)
     return result
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (the run's own, less disturbed by other load)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

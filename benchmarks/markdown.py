@@ -58,7 +58,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     run = result.get("run_fashion_sgd") or {}
     if not run.get("skipped") and run.get("wall_seconds") is not None:
         final, nan = run.get("final", {}), float("nan")
-        lines += ["", f"`backproplab run fashion-sgd`: **{run['wall_seconds']:.1f} s** end to end ({run.get('engine')} "
+        lines += ["", f"`backproplab run fashion-sgd`: **{run['wall_seconds']:.1f} s** end to end, "
+                      f"{run.get('cpu_seconds', nan):.1f} s of CPU time ({run.get('engine')} "
                       f"engine; {run.get('train_seconds', nan):.1f} s training, "
                       f"{run.get('epoch_seconds', nan):.1f} s training + evaluation; epoch 15 test accuracy "
                       f"{final.get('test_acc', nan):.4f}, test loss {final.get('test_loss', nan):.4f})."]
@@ -71,7 +72,12 @@ def to_markdown(result: dict[str, Any]) -> str:
             value = f"{t['value']:.1f} s"
         else:
             value = format_ratio(t["value"], t["minimum_ratio"], "×")
-        cpu = "–" if t.get("value_cpu") is None else format_ratio(t["value_cpu"], t["minimum_ratio"], "×")
+        if t.get("value_cpu") is None:
+            cpu = "–"
+        elif "maximum_seconds" in t:
+            cpu = f"{t['value_cpu']:.1f} s"
+        else:
+            cpu = format_ratio(t["value_cpu"], t["minimum_ratio"], "×")
         lines.append(_row([t["target"], value, cpu, t["status"]]))
     return "\n".join(lines)
 

@@ -116,7 +116,8 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     if not run.get("skipped"):
         print()
         final = run.get("final", {})
-        print(f"backproplab run fashion-sgd: {run.get('wall_seconds') or float('nan'):.1f} s wall "
+        print(f"backproplab run fashion-sgd: {run.get('wall_seconds') or float('nan'):.1f} s wall, "
+              f"{run.get('cpu_seconds') or float('nan'):.1f} s CPU "
               f"(exit {run.get('returncode')}, engine {run.get('engine')}, {run.get('epochs')} epochs, "
               f"training {run.get('train_seconds') or float('nan'):.1f} s, training + evaluation "
               f"{run.get('epoch_seconds') or float('nan'):.1f} s; final {final})")

@@ -87,7 +87,7 @@ def check_targets(batches: list[dict[str, Any]], run: dict[str, Any] | None) -> 
         entry.update(status="FAIL", note=run.get("error") or f"the command failed (exit {run.get('returncode')})")
     else:
         value = run["wall_seconds"]
-        entry.update(value=value, status="PASS" if value < RUN_TARGET_SECONDS else "FAIL",
-                     note=f"engine {run.get('engine')}")
+        entry.update(value=value, value_cpu=run.get("cpu_seconds"),
+                     status="PASS" if value < RUN_TARGET_SECONDS else "FAIL", note=f"engine {run.get('engine')}")
     results.append(entry)
     return results
