@@ -45,7 +45,7 @@ def ratio_table(ratios: dict[str, dict[str, float | None]], batches: list[dict[s
     sizes = list(ratios)
     keys = list(ratios[sizes[0]]) if sizes else []
     autos = {str(b["batch_size"]): str(b.get("auto_engine")) for b in batches}
-    header = ["ratio of samples/s", *(f"batch {s}" for s in sizes)]
+    header = ["ratio", *(f"batch {s}" for s in sizes)]
     rows = [["engine fit(engine='auto') runs", *(autos.get(s, "-") for s in sizes)]]
     rows += [[k, *("-" if ratios[s][k] is None else f"{ratios[s][k]:.2f}x" for s in sizes)] for k in keys]
     return _table(header, rows, right=set(range(1, len(header))))

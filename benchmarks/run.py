@@ -113,6 +113,9 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     print()
     print("ratios of samples/s (\"backproplab\" = the engine fit(engine='auto') picks at that batch size)")
     print(ratio_table(r, batches))
+    print()
+    print("the same ratios on CPU time (samples per CPU-second of this process)")
+    print(ratio_table(r_cpu, batches))
     if not run.get("skipped"):
         print()
         final = run.get("final", {})
