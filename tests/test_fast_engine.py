@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, InverseScaling, StepDecay
 from backproplab.train import EarlyStopping, History, evaluate, fit
 from backproplab.train import engine as engine_module
+from backproplab.train.progress import Progress
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 TIMING = ("seconds", "train_seconds")
@@ -232,6 +235,21 @@ def test_engine_fast_names_everything_it_cannot_do(rows: Dataset, model: Any, lo
         assert fit(m, loss, opt, rows.take(50), engine="auto", **settings).engine == "numpy"
 
 
+def test_float32_data_trains_float64_parameters_on_the_fast_engine(rows: Dataset) -> None:
+    model = nn.mlp([784, 16, 10], "tanh", seed=7, dtype=np.float64)
+    results = both_engines(model, (rows.X[:600], rows.y[:600]))  # X stays float32, as the NumPy engine sees it
+    assert_same(results, TOL[np.float64])
+    # the other way round would round the data: auto leaves it to NumPy, fast says why
+    model32 = nn.mlp([784, 16, 10], "tanh", seed=7)
+    X64 = rows.X[:50].astype(np.float64)
+    h = fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
+            batch_size=1, verbose=0)
+    assert h.engine == "numpy"
+    with pytest.raises(EngineError, match="training X is float64 but the parameters are float32"):
+        fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
+            batch_size=1, verbose=0, engine="fast")
+
+
 def test_auto_picks_fast_for_batch_size_one_sgd(rows: Dataset) -> None:
     model = nn.mlp([784, 8, 10], "sigmoid")
     h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(100), epochs=1,
@@ -263,3 +281,58 @@ def test_progress_lines_are_the_same_on_both_engines(rows: Dataset, capsys: pyte
             (rows.X[:300].astype(np.float64), rows.y[:300]), epochs=2, batch_size=1, verbose=2, engine=engine)
         lines[engine] = [line.rsplit(" (", 1)[0] for line in capsys.readouterr().out.splitlines()]
     assert lines["fast"] == lines["numpy"] and len(lines["fast"]) == 2
+
+
+def test_progress_bar_advances_in_chunks_on_the_fast_engine(rows: Dataset, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # verbose=1 draws a tqdm bar on a terminal
+    seen: list[tuple[int, float]] = []
+    original = Progress.advance
+
+    def spy(self: Progress, batches: int, batch_loss: float) -> None:
+        seen.append((batches, batch_loss))
+        original(self, batches, batch_loss)
+
+    monkeypatch.setattr(Progress, "advance", spy)
+    model = nn.mlp([784, 8, 10], "sigmoid")
+    h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(1000), epochs=1,
+            batch_size=1, verbose=1, engine="fast")
+    assert h.engine == "fast"
+    assert [b for b, _ in seen] == [10] * 100  # every 1% of the 1000 steps
+    assert np.mean([v for _, v in seen]) == pytest.approx(h.history["batch_loss"][0], rel=1e-6)
+    assert "Epoch 1/1, Train Loss:" in capsys.readouterr().out
+
+
+def test_evaluate_all_matches_evaluate_and_predict_in_one_pass(rows: Dataset) -> None:
+    from backproplab.fast import evaluate_all
+    from backproplab.train import predict
+
+    model = nn.mlp([784, 16, 10], "relu", seed=4)
+    loss = nn.SoftmaxCrossEntropy()
+    for chunk in (333, 4096):
+        got = evaluate_all(model, loss, rows.X, rows.y, chunk)
+        ref = evaluate(model, loss, rows.X, rows.y)
+        assert got["loss"] == pytest.approx(ref["loss"], rel=1e-6) and got["accuracy"] == ref["accuracy"]
+        np.testing.assert_array_equal(got["predictions"], predict(model, rows.X))
+    rows_targets = nn.one_hot(rows.y, 10)
+    assert evaluate_all(model, loss, rows.X, rows_targets)["accuracy"] == ref["accuracy"]
+    with pytest.raises(RuntimeError, match="training-mode forward"):
+        model.backward(np.ones((1, 10), np.float32))  # evaluation stored no caches
+
+
+def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from backproplab.cli.main import main
+
+    common = ["train", "--limit-train", "300", "--limit-test", "100", "--hidden", "8", "--epochs", "1",
+              "--engine", "fast"]
+    result = CliRunner().invoke(main, [*common, "--optimizer", "adam", "--lr", "0.001", "--runs-dir",
+                                       str(tmp_path / "runs")])
+    assert result.exit_code != 0
+    assert "engine='fast' cannot train this run: optimizer is Adam (supported: SGD)" in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    ok = CliRunner().invoke(main, [*common, "--runs-dir", str(tmp_path / "ok")])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(next((tmp_path / "ok").iterdir()).joinpath("summary.json").read_text())
+    assert summary["engine"] == "fast"

@@ -12,7 +12,9 @@ import numpy as np
 
 from .._io import atomic_write, atomic_write_text
 from ..data import Dataset
+from ..nn.regularization import as_regularizers
 from ..train import History, confusion_matrix, evaluate, first_misclassified, fit, predict
+from ..train.engine import choose_engine
 from .build import Experiment, build_experiment
 from .config import RunConfig
 from .provenance import dataset_checksum, environment
@@ -81,13 +83,17 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, ver
     """
     started = time.perf_counter()
     exp = build_experiment(config)
+    t = config.training
+    if t.engine == "fast":  # an unsupported run fails here, before its run directory exists
+        train = exp.datasets["train"]
+        choose_engine(t.engine, exp.model, exp.loss, exp.optimizer, as_regularizers(exp.regularizers),
+                      t.batch_size, train.X, train.y)
     run_dir = create_run_dir(runs_dir, config.name)
     atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
     if verbose:
         say(_describe(exp))
         say(f"  run directory: {run_dir}")
     recorder = RunRecorder(run_dir)
-    t = config.training
     history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
                   batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
                   callbacks=[*exp.callbacks, recorder], verbose=verbose, regularizer=exp.regularizers,

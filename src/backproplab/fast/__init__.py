@@ -1,23 +1,27 @@
 """The fast engine: batch-size-1 SGD for MLPs as one numba-compiled loop per epoch.
 
 `unsupported(...)` says what a run needs that the kernel cannot do; `FastTrainer` trains epochs with it;
-`numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy.
+`numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy; `evaluate_all`
+gives loss, accuracy and predictions of a whole set in one BLAS-backed pass.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 
 from .epoch import FastTrainer  # imports numba only when a FastTrainer is created
+from .evaluate import evaluate_all
 from .plan import SUPPORTED_TEXT, Plan, unsupported
 
 
+@functools.cache
 def numba_available() -> bool:
-    """True when numba can be imported (the fast engine's only extra requirement)."""
+    """True when numba imports (the fast engine's only extra requirement); checked once per process."""
     try:
-        return importlib.util.find_spec("numba") is not None
-    except (ImportError, ValueError):
+        import numba  # noqa: F401
+    except Exception:  # not installed, or installed but broken (e.g. built for another NumPy)
         return False
+    return True
 
 
-__all__ = ["SUPPORTED_TEXT", "FastTrainer", "Plan", "numba_available", "unsupported"]
+__all__ = ["SUPPORTED_TEXT", "FastTrainer", "Plan", "evaluate_all", "numba_available", "unsupported"]

@@ -1,0 +1,90 @@
+"""The lean NumPy engine: same numbers as the straightforward formulas, without the avoidable work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backproplab import nn
+from backproplab.data import Dataset
+from backproplab.optim import SGD
+from backproplab.train import fit
+
+
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    y = np.array([0, 2, 1, 1, 0, 2])
+    model = nn.mlp([5, 4, 3], "sigmoid", seed=1)
+    loss = nn.SoftmaxCrossEntropy()
+    loss.forward(model.forward(x, training=True), y)
+    upstream = loss.backward()
+    assert model.backward(upstream).shape == x.shape
+    full = [p.grad.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad[...] = np.nan
+    assert model.backward(upstream, need_input_grad=False) is None
+    for p, g in zip(model.parameters(), full, strict=True):
+        np.testing.assert_array_equal(p.grad, g)
+    # a first layer without the option (here an activation) still gets a full backward
+    model2 = nn.Sequential(nn.Tanh(), nn.Dense(5, 3, rng=0))
+    model2.forward(x, training=True)
+    assert model2.backward(np.ones((6, 3), np.float32), need_input_grad=False).shape == x.shape
+
+
+def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.random.Generator) -> None:
+    for dtype in (np.float32, np.float64):
+        z = (rng.standard_normal((50, 7)) * 30).astype(dtype)
+        e = np.exp(-np.abs(z))
+        np.testing.assert_array_equal(nn.sigmoid(z), np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
+        assert nn.sigmoid(z).dtype == dtype
+        shifted = z - z.max(axis=1, keepdims=True)
+        np.testing.assert_array_equal(nn.log_softmax(z, axis=1),
+                                      shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        s = nn.Sigmoid()
+        out = s.forward(z, training=True)
+        g = rng.standard_normal(z.shape).astype(dtype)
+        np.testing.assert_array_equal(s.backward(g), g * out * (1.0 - out))
+
+
+def test_sgd_updates_parameters_in_place_with_the_textbook_rounding(rng: np.random.Generator) -> None:
+    model = nn.mlp([5, 4, 3], "relu", seed=2)
+    params = model.parameters()
+    arrays = [p.value for p in params]
+    for p in params:
+        p.grad[...] = rng.standard_normal(p.shape).astype(np.float32)
+    expected = [p.value - np.float32(0.3) * p.grad for p in params]
+    SGD(params, lr=0.3).step()
+    for p, a, e in zip(params, arrays, expected, strict=True):
+        assert p.value is a and p.value.dtype == np.float32
+        np.testing.assert_array_equal(p.value, e)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_mini_batch_epoch_equals_a_hand_written_numpy_loop(fashion_small: Dataset, shuffle: bool) -> None:
+    """The engine's epoch (index gathering into a kept buffer, lean backward) against a plain loop."""
+    X, y = fashion_small.X[:400], fashion_small.y[:400]
+    model = nn.mlp([784, 32, 10], "sigmoid", seed=3)
+    W1, b1, W2, b2 = [p.value.copy() for p in model.parameters()]
+    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (X, y), epochs=2,
+                  batch_size=32, shuffle=shuffle, seed=5, verbose=0, engine="numpy")
+    order_rng = np.random.default_rng(5)
+    for _ in range(2):
+        order = order_rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        for s in range(0, len(X), 32):
+            idx = order[s:s + 32]
+            xb, yb, m = X[idx], y[idx], len(idx)
+            h = 1.0 / (1.0 + np.exp(-(xb @ W1 + b1)))
+            z = h @ W2 + b2
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(m), yb] -= 1.0
+            p /= m
+            dh = (p @ W2.T) * h * (1.0 - h)
+            W2 -= np.float32(0.1) * (h.T @ p)
+            b2 -= np.float32(0.1) * p.sum(axis=0)
+            W1 -= np.float32(0.1) * (xb.T @ dh)
+            b1 -= np.float32(0.1) * dh.sum(axis=0)
+    for p, ref in zip(model.parameters(), (W1, b1, W2, b2), strict=True):
+        assert p.value.dtype == np.float32
+        np.testing.assert_allclose(p.value, ref, rtol=0, atol=1e-5)
+    assert history.engine == "numpy" and len(history) == 2
