@@ -128,6 +128,15 @@ def test_fast_equals_numpy_with_target_rows_schedule_shuffle_and_momentum_carrie
         assert lrs == [schedule(0.01, e) for e in range(3)] and lrs[0] > lrs[2]
 
 
+def test_fast_equals_numpy_without_biases_and_with_nested_sequentials(rows: Dataset) -> None:
+    dtype = np.float64
+    model = nn.Sequential(nn.Sequential(nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2)),
+                          nn.Dense(12, 10, rng=1, dtype=dtype))
+    results = both_engines(model, (rows.X[:800].astype(dtype), rows.y[:800]),
+                           opt={"momentum": 0.5}, regularizer=nn.L1(1e-4))
+    assert_same(results, TOL[dtype])
+
+
 def test_switching_engines_between_fits_continues_the_same_run(rows: Dataset) -> None:
     dtype = np.float64
     data = (rows.X[:800].astype(dtype), rows.y[:800])

@@ -120,39 +120,46 @@ def _loss_and_grad(a, g, start, k, loss_code, hyper, label, rows, n, use_rows):
 
 
 @njit(cache=True, fastmath=False)
-def _step_row(w, v, gr, ready, hyper, reg_code, reg_c, regularized):
-    """The SGD step of a row of parameters ``w`` whose loss gradient is in ``gr`` (overwritten), with the
-    NumPy engine's order of operations: penalties, weight decay (both only if ``regularized``), momentum."""
+def _step_block(w, v, xin, gs, gr, ready, hyper, reg_code, reg_c, regularized):
+    """The SGD step of a layer's weights ``w`` ``(n_in, out)`` (velocity ``v``, same shape), whose loss
+    gradient is the outer product ``xin gs^T``, row by row with the NumPy engine's order of operations:
+    penalties, weight decay (both only if ``regularized``), momentum, ``w -= lr g``. ``gr`` is a work row."""
     lr, mu, nesterov, wd = hyper[0], hyper[1], hyper[2], hyper[3]
     zero = w.dtype.type(0.0)
     one = w.dtype.type(1.0)
-    count = w.shape[0]
-    if regularized:
-        for r in range(reg_code.shape[0]):
-            c = reg_c[r]
-            if reg_code[r] == REG_L2:
-                for j in range(count):
-                    gr[j] = gr[j] + c * w[j]
+    out = w.shape[1]
+    for i in range(w.shape[0]):
+        xv = xin[i]
+        for j in range(out):
+            gr[j] = xv * gs[j]
+        if regularized:
+            for r in range(reg_code.shape[0]):
+                c = reg_c[r]
+                if reg_code[r] == REG_L2:
+                    for j in range(out):
+                        gr[j] = gr[j] + c * w[i, j]
+                else:
+                    for j in range(out):
+                        sgn = one if w[i, j] > zero else (-one if w[i, j] < zero else zero)
+                        gr[j] = gr[j] + c * sgn
+            if wd != zero:
+                for j in range(out):
+                    gr[j] = gr[j] + wd * w[i, j]
+        if mu != zero:
+            if ready:
+                for j in range(out):
+                    v[i, j] = mu * v[i, j] + gr[j]
             else:
-                for j in range(count):
-                    sgn = one if w[j] > zero else (-one if w[j] < zero else zero)
-                    gr[j] = gr[j] + c * sgn
-        if wd != zero:
-            for j in range(count):
-                gr[j] = gr[j] + wd * w[j]
-    if mu != zero:
-        if ready:
-            for j in range(count):
-                v[j] = mu * v[j] + gr[j]
-        else:
-            v[:] = gr
-        if nesterov != zero:
-            for j in range(count):
-                gr[j] = gr[j] + mu * v[j]
-        else:
-            gr[:] = v
-    for j in range(count):
-        w[j] = w[j] - lr * gr[j]
+                for j in range(out):
+                    v[i, j] = gr[j]
+            if nesterov != zero:
+                for j in range(out):
+                    gr[j] = gr[j] + mu * v[i, j]
+            else:
+                for j in range(out):
+                    gr[j] = v[i, j]
+        for j in range(out):
+            w[i, j] = w[i, j] - lr * gr[j]
 
 
 @njit(cache=True, fastmath=False)
@@ -172,8 +179,10 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
     lr = hyper[0]
     plain = hyper[1] == zero and hyper[3] == zero and reg_code.shape[0] == 0
     last = num_layers - 1
+    unit = np.ones(1, dtype=theta.dtype)  # the bias's "input": its gradient is 1 * dL/dz
     total = 0.0
-    # Inner loops run over local slices (not theta[row + j]): that lets LLVM vectorise them.
+    # Inner loops over one row of the first (wide) layer use a local slice of theta, which LLVM vectorises
+    # (theta[row + j] it does not); narrower layers index one 2-D view, as a slice per short row costs more.
     for t in range(start, stop):
         n = order[t]
         x = X[n]
@@ -211,12 +220,12 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
                     q += 1
             else:
                 io = a_off[layer - 1]
+                w2 = theta[wo:wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
                 for i in range(n_in[layer]):
                     xv = a[io + i]
                     if xv != zero:
-                        ws = theta[wo + i * out:wo + (i + 1) * out]
                         for j in range(out):
-                            zs[j] += xv * ws[j]
+                            zs[j] += xv * w2[i, j]
             if has_bias[layer]:
                 bs = theta[b_off[layer]:b_off[layer] + out]
                 for j in range(out):
@@ -235,25 +244,22 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
             wo = w_off[layer]
             _activation_backward(z, a, g, go, out, act[layer], act_par[layer])
             gs = g[go:go + out]
+            nin = n_in[layer]
+            w2 = theta[wo:wo + nin * out].reshape((nin, out))
             if layer > 0:
                 io = a_off[layer - 1]
-                ready = vel_ready[2 * layer]
-                for i in range(n_in[layer]):
-                    ws = theta[wo + i * out:wo + (i + 1) * out]
+                for i in range(nin):  # dL/dx from the weights before their update
                     s = zero
                     for j in range(out):
-                        s += gs[j] * ws[j]
+                        s += gs[j] * w2[i, j]
                     g[io + i] = s
                     xv = a[io + i]
-                    if plain:
-                        if xv != zero:
-                            for j in range(out):
-                                ws[j] = ws[j] - lr * (xv * gs[j])
-                    else:
-                        gr = grow[:out]
+                    if plain and xv != zero:
                         for j in range(out):
-                            gr[j] = xv * gs[j]
-                        _step_row(ws, vel[wo + i * out:wo + (i + 1) * out], gr, ready, hyper, reg_code, reg_c, True)
+                            w2[i, j] = w2[i, j] - lr * (xv * gs[j])
+                if not plain:
+                    _step_block(w2, vel[wo:wo + nin * out].reshape((nin, out)), a[io:io + nin], gs, grow,
+                                vel_ready[2 * layer], hyper, reg_code, reg_c, True)
             elif plain:
                 for q in range(nnz):
                     i = nz[q]
@@ -262,20 +268,12 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
                     for j in range(out):
                         ws[j] = ws[j] - lr * (xv * gs[j])
             else:
-                ready = vel_ready[0]
-                for i in range(n_in[0]):
-                    xv = x[i]
-                    gr = grow[:out]
-                    for j in range(out):
-                        gr[j] = xv * gs[j]
-                    _step_row(theta[wo + i * out:wo + (i + 1) * out], vel[wo + i * out:wo + (i + 1) * out], gr,
-                              ready, hyper, reg_code, reg_c, True)
+                _step_block(w2, vel[wo:wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper,
+                            reg_code, reg_c, True)
             vel_ready[2 * layer] = 1
             if has_bias[layer]:
                 bo = b_off[layer]
-                gr = grow[:out]
-                gr[:] = gs
-                _step_row(theta[bo:bo + out], vel[bo:bo + out], gr, vel_ready[2 * layer + 1], hyper, reg_code,
-                          reg_c, False)
+                _step_block(theta[bo:bo + out].reshape((1, out)), vel[bo:bo + out].reshape((1, out)), unit, gs, grow,
+                            vel_ready[2 * layer + 1], hyper, reg_code, reg_c, False)
                 vel_ready[2 * layer + 1] = 1
     return total, stop - start, -1
