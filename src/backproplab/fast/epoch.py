@@ -1,4 +1,5 @@
-"""`FastTrainer`: runs epochs of batch-size-1 SGD through the compiled kernel, in the NumPy engine's order."""
+"""`FastTrainer`: runs epochs of SGD through the compiled kernels (batch size 1, or mini-batches), in the NumPy
+engine's order."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ class FastTrainer:
 
     ``X`` ``(N, D)`` is converted (once) to the parameters' dtype; integer labels ``(N,)`` stay labels for
     softmax cross-entropy and become one-hot rows for MSE; ``(N, K)`` target rows are used as they are.
+    ``batch_size`` 1 trains with `kernels.sgd_epoch`, larger sizes with `batch_kernel.sgd_epoch_batches`.
     """
 
     def __init__(self, model: Module, loss: Loss, optimizer: SGD, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any) -> None:
+                 X: Any, y: Any, batch_size: int = 1) -> None:
         from .kernels import sgd_epoch  # numba is imported only when the fast engine actually runs
 
         self._kernel = sgd_epoch
+        self.batch_size = batch_size = int(batch_size)
         self.plan = plan = Plan.build(model, loss)
         self.optimizer = optimizer
         dtype = plan.dtype
@@ -48,20 +51,36 @@ class FastTrainer:
         self.grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
         self.nz = np.zeros(self.X.shape[1], dtype=np.int64)
         self._file_order = np.arange(len(self.X), dtype=np.int64)
+        if batch_size > 1:
+            from .batch_kernel import sgd_epoch_batches
+
+            self._batch_kernel = sgd_epoch_batches
+            rows_, d = min(batch_size, len(self.X)), self.X.shape[1]
+            self.Z = np.zeros((rows_, size), dtype=dtype)
+            self.A = np.zeros((rows_, size), dtype=dtype)
+            self.G = np.zeros((rows_, size), dtype=dtype)
+            self.gw = np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype)
+            self.nzidx = np.zeros((rows_, d), dtype=np.int64)
+            self.nzcnt = np.zeros(rows_, dtype=np.int64)
+            self.colptr = np.zeros(d + 1, dtype=np.int64)
+            self.colrow = np.zeros(rows_ * d, dtype=np.int64)
+            self.batch_rows = np.zeros(rows_, dtype=np.int64)
 
     def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
                   on_chunk: Callable[[int, float], None] | None = None) -> tuple[float, int, int | None]:
         """One pass over the data in ``order`` (None: file order) at the optimizer's current ``lr``.
 
-        Returns ``(loss_sum, steps, bad)``: the sum of the per-step losses, the number of steps taken and, if a
-        loss was NaN or infinite, the 1-based step at which training stopped (before that step's update), else
-        None. ``on_chunk(steps, mean_loss)`` is called after every ``chunk`` steps (for a progress bar).
+        Returns ``(loss_sum, steps, bad)``: the sum of the per-step (per-batch) losses, the number of steps
+        taken and, if a loss was NaN or infinite, the 1-based step at which training stopped (before that step's
+        update), else None. ``on_chunk(steps, mean_loss)`` is called after every ``chunk`` steps (for a
+        progress bar). A step is one example at batch size 1, one batch of ``batch_size`` rows otherwise.
         """
         p = self.plan
         opt = self.optimizer
         order = self._file_order if order is None else np.ascontiguousarray(order, dtype=np.int64)
-        n = len(order)
-        if n and (order.min() < 0 or order.max() >= len(self.X)):  # the kernel does not bounds-check
+        rows_total = len(order)
+        n = -(-rows_total // self.batch_size)  # steps
+        if rows_total and (order.min() < 0 or order.max() >= len(self.X)):  # the kernel does not bounds-check
             raise IndexError(f"order holds indices outside [0, {len(self.X) - 1}]")
         chunk = n if not chunk or chunk < 1 else int(chunk)
         p.pack(opt)
@@ -70,10 +89,17 @@ class FastTrainer:
         try:
             for start in range(0, n, chunk):
                 stop = min(n, start + chunk)
-                s, k, b = self._kernel(self.X, self.labels, self.rows, self.use_rows, order, start, stop, p.theta,
-                                       p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off,
-                                       p.act, p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.z,
-                                       self.a, self.g, self.grow, self.nz)
+                if self.batch_size > 1:
+                    s, k, b = self._batch_kernel(
+                        self.X, self.labels, self.rows, self.use_rows, order, self.batch_size, start, stop, p.theta,
+                        p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act,
+                        p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.Z, self.A, self.G, self.gw,
+                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows)
+                else:
+                    s, k, b = self._kernel(
+                        self.X, self.labels, self.rows, self.use_rows, order, start, stop, p.theta, p.vel,
+                        p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act, p.act_par,
+                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz)
                 total += s
                 steps += k
                 if b >= 0:

@@ -31,7 +31,7 @@ SUPPORTED_DTYPES = (np.float32, np.float64)
 
 SUPPORTED_TEXT = ("a Sequential of Dense layers, each optionally followed by one of Sigmoid, ReLU, LeakyReLU, "
                   "ELU, Tanh, Identity; loss SoftmaxCrossEntropy or MSE; optimizer SGD (momentum, nesterov, "
-                  "weight_decay, schedules); L2/L1 regularizers; batch_size 1; float32 or float64")
+                  "weight_decay, schedules); L2/L1 regularizers; any batch_size; float32 or float64")
 
 
 def _flatten(model: Module) -> list[Module]:
@@ -92,8 +92,8 @@ def unsupported(model: Module, loss: Loss, optimizer: Optimizer, regularizers: S
     for r in regularizers:
         if type(r) not in (L1, L2):
             reasons.append(f"regularizer {type(r).__name__} (supported: L1, L2)")
-    if int(batch_size) != 1:
-        reasons.append(f"batch_size is {batch_size} (the fast engine trains at batch_size 1)")
+    if int(batch_size) < 1:
+        reasons.append(f"batch_size is {batch_size} (expected a positive integer)")
     if X is not None:
         xdt = np.asarray(X[:0]).dtype
         if not np.issubdtype(xdt, np.floating):

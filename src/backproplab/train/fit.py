@@ -183,7 +183,7 @@ def fit(
     regs = as_regularizers(regularizer)
     params = model.parameters()
     engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
-    trainer = FastTrainer(model, loss, optimizer, regs, X, y) if engine == "fast" else None
+    trainer = FastTrainer(model, loss, optimizer, regs, X, y, batch_size) if engine == "fast" else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
                               "regularizer": [repr(r) for r in regs]}, engine=engine)
