@@ -7,10 +7,12 @@ the weights before their update), g = A^T dL/dZ (+ penalties) (+ weight_decay W)
 The first layer exploits zero inputs twice. Forward: each row's pre-activations sum only its nonzero
 pixels' weight rows, four rows per pass over z. Backward: the batch's nonzero entries are regrouped by
 pixel (a CSC of the batch), so dL/dW1 row i sums only the rows whose pixel i is nonzero, and with plain SGD
-the rows of W1 no example in the batch touches are not visited at all. Deeper layers are dense loops.
+the rows of W1 no example in the batch touches are not visited at all. Deeper layers (narrow, dense) are
+matrix products through BLAS (``np.dot``).
 
-Work buffers (all allocated once per `fit` by `FastTrainer`): ``Z``, ``A``, ``G`` ``(B, a_off[-1])`` (row b
-holds every layer's pre-activations / activations / gradients of example b, layer l at ``a_off[l]``);
+Work buffers (all allocated once per `fit` by `FastTrainer`): ``Z``, ``A``, ``G`` ``(B * a_off[-1],)``: layer
+l's pre-activations / activations / gradients of the batch are the C-contiguous block ``(m, n_out[l])`` at
+``B * a_off[l]`` (contiguous so that BLAS takes them as they are);
 ``gw`` ``(max n_in * n_out,)`` one layer's weight gradient; ``grow`` ``(max n_out,)``; ``nzidx`` ``(B, D)``
 and ``nzcnt`` ``(B,)`` each row's nonzero pixels; ``colptr`` ``(D + 1,)``, ``colrow`` ``(B * D,)`` the CSC.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from .kernels import LOSS_MSE, LOSS_SOFTMAX_CE, REG_L2, _activate, _activation_backward, _loss_and_grad
@@ -66,20 +69,37 @@ def _apply_step(w, v, gw, ready, hyper, reg_code, reg_c, regularized):
 
 @njit(cache=True, fastmath=False)
 def _first_layer_forward(X, rows_of_batch, m, nzidx, nzcnt, theta, wo, out, Z):
-    """Z[b, :out] = x_b W1 over x_b's nonzero pixels (also fills ``nzidx``/``nzcnt``), for b < m."""
+    """Z[b] = x_b W1 over x_b's nonzero pixels (also fills ``nzidx``/``nzcnt``), for b < m; ``Z`` (m, out)."""
     zero = theta.dtype.type(0.0)
     for b in range(m):
         x = X[rows_of_batch[b]]
         nnz = 0
-        for i in range(x.shape[0]):
-            if x[i] != zero:
-                nzidx[b, nnz] = i
-                nnz += 1
+        nzb = nzidx[b]
+        for i in range(x.shape[0]):  # branch-free: about half the pixels are 0, in no predictable pattern
+            nzb[nnz] = i
+            nnz += x[i] != zero
         nzcnt[b] = nnz
-        zs = Z[b, 0:out]
+        zs = Z[b]
         zs[:] = zero
         nz = nzidx[b]
         q = 0
+        while q + 8 <= nnz:
+            i0, i1, i2, i3 = nz[q], nz[q + 1], nz[q + 2], nz[q + 3]
+            i4, i5, i6, i7 = nz[q + 4], nz[q + 5], nz[q + 6], nz[q + 7]
+            x0, x1, x2, x3 = x[i0], x[i1], x[i2], x[i3]
+            x4, x5, x6, x7 = x[i4], x[i5], x[i6], x[i7]
+            w0 = theta[wo + i0 * out:wo + (i0 + 1) * out]
+            w1 = theta[wo + i1 * out:wo + (i1 + 1) * out]
+            w2 = theta[wo + i2 * out:wo + (i2 + 1) * out]
+            w3 = theta[wo + i3 * out:wo + (i3 + 1) * out]
+            w4 = theta[wo + i4 * out:wo + (i4 + 1) * out]
+            w5 = theta[wo + i5 * out:wo + (i5 + 1) * out]
+            w6 = theta[wo + i6 * out:wo + (i6 + 1) * out]
+            w7 = theta[wo + i7 * out:wo + (i7 + 1) * out]
+            for j in range(out):
+                zs[j] = (((((((zs[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j]) + x4 * w4[j])
+                          + x5 * w5[j]) + x6 * w6[j]) + x7 * w7[j]
+            q += 8
         while q + 4 <= nnz:  # four weight rows per pass over z: same additions, same order
             i0, i1, i2, i3 = nz[q], nz[q + 1], nz[q + 2], nz[q + 3]
             x0, x1, x2, x3 = x[i0], x[i1], x[i2], x[i3]
@@ -142,45 +162,40 @@ def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop,
         for b in range(m):
             batch_rows[b] = order[s + b]
         # -- forward --------------------------------------------------------------------------------------
-        _first_layer_forward(X, batch_rows, m, nzidx, nzcnt, theta, w_off[0], n_out[0], Z)
         for layer in range(num_layers):
             out = n_out[layer]
-            zo = a_off[layer]
-            if layer > 0:
-                nin = n_in[layer]
-                io = a_off[layer - 1]
-                wo = w_off[layer]
-                w2 = theta[wo:wo + nin * out].reshape((nin, out))
+            zo = batch_size * a_off[layer]
+            zl = Z[zo:zo + m * out].reshape((m, out))
+            wo = w_off[layer]
+            nin = n_in[layer]
+            if layer == 0:
+                _first_layer_forward(X, batch_rows, m, nzidx, nzcnt, theta, wo, out, zl)
+            else:
+                io = batch_size * a_off[layer - 1]
+                np.dot(A[io:io + m * nin].reshape((m, nin)), theta[wo:wo + nin * out].reshape((nin, out)), zl)
+            if has_bias[layer]:
+                bs = theta[b_off[layer]:b_off[layer] + out]
                 for b in range(m):
-                    zs = Z[b, zo:zo + out]
-                    zs[:] = zero
-                    ar = A[b]
-                    for i in range(nin):
-                        xv = ar[io + i]
-                        if xv != zero:
-                            for j in range(out):
-                                zs[j] += xv * w2[i, j]
-            for b in range(m):
-                if has_bias[layer]:
-                    bs = theta[b_off[layer]:b_off[layer] + out]
+                    zr = zl[b]
                     for j in range(out):
-                        Z[b, zo + j] += bs[j]
-                _activate(Z[b], A[b], zo, out, act[layer], act_par[layer])
+                        zr[j] += bs[j]
+            _activate(Z, A, zo, m * out, act[layer], act_par[layer])
         # -- loss: mean over the batch, gradient divided by m once ------------------------------------------
-        ko = a_off[last]
+        ko = batch_size * a_off[last]
         kk = n_out[last]
         value = zero
+        coef = dt(hyper[5] / m)  # MSE in NumPy: (c / N) * (o - t), the factor rounded once
         for b in range(m):
             n = batch_rows[b]
             label = labels[n] if not use_rows and loss_code == LOSS_SOFTMAX_CE else 0
-            value += dt(_loss_and_grad(A[b], G[b], ko, kk, loss_code, hyper, label, rows, n, use_rows))
+            o = ko + b * kk
+            value += dt(_loss_and_grad(A, G, o, kk, loss_code, hyper, label, rows, n, use_rows))
             if loss_code == LOSS_MSE:
-                coef = dt(hyper[5] / m)  # NumPy: (c / N) * (o - t), the factor rounded once
                 for j in range(kk):
-                    G[b, ko + j] = coef * (A[b, ko + j] - rows[n, j])
+                    G[o + j] = coef * (A[o + j] - rows[n, j])
             else:
                 for j in range(kk):
-                    G[b, ko + j] = G[b, ko + j] / fm
+                    G[o + j] = G[o + j] / fm
         value = value / fm
         if not math.isfinite(value):
             return total, k - start, k - start
@@ -188,31 +203,17 @@ def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop,
         # -- backward and update, last layer first ---------------------------------------------------------
         for layer in range(last, -1, -1):
             out = n_out[layer]
-            go = a_off[layer]
+            go = batch_size * a_off[layer]
             wo = w_off[layer]
             nin = n_in[layer]
-            for b in range(m):
-                _activation_backward(Z[b], A[b], G[b], go, out, act[layer], act_par[layer])
+            _activation_backward(Z, A, G, go, m * out, act[layer], act_par[layer])
+            gl = G[go:go + m * out].reshape((m, out))
             w2 = theta[wo:wo + nin * out].reshape((nin, out))
             gw2 = gw[0:nin * out].reshape((nin, out))
             if layer > 0:
-                io = a_off[layer - 1]
-                for b in range(m):  # dL/dx from the weights before their update
-                    gb = G[b]
-                    for i in range(nin):
-                        acc = zero
-                        for j in range(out):
-                            acc += gb[go + j] * w2[i, j]
-                        gb[io + i] = acc
-                gw2[:, :] = zero
-                for b in range(m):
-                    ar = A[b]
-                    gb = G[b]
-                    for i in range(nin):
-                        xv = ar[io + i]
-                        if xv != zero:
-                            for j in range(out):
-                                gw2[i, j] += xv * gb[go + j]
+                io = batch_size * a_off[layer - 1]
+                np.dot(gl, w2.T, G[io:io + m * nin].reshape((m, nin)))  # dL/dx from the weights before the update
+                np.dot(A[io:io + m * nin].reshape((m, nin)).T, gl, gw2)
                 _apply_step(w2, vel[wo:wo + nin * out].reshape((nin, out)), gw2, vel_ready[2 * layer], hyper,
                             reg_code, reg_c, True)
             else:
@@ -225,12 +226,35 @@ def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop,
                         continue
                     gr = gw2[i]
                     gr[:] = zero
-                    for q in range(c0, c1):
+                    q = c0
+                    while q + 8 <= c1:
+                        r0, r1, r2, r3 = colrow[q], colrow[q + 1], colrow[q + 2], colrow[q + 3]
+                        r4, r5, r6, r7 = colrow[q + 4], colrow[q + 5], colrow[q + 6], colrow[q + 7]
+                        x0, x1 = X[batch_rows[r0], i], X[batch_rows[r1], i]
+                        x2, x3 = X[batch_rows[r2], i], X[batch_rows[r3], i]
+                        x4, x5 = X[batch_rows[r4], i], X[batch_rows[r5], i]
+                        x6, x7 = X[batch_rows[r6], i], X[batch_rows[r7], i]
+                        g0, g1, g2, g3 = gl[r0], gl[r1], gl[r2], gl[r3]
+                        g4, g5, g6, g7 = gl[r4], gl[r5], gl[r6], gl[r7]
+                        for j in range(out):
+                            gr[j] = (((((((gr[j] + x0 * g0[j]) + x1 * g1[j]) + x2 * g2[j]) + x3 * g3[j])
+                                       + x4 * g4[j]) + x5 * g5[j]) + x6 * g6[j]) + x7 * g7[j]
+                        q += 8
+                    while q + 4 <= c1:  # four examples per pass over the row: same additions, same order
+                        r0, r1, r2, r3 = colrow[q], colrow[q + 1], colrow[q + 2], colrow[q + 3]
+                        x0, x1 = X[batch_rows[r0], i], X[batch_rows[r1], i]
+                        x2, x3 = X[batch_rows[r2], i], X[batch_rows[r3], i]
+                        g0, g1, g2, g3 = gl[r0], gl[r1], gl[r2], gl[r3]
+                        for j in range(out):
+                            gr[j] = (((gr[j] + x0 * g0[j]) + x1 * g1[j]) + x2 * g2[j]) + x3 * g3[j]
+                        q += 4
+                    while q < c1:
                         b = colrow[q]
                         xv = X[batch_rows[b], i]
-                        gb = G[b]
+                        gb = gl[b]
                         for j in range(out):
-                            gr[j] += xv * gb[go + j]
+                            gr[j] += xv * gb[j]
+                        q += 1
                     if plain:
                         ws = w2[i]
                         for j in range(out):
@@ -241,11 +265,13 @@ def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop,
             vel_ready[2 * layer] = 1
             if has_bias[layer]:
                 bo = b_off[layer]
-                grow[0:out] = zero
+                gb = grow[0:out]
+                gb[:] = zero
                 for b in range(m):
+                    gr = gl[b]
                     for j in range(out):
-                        grow[j] += G[b, go + j]
+                        gb[j] += gr[j]
                 _apply_step(theta[bo:bo + out].reshape((1, out)), vel[bo:bo + out].reshape((1, out)),
-                            grow[0:out].reshape((1, out)), vel_ready[2 * layer + 1], hyper, reg_code, reg_c, False)
+                            gb.reshape((1, out)), vel_ready[2 * layer + 1], hyper, reg_code, reg_c, False)
                 vel_ready[2 * layer + 1] = 1
     return total, stop - start, -1

@@ -56,15 +56,16 @@ class FastTrainer:
 
             self._batch_kernel = sgd_epoch_batches
             rows_, d = min(batch_size, len(self.X)), self.X.shape[1]
-            self.Z = np.zeros((rows_, size), dtype=dtype)
-            self.A = np.zeros((rows_, size), dtype=dtype)
-            self.G = np.zeros((rows_, size), dtype=dtype)
+            self.Z = np.zeros(rows_ * size, dtype=dtype)
+            self.A = np.zeros(rows_ * size, dtype=dtype)
+            self.G = np.zeros(rows_ * size, dtype=dtype)
             self.gw = np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype)
             self.nzidx = np.zeros((rows_, d), dtype=np.int64)
             self.nzcnt = np.zeros(rows_, dtype=np.int64)
             self.colptr = np.zeros(d + 1, dtype=np.int64)
             self.colrow = np.zeros(rows_ * d, dtype=np.int64)
             self.batch_rows = np.zeros(rows_, dtype=np.int64)
+            self._block = rows_  # rows per layer block of Z, A, G (the batch size, or N if smaller)
 
     def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
                   on_chunk: Callable[[int, float], None] | None = None) -> tuple[float, int, int | None]:
@@ -91,7 +92,7 @@ class FastTrainer:
                 stop = min(n, start + chunk)
                 if self.batch_size > 1:
                     s, k, b = self._batch_kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, self.batch_size, start, stop, p.theta,
+                        self.X, self.labels, self.rows, self.use_rows, order, self._block, start, stop, p.theta,
                         p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act,
                         p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.Z, self.A, self.G, self.gw,
                         self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows)
