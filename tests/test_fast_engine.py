@@ -343,3 +343,81 @@ def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp
     assert ok.exit_code == 0, ok.output
     summary = json.loads(next((tmp_path / "ok").iterdir()).joinpath("summary.json").read_text())
     assert summary["engine"] == "fast"
+
+
+# -- mini-batches (batch_size > 1): the compiled mini-batch kernel against the NumPy engine ---------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize(("activation", "options"), ACTIVATIONS, ids=[a for a, _ in ACTIVATIONS])
+def test_fast_minibatches_equal_numpy_for_each_activation_and_depth(rows: Dataset, fashion_test: Dataset,
+                                                                    activation: str, options: dict, depth: int,
+                                                                    dtype: Any) -> None:
+    # 2,000 rows at batch 24: 83 full batches and a last one of 8; shuffled by the same permutation; 3 epochs
+    sizes = [784, 24, 16][:depth] + [10]
+    model = nn.mlp(sizes, activation, activation_options=options, seed=depth, dtype=dtype)
+    data = (rows.X.astype(dtype), rows.y)
+    test = (fashion_test.X[:500].astype(dtype), fashion_test.y[:500])
+    before = evaluate(model, nn.SoftmaxCrossEntropy(), *data)["loss"]
+    results = both_engines(model, data, opt={"lr": 0.1}, eval_sets={"test": test}, batch_size=24, epochs=3,
+                           shuffle=True, seed=depth)
+    assert_same(results, TOL[dtype])
+    assert results["fast"][2].steps == results["numpy"][2].steps == 3 * 84
+    assert results["fast"][1].history["train_loss"][-1] < 0.9 * before  # the epochs did learn
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize(("opt", "regularizer", "loss"), [
+    ({"momentum": 0.5}, None, nn.SoftmaxCrossEntropy()),
+    ({"momentum": 0.5, "nesterov": True, "weight_decay": 1e-3}, None, nn.SoftmaxCrossEntropy()),
+    ({"momentum": 0.3}, [nn.L1(1e-4), nn.L2(5e-4, half=True)], nn.SoftmaxCrossEntropy()),
+    ({}, nn.L2(1e-3), nn.MSE()),
+    ({"lr": 0.2}, None, nn.MSE(half=False)),
+], ids=["momentum", "nesterov_decay", "l1_l2_momentum", "l2_mse", "mse_full"])
+def test_fast_minibatches_equal_numpy_with_momentum_penalties_and_squared_error(
+        rows: Dataset, opt: dict, regularizer: Any, loss: nn.Loss, dtype: Any) -> None:
+    model = nn.mlp([784, 24, 10], "sigmoid", seed=3, dtype=dtype)
+    data = (rows.X[:1000].astype(dtype), rows.y[:1000])
+    results = both_engines(model, data, loss=loss, opt={"lr": 0.05, **opt}, regularizer=regularizer, epochs=2,
+                           batch_size=16, shuffle=True, seed=4)
+    assert_same(results, TOL[dtype])
+
+
+def test_fast_minibatches_with_target_rows_no_biases_and_a_batch_larger_than_the_data(rows: Dataset) -> None:
+    dtype = np.float64
+    X, y = rows.X[:300].astype(dtype), rows.y[:300]
+    targets = 0.9 * nn.one_hot(y, 10, dtype) + 0.01
+    model = nn.Sequential(nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2),
+                          nn.Dense(12, 10, rng=1, dtype=dtype))
+    for batch_size in (7, 500):  # 500 > 300 rows: one batch of all of them, as NumPy does
+        results = both_engines(model, (X, targets), opt={"lr": 0.1, "momentum": 0.3}, batch_size=batch_size,
+                               epochs=2, shuffle=True, seed=2, validation_split=0.1)
+        assert_same(results, TOL[dtype])
+
+
+def test_huge_learning_rate_stops_the_fast_minibatch_engine_at_the_same_batch(rows: Dataset) -> None:
+    reasons = {}
+    for engine in ("numpy", "fast"):
+        model = nn.mlp([784, 16, 10], "relu", seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            h = fit(model, nn.MSE(), SGD(model.parameters(), lr=500.0), rows.take(600), epochs=5, batch_size=8,
+                    verbose=0, engine=engine, divergence_factor=None)
+        assert h.engine == engine and h.diverged and len(h) == 1
+        reasons[engine] = h.stop_reason
+    assert reasons["fast"] == reasons["numpy"]
+    assert reasons["fast"].startswith("Training diverged: the loss became NaN or infinite at epoch 1, batch ")
+
+
+def test_auto_takes_the_minibatch_kernel_only_for_mostly_zero_inputs(rows: Dataset) -> None:
+    model = nn.mlp([784, 8, 10], "sigmoid", seed=0)
+    X = rows.X[:400]
+    sparse = np.where(X > 0.6, X, 0).astype(np.float32)  # about a fifth of the pixels stay nonzero
+    assert engine_module.nonzero_fraction(X) > engine_module.AUTO_MINIBATCH_MAX_NONZERO
+    assert engine_module.nonzero_fraction(sparse) <= engine_module.AUTO_MINIBATCH_MAX_NONZERO
+    engines = {}
+    for name, data in (("fashion", X), ("sparse", sparse)):
+        m = copy.deepcopy(model)
+        engines[name] = fit(m, nn.SoftmaxCrossEntropy(), SGD(m.parameters(), lr=0.01), (data, rows.y[:400]),
+                            epochs=1, batch_size=32, verbose=0).engine
+    assert engines == {"fashion": "numpy", "sparse": "fast"}

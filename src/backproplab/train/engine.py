@@ -1,10 +1,12 @@
-"""Which engine trains a `fit` run: the compiled batch-size-1 kernel (`backproplab.fast`) or NumPy."""
+"""Which engine trains a `fit` run: the compiled kernels (`backproplab.fast`) or NumPy."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from .. import fast
 from ..errors import EngineError
@@ -16,13 +18,29 @@ from ..optim.optimizer import Optimizer
 ENGINES = ("auto", "fast", "numpy")
 _warned_no_numba = False
 
+# The mini-batch kernel's first layer works per example over its nonzero inputs, while NumPy's BLAS multiplies
+# the dense batch at about twice the arithmetic rate; the kernel wins only when most inputs are 0. Measured on
+# 784-256-10 (CPU time, 1 thread): MNIST (19% nonzero) 1.8x / 1.55x the NumPy engine at batch 32 / 128;
+# Fashion-MNIST (50% nonzero) 1.05x / 0.8x. So `auto` takes it for batch_size > 1 only below this fraction.
+AUTO_MINIBATCH_MAX_NONZERO = 0.3
+_DENSITY_ROWS = 2000
+
+
+def nonzero_fraction(X: Any) -> float:
+    """Fraction of nonzero entries of ``X`` ``(N, D)``, from at most 2,000 evenly spaced rows."""
+    n = len(X)
+    rows = X if n <= _DENSITY_ROWS else X[np.linspace(0, n - 1, _DENSITY_ROWS).astype(np.int64)]
+    return float(np.count_nonzero(rows)) / max(rows.size, 1)
+
 
 def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimizer,
                   regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any) -> str:
     """``"fast"`` or ``"numpy"``.
 
-    ``auto`` takes the fast engine whenever it supports the run (model, loss, optimizer, penalties, batch
-    size 1, dtypes) and numba imports, else NumPy (warning once per process when only numba is missing).
+    ``auto`` takes the fast engine whenever it supports the run (model, loss, optimizer, penalties, dtypes)
+    and numba imports, at batch size 1 always and at larger batch sizes only when at most
+    `AUTO_MINIBATCH_MAX_NONZERO` of the training inputs are nonzero (where the compiled kernel is faster);
+    else NumPy (warning once per process when only numba is missing).
     ``fast`` raises `EngineError` naming every unsupported thing, or ImportError without numba.
     """
     if requested not in ENGINES:
@@ -40,6 +58,8 @@ def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimize
                               "pip install 'numba>=0.60' (or use engine='numpy')")
         return "fast"
     if reasons:
+        return "numpy"
+    if int(batch_size) > 1 and nonzero_fraction(X) > AUTO_MINIBATCH_MAX_NONZERO:
         return "numpy"
     if not fast.numba_available():
         global _warned_no_numba
