@@ -1,6 +1,7 @@
-"""The fast engine: batch-size-1 SGD for MLPs as one numba-compiled loop per epoch.
+"""The fast engine: SGD for MLPs as one numba-compiled loop per epoch, at batch size 1 (`kernels`) or in
+mini-batches (`batch_kernel`).
 
-`unsupported(...)` says what a run needs that the kernel cannot do; `FastTrainer` trains epochs with it;
+`unsupported(...)` says what a run needs that the kernels cannot do; `FastTrainer` trains epochs with them;
 `numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy; `evaluate_all`
 gives loss, accuracy and predictions of a whole set in one BLAS-backed pass.
 """

@@ -153,10 +153,11 @@ def fit(
         validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
             evaluated as ``val``.
         verbose: 0 silent, 1 progress bar on a terminal (else one line per epoch), 2 one line per epoch.
-        engine: ``"auto"`` (default) trains with the compiled batch-size-1 kernel of `backproplab.fast` when it
-            supports the run (Dense/elementwise-activation MLP, softmax-CE or MSE, SGD, L2/L1, batch_size 1) and
-            with NumPy otherwise; ``"fast"`` insists (`EngineError` naming what is unsupported); ``"numpy"``
-            never compiles. Both engines compute the same steps; ``History.engine`` says which one ran.
+        engine: ``"auto"`` (default) trains with the compiled kernels of `backproplab.fast` when they
+            support the run (Dense/elementwise-activation MLP, softmax-CE or MSE, SGD, L2/L1; batch sizes above 1
+            only for mostly-zero inputs, see `engine.choose_engine`) and with NumPy otherwise; ``"fast"``
+            insists (`EngineError` naming what is unsupported); ``"numpy"`` never compiles. Both engines
+            compute the same steps; ``History.engine`` says which one ran.
 
     Divergence stops training with a message, sets ``History.diverged`` and records the epoch in which it
     happened: a NaN/infinite loss or parameter, or (unless ``divergence_factor`` is None) a training loss
