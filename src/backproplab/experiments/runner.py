@@ -14,7 +14,9 @@ from .._io import atomic_write, atomic_write_text
 from ..data import Dataset
 from ..train import History, confusion_matrix, evaluate, first_misclassified, fit, predict
 from .build import Experiment, build_experiment
+from .checks import CHECK_FILE, format_checks, initial_checks
 from .config import RunConfig
+from .init_from import resolve_init_from
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
 from .recorder import RunRecorder
@@ -80,12 +82,18 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, ver
     ``confusion.json`` and ``misclassified.npz`` into a new run directory (plots come from `backproplab.report`).
     """
     started = time.perf_counter()
+    config = resolve_init_from(config, runs_dir, say=say if verbose else lambda _: None)
     exp = build_experiment(config)
     run_dir = create_run_dir(runs_dir, config.name)
     atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
     if verbose:
         say(_describe(exp))
         say(f"  run directory: {run_dir}")
+    checks = initial_checks(exp) if config.check.enabled else None
+    if checks is not None:
+        write_json(run_dir / CHECK_FILE, checks)
+        if verbose:
+            say(format_checks(checks))
     recorder = RunRecorder(run_dir)
     t = config.training
     history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
@@ -108,6 +116,7 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, ver
         "train_seconds": sum(e["train_seconds"] for e in history.epochs),
         "wall_seconds": time.perf_counter() - started,
         "published": published,
+        "check": None if checks is None else {"file": CHECK_FILE, "passed": checks["passed"]},
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
         "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters()},
