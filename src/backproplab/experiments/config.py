@@ -24,7 +24,7 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy"] = "fashion-mnist"
     root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
-    scale: Literal["unit", "centered", "standardize", "none"] = "unit"
+    scale: Literal["unit", "centered", "mean", "standardize", "none"] = "unit"
     validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
     split_seed: int = 0
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
