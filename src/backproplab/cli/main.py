@@ -10,6 +10,7 @@ from .explain_cmd import explain_command
 from .gradcheck_cmd import gradcheck_command
 from .report_cmd import report_command
 from .run_cmd import presets_command, run_command
+from .sweep_cmd import sweep_command
 from .train_cmd import train_command
 
 
@@ -21,7 +22,8 @@ def main() -> None:
     \b
     Quick start:
       backproplab run fashion-sgd      the flagship Fashion-MNIST experiment, with its report
-      backproplab presets              all named experiments
+      backproplab presets              all named experiments (runs and sweeps)
+      backproplab sweep FILE           a hyperparameter sweep, trials in parallel (resumable)
       backproplab train --help         train from flags or a TOML config
       backproplab gradcheck            check every layer against numerical gradients
     """
@@ -30,6 +32,7 @@ def main() -> None:
 main.add_command(train_command)
 main.add_command(run_command)
 main.add_command(presets_command)
+main.add_command(sweep_command)
 main.add_command(data_group)
 main.add_command(gradcheck_command)
 main.add_command(report_command)

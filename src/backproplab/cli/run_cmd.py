@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..experiments import apply_quick, load_preset, preset_names, with_overrides
+from ..experiments import apply_quick, load_any, load_preset, preset_kind, preset_names, with_overrides
 from ..experiments.config import parse_assignment
 from .common import friendly_errors, report_option, run_and_report, runs_dir_option, set_option, verbosity_option
+from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_options
 
 
 @click.command("run")
@@ -19,10 +20,22 @@ from .common import friendly_errors, report_option, run_and_report, runs_dir_opt
 @runs_dir_option
 @report_option
 @verbosity_option
+@with_executor_options
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
-                runs_dir: Path | None, report: bool, quiet: bool) -> None:
-    """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report."""
+                runs_dir: Path | None, report: bool, quiet: bool, executor: str, address: str | None,
+                workers: int | None) -> None:
+    """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
+
+    A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
+    --executor, --address and --workers apply to sweeps only.
+    """
+    if preset_kind(preset) == "sweep":
+        extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
+        sweep = load_sweep_options(preset, quick, assignments + extra)
+        run_sweep_and_report(sweep, sweep_dir=None, runs_dir=runs_dir, executor=executor, address=address,
+                             workers=workers, report=report, quiet=quiet)
+        return
     config = load_preset(preset)
     if quick:
         config = apply_quick(config)
@@ -37,8 +50,12 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
 @click.command("presets")
 @friendly_errors
 def presets_command() -> None:
-    """List the named presets."""
+    """List the named presets (single runs and sweeps)."""
     names = preset_names()
     width = max(len(n) for n in names)
     for name in names:
-        click.echo(f"{name:<{width}}  {load_preset(name).description}")
+        click.echo(f"{name:<{width}}  {preset_kind(name):<5}  {load_any(name).description}")
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,12 +1,19 @@
-"""Named presets: the TOML files in ``backproplab/configs`` (the repository's ``configs/`` directory)."""
+"""Named presets: the TOML files in ``backproplab/configs`` (the repository's ``configs/`` directory).
+
+A preset is a run config, or a sweep (``kind = "sweep"``, see `backproplab.experiments.sweep_config`).
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .config import RunConfig, load_config
+from .config import RunConfig, parse_config, read_toml
+
+if TYPE_CHECKING:
+    from .sweep_config import SweepConfig
 
 
 def presets_dir() -> Path:
@@ -14,17 +21,54 @@ def presets_dir() -> Path:
 
 
 def preset_names() -> list[str]:
+    """Every preset, runs and sweeps alike."""
     return sorted(p.stem for p in presets_dir().glob("*.toml"))
 
 
-def load_preset(name_or_path: str) -> RunConfig:
-    """A preset by name (``fashion-sgd``) or a path to a TOML file."""
+def find_preset(name_or_path: str) -> Path:
+    """The TOML file of a preset name (``fashion-sgd``) or a path to a TOML file."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
-        return load_config(path)
+        return path
     candidate = presets_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():
         raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(preset_names())} "
                           "(or give a path to a .toml file)")
-    config = load_config(candidate)
-    return config if config.name == name_or_path else config.model_copy(update={"name": name_or_path})
+    return candidate
+
+
+def preset_kind(name_or_path: str) -> str:
+    """``"run"`` or ``"sweep"``, from the file's ``kind`` key (absent: run)."""
+    path = find_preset(name_or_path)
+    kind = read_toml(path).get("kind", "run")
+    if kind not in ("run", "sweep"):
+        raise ConfigError(f"{path}: kind: expected one of 'run', 'sweep'; got {kind!r}")
+    return kind
+
+
+def _named(config: RunConfig, name_or_path: str) -> RunConfig:
+    if Path(name_or_path).suffix == ".toml" or config.name == name_or_path:
+        return config
+    return config.model_copy(update={"name": name_or_path})
+
+
+def load_preset(name_or_path: str) -> RunConfig:
+    """A run preset by name (``fashion-sgd``) or a path to a run-config TOML file."""
+    path = find_preset(name_or_path)
+    data = read_toml(path)
+    kind = data.pop("kind", "run")
+    if kind == "sweep":
+        raise ConfigError(f"{name_or_path!r} is a sweep, not a single run; run it with "
+                          f"`backproplab sweep {name_or_path}` (or `backproplab run {name_or_path}`)")
+    if kind != "run":
+        raise ConfigError(f"{path}: kind: expected one of 'run', 'sweep'; got {kind!r}")
+    return _named(parse_config(data, str(path)), name_or_path)
+
+
+def load_any(name_or_path: str) -> RunConfig | SweepConfig:
+    """A RunConfig or a SweepConfig, by the file's ``kind``."""
+    if preset_kind(name_or_path) == "sweep":
+        from .sweep_config import load_sweep
+
+        return load_sweep(name_or_path)
+    return load_preset(name_or_path)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._io import atomic_write, atomic_write_text
 from ..data import Dataset
-from ..train import History, confusion_matrix, evaluate, first_misclassified, fit, predict
+from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, predict
 from .build import Experiment, build_experiment
 from .checks import CHECK_FILE, format_checks, initial_checks
 from .config import RunConfig
@@ -76,15 +76,18 @@ def _misclassified(ds: Dataset, pred: np.ndarray) -> dict[str, Any]:
             "classes": np.array(ds.classes)}
 
 
-def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, verbose: int = 1,
-                   say: Say = print) -> RunResult:
+def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
+                   verbose: int = 1, say: Say = print) -> RunResult:
     """Train ``config`` and write ``config.toml``, ``metrics.csv/json``, ``model.npz``, ``summary.json``,
     ``confusion.json`` and ``misclassified.npz`` into a new run directory (plots come from `backproplab.report`).
+
+    The directory is a new one under ``runs_dir``, or ``run_dir`` itself when given (it is created if missing
+    and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``).
     """
     started = time.perf_counter()
     config = resolve_init_from(config, runs_dir, say=say if verbose else lambda _: None)
     exp = build_experiment(config)
-    run_dir = create_run_dir(runs_dir, config.name)
+    run_dir = create_run_dir(runs_dir, config.name) if run_dir is None else _empty_dir(Path(run_dir))
     atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
     if verbose:
         say(_describe(exp))
@@ -113,6 +116,7 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, ver
         "diverged": history.diverged,
         "stop_reason": history.stop_reason,
         "checkpoint_epoch": recorder.checkpoint_epoch,
+        "best_epoch": _best_epoch(exp, history),
         "train_seconds": sum(e["train_seconds"] for e in history.epochs),
         "wall_seconds": time.perf_counter() - started,
         "published": published,
@@ -129,6 +133,24 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, ver
     if verbose:
         say(_final_lines(summary))
     return RunResult(run_dir, config, history, exp, summary)
+
+
+def _empty_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise FileExistsError(f"run directory {path} is not empty; give a new or empty directory")
+    return path
+
+
+def _best_epoch(exp: Experiment, history: History) -> int | None:
+    """The epoch early stopping judged best (None without early stopping)."""
+    restored = history.params.get("restored_epoch")
+    if restored is not None:
+        return int(restored)
+    for cb in exp.callbacks:
+        if isinstance(cb, EarlyStopping) and cb.best_epoch is not None:
+            return int(cb.best_epoch)
+    return None
 
 
 def _final_lines(summary: dict[str, Any]) -> str:
