@@ -72,10 +72,33 @@ def latest_run(runs_dir: Path, name: str, variant: str) -> Path | None:
         if s.get("name") == name and not s.get("diverged") and run_variant == variant \
                 and (summary.parent / MODEL_FILE).is_file():
             found.append((summary.stat().st_mtime, summary.parent))
-    sweep = runs_dir / f"{name}-sweep"
-    if (sweep / "sweep_summary.json").is_file():
-        found.append(((sweep / "sweep_summary.json").stat().st_mtime, sweep))
+    for summary in runs_dir.glob(f"{name}-sweep*/sweep_summary.json"):
+        try:
+            sweep_variant = read_toml(summary.parent / "sweep.toml").get("config", {}).get("variant", "full")
+        except ConfigError:
+            continue
+        if sweep_variant == variant:
+            found.append((summary.stat().st_mtime, summary.parent))
     return max(found)[1] if found else None
+
+
+def runs_root(runs_dir: str | Path | None, run_dir: str | Path | None = None) -> Path:
+    """Where ``init_from`` looks for (and puts) runs of a named preset.
+
+    ``runs_dir`` when given; else, for a run written into ``run_dir``, the directory holding it, or for a sweep's
+    trial (``<sweep>/trials/<id>``) or retrain (``<sweep>/retrain``) the directory holding the sweep; else the
+    default runs directory.
+    """
+    if runs_dir is not None:
+        return Path(runs_dir)
+    if run_dir is None:
+        return default_runs_dir()
+    path = Path(run_dir).resolve()
+    if path.parent.name == "trials" and (path.parent.parent / "sweep.toml").is_file():
+        return path.parent.parent.parent
+    if (path.parent / "sweep.toml").is_file():
+        return path.parent.parent
+    return path.parent
 
 
 @contextlib.contextmanager
@@ -96,8 +119,9 @@ def _lock(path: Path) -> Iterator[None]:
 
 def resolve_init_from(config: RunConfig, runs_dir: str | Path | None = None, *,
                       say: Callable[[str], None] = print) -> RunConfig:
-    """``config`` with ``model.init_from`` replaced by the absolute path of the model file it stands for."""
-    from .presets import load_preset, preset_names
+    """``config`` with ``model.init_from`` replaced by the absolute path of the model file it stands for
+    (a preset name is looked up under ``runs_dir``, see `runs_root`)."""
+    from .presets import preset_names
 
     spec = config.model.init_from
     if spec is None:
@@ -111,18 +135,23 @@ def resolve_init_from(config: RunConfig, runs_dir: str | Path | None = None, *,
         with _lock(root / f".init-from-{spec}.lock"):
             path = latest_run(root, spec, config.variant) if root.is_dir() else None
             if path is None:
-                path = _run_preset(spec, config.variant, root, say, load_preset)
+                path = _run_preset(spec, config.variant, root, say)
     resolved = model_file(path).resolve()
     say(f"  initial weights from {resolved}")
     return config.model_copy(update={"model": config.model.model_copy(update={"init_from": str(resolved)})})
 
 
-def _run_preset(name: str, variant: str, root: Path, say: Callable[[str], None], load_preset: Callable) -> Path:
+def _run_preset(name: str, variant: str, root: Path, say: Callable[[str], None]) -> Path:
     from .config import apply_quick
+    from .presets import load_any
     from .runner import run_experiment
 
-    config = load_preset(name)
-    if variant == "quick":
-        config = apply_quick(config)
     say(f"  model.init_from = {name!r}: no finished {variant} run of it under {root}; running it first")
-    return run_experiment(config, runs_dir=root, verbose=0).run_dir
+    config = load_any(name)
+    if isinstance(config, RunConfig):
+        return run_experiment(apply_quick(config) if variant == "quick" else config, runs_dir=root, verbose=0).run_dir
+    from .sweep import apply_quick_sweep, run_sweep
+
+    sweep = apply_quick_sweep(config) if variant == "quick" else config
+    # serial: this may already run inside a sweep's worker process
+    return run_sweep(sweep, runs_dir=root, executor="serial").sweep_dir

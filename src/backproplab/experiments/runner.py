@@ -16,7 +16,7 @@ from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_mi
 from .build import Experiment, build_experiment
 from .checks import CHECK_FILE, format_checks, initial_checks
 from .config import RunConfig
-from .init_from import resolve_init_from
+from .init_from import resolve_init_from, runs_root
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
 from .recorder import RunRecorder
@@ -85,7 +85,7 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
     and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``).
     """
     started = time.perf_counter()
-    config = resolve_init_from(config, runs_dir, say=say if verbose else lambda _: None)
+    config = resolve_init_from(config, runs_root(runs_dir, run_dir), say=say if verbose else lambda _: None)
     exp = build_experiment(config)
     run_dir = create_run_dir(runs_dir, config.name) if run_dir is None else _empty_dir(Path(run_dir))
     atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
