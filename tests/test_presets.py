@@ -206,10 +206,14 @@ def test_mnist_l1_quick_starts_from_the_l2_run(tmp_path: Path) -> None:
     l2 = run_summary(tmp_path, "mnist-l2")  # run first, as a quick run, because there was none
     trials = {t["params"]["model.init_from"]: t for t in
               json.loads((tmp_path / "mnist-l1-sweep" / "trials.json").read_text())}
-    config = (tmp_path / "mnist-l1-sweep" / trials["mnist-l2"]["run_dir"] / "config.toml").read_text()
-    assert str(Path(l2["run_dir"]).resolve() / "model.npz") in config
+    trial = json.loads((tmp_path / "mnist-l1-sweep" / trials["mnist-l2"]["run_dir"] / "summary.json").read_text())
+    assert trial["init_from"] == str(Path(l2["run_dir"]).resolve() / "model.npz")
     # one epoch on 2000 images: measured val acc 0.25 from the L2 weights, 0.12 from a random start
     assert trials["mnist-l2"]["selection"] > trials["none"]["selection"] + 0.05
+    finished = {p: p.stat().st_mtime_ns for p in (tmp_path / "mnist-l1-sweep").glob("trials/*/summary.json")}
+    run_quick("mnist-l1", tmp_path)  # resumes: no trial is trained again, mnist-l2 is not run again
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished
+    assert len(list(tmp_path.glob("*-mnist-l2*/summary.json"))) == 1
 
 
 @pytest.mark.slow

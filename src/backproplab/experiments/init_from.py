@@ -7,10 +7,10 @@ The value may be
   variant (a ``--quick`` run only reuses ``--quick`` runs and vice versa); when there is none, the preset is run
   first (once: concurrent runs wait on a lock file in the runs directory).
 
-`resolve_init_from` (called by `run_experiment`) turns the value into the absolute path of the ``model.npz`` used,
-so the run's ``config.toml`` records exactly which weights it started from. `load_initial_weights` copies the
-saved Dense weights into the new model layer by layer; the architectures must agree (activations and dropout
-come from the new config).
+`resolve_init_from` (called by `run_experiment`) turns the value into the absolute path of the ``model.npz``
+used; the run's ``summary.json`` records it as ``init_from`` (its ``config.toml`` keeps the value as given).
+`load_initial_weights` copies the saved Dense weights into the new model layer by layer; the architectures must
+agree (activations and dropout come from the new config).
 """
 
 from __future__ import annotations

@@ -85,8 +85,10 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
     and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``).
     """
     started = time.perf_counter()
-    config = resolve_init_from(config, runs_root(runs_dir, run_dir), say=say if verbose else lambda _: None)
-    exp = build_experiment(config)
+    # config.toml keeps model.init_from as given (a sweep resumes by comparing configs); the model file it
+    # resolved to is recorded in summary.json
+    resolved = resolve_init_from(config, runs_root(runs_dir, run_dir), say=say if verbose else lambda _: None)
+    exp = build_experiment(resolved)
     run_dir = create_run_dir(runs_dir, config.name) if run_dir is None else _empty_dir(Path(run_dir))
     atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
     if verbose:
@@ -121,6 +123,7 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         "wall_seconds": time.perf_counter() - started,
         "published": published,
         "check": None if checks is None else {"file": CHECK_FILE, "passed": checks["passed"]},
+        "init_from": resolved.model.init_from,
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
         "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters()},
