@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import ConfigError
 
 EXECUTORS = ("process", "dask", "ray", "serial")
+DASK_CONNECT_TIMEOUT = "10s"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -55,12 +56,10 @@ def run_trial(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _single_threaded() -> Iterator[None]:
-    """Limit BLAS/OpenMP pools to one thread where threadpoolctl can (serial runs in the parent process)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
+    """Limit the BLAS/OpenMP pools already loaded to one thread (the serial executor runs in this process,
+    whose BLAS started with the machine's thread count)."""
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         yield
 
@@ -99,7 +98,8 @@ class RayExecutor(Executor):
         import ray
 
         self._ray = ray
-        if not ray.is_initialized():
+        self._started = not ray.is_initialized()
+        if self._started:
             options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
             ray.init(include_dashboard=False, log_to_driver=False, **options)
 
@@ -107,11 +107,41 @@ class RayExecutor(Executor):
         return self._ray.remote(num_cpus=1)(fn).remote(*args, **kwargs).future()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        pass  # a Ray we started ends with the process; one we joined is not ours to stop
+        if self._started:  # a Ray that was running before is not ours to stop
+            self._ray.shutdown()
 
 
 def default_workers() -> int:
     return os.cpu_count() or 1
+
+
+def check_executor(kind: str, *, address: str | None = None, workers: int | None = None) -> None:
+    """Raise ConfigError for an unknown executor or options it does not take."""
+    if kind not in EXECUTORS:
+        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers: expected a number >= 1; got {workers}")
+    if address and kind not in ("dask", "ray"):
+        raise ConfigError(f"--address is for the dask and ray executors; got executor {kind!r}")
+
+
+class LazyExecutor(Executor):
+    """`open_executor(kind, ...)` opened at the first ``submit`` (a resumed sweep with nothing left to run
+    starts no pool or cluster); use it as a context manager."""
+
+    def __init__(self, kind: str, *, address: str | None = None, workers: int | None = None) -> None:
+        check_executor(kind, address=address, workers=workers)
+        self.kind, self._options = kind, {"address": address, "workers": workers}
+        self._stack = contextlib.ExitStack()
+        self._executor: Executor | None = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if self._executor is None:
+            self._executor = self._stack.enter_context(open_executor(self.kind, **self._options))
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def __exit__(self, *exc: Any) -> bool:
+        return bool(self._stack.__exit__(*exc))
 
 
 @contextlib.contextmanager
@@ -123,19 +153,19 @@ def open_executor(kind: str = "process", *, address: str | None = None,
     ``dask``: `distributed.Client(address).get_executor()`; without ``address`` a LocalCluster of ``workers``
     single-threaded worker processes. ``ray``: Ray remote functions. ``serial``: this process, one at a time.
     """
-    if kind not in EXECUTORS:
-        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"workers: expected a number >= 1; got {workers}")
-    if address and kind not in ("dask", "ray"):
-        raise ConfigError(f"--address is for the dask and ray executors; got executor {kind!r}")
+    check_executor(kind, address=address, workers=workers)
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "process":
         with _thread_env():
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=context) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=context)
+            try:
                 yield pool
+            except BaseException:  # Ctrl-C or an error in the sweep loop: drop the queued trials
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     elif kind == "dask":
         with _dask_executor(address, workers) as executor:
             yield executor
@@ -144,7 +174,8 @@ def open_executor(kind: str = "process", *, address: str | None = None,
             executor = RayExecutor(address, workers)
         except ImportError:
             raise ConfigError("the ray executor needs Ray: pip install 'backproplab[ray]'") from None
-        yield executor
+        with executor:
+            yield executor
 
 
 @contextlib.contextmanager
@@ -155,7 +186,7 @@ def _dask_executor(address: str | None, workers: int | None) -> Iterator[Executo
         raise ConfigError("the dask executor needs Dask: pip install 'backproplab[dask]'") from None
     if address:
         try:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
         except OSError as exc:
             raise ConfigError(f"could not reach the Dask scheduler at {address}: {exc}; start one with "
                               f"`dask scheduler` and workers with `dask worker {address}`") from None

@@ -262,9 +262,14 @@ def apply_quick_sweep(sweep: SweepConfig) -> SweepConfig:
 
 def with_sweep_overrides(sweep: SweepConfig, *assignments: str) -> SweepConfig:
     """``--set`` for sweeps: ``search.*`` and ``selection.*`` keys change the sweep file, every other key the
-    base run config (e.g. ``training.epochs=3``)."""
+    base run config (e.g. ``training.epochs=3``); ``search.space.optimizer.lr=[0.1, 0.2]`` sets a space axis."""
     data = sweep.model_dump(mode="json", exclude_none=True)
     for text in assignments:
+        key, _, raw = text.partition("=")
+        if key.strip().startswith("search.space."):  # the rest is one dotted space key
+            value = parse_assignment(f"v={raw}")["v"]
+            data = deep_merge(data, {"search": {"space": {key.strip().removeprefix("search.space."): value}}})
+            continue
         override = parse_assignment(text)
         if set(override) & {"search", "selection", "name", "description"}:
             data = deep_merge(data, override)

@@ -27,7 +27,7 @@ from .._io import atomic_write_text
 from ..errors import BackproplabError, ConfigError
 from ..train import History
 from .config import RunConfig, parse_config, read_toml
-from .executors import SerialExecutor, open_executor, run_trial
+from .executors import LazyExecutor, run_trial
 from .published import compare_published
 from .rundir import default_runs_dir, read_json, write_json
 from .sweep_config import SweepConfig, parse_sweep
@@ -70,6 +70,7 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
     is refused. Every trial's config is validated before anything runs.
     """
     started = time.perf_counter()
+    pool = LazyExecutor(executor, address=address, workers=workers)  # checks the options before anything runs
     trials = expand_trials(sweep)
     resolved = sweep.resolved()
     sweep_dir = _prepare_dir(resolved, sweep_dir, runs_dir)
@@ -84,17 +85,20 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
         else:
             records[trial.trial_id] = make_record(trial, done, sweep)
     _write_trials(sweep_dir, records)
+    if todo:  # a summary from an earlier, interrupted pass would not describe these trials
+        (sweep_dir / SWEEP_SUMMARY).unlink(missing_ok=True)
     if records:
         say(f"Resuming {sweep_dir}: {len(records)} of {len(trials)} trials already finished")
     say(f"Sweep {sweep.name}: {len(todo)} trial(s) to run on the {executor} executor -> {sweep_dir}")
     retrain: dict[str, Any] | None = None
-    with open_executor(executor, address=address, workers=workers) as pool:
+    with pool:
         for n, (trial, future) in enumerate(_completed(pool, todo, sweep_dir), 1):
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker itself died (killed process, lost Dask worker ...)
-                outcome = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "final": {},
-                           "epochs_run": 0, "best_epoch": None, "seconds": None}
+                outcome = {"status": "error", "final": {}, "epochs_run": 0, "best_epoch": None, "seconds": None,
+                           "error": f"{type(exc).__name__}: {exc} (the worker died, e.g. killed or out of "
+                                    "memory; run the sweep again to retry)"}
             record = make_record(trial, outcome, sweep)
             records[trial.trial_id] = record
             _write_trials(sweep_dir, records)
@@ -107,12 +111,12 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
     return SweepResult(sweep_dir, resolved, _ordered(records), best, summary)
 
 
-def _completed(pool: Executor, todo: list[Trial], sweep_dir: Path) -> Iterator[tuple[Trial, Future]]:
+def _completed(pool: LazyExecutor, todo: list[Trial], sweep_dir: Path) -> Iterator[tuple[Trial, Future]]:
     """(trial, finished future) as trials finish; the serial executor runs one trial per step."""
     def submit(t: Trial) -> Future:
         return pool.submit(run_trial, _dump(t.config), str(sweep_dir / TRIALS_DIR / t.trial_id))
 
-    if isinstance(pool, SerialExecutor):
+    if pool.kind == "serial":
         yield from ((t, submit(t)) for t in todo)
         return
     futures = {submit(t): t for t in todo}
@@ -126,9 +130,17 @@ def _dump(config: RunConfig) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the sweep directory
 
+# settings that do not change what a run computes
+_NOT_TRAINING = ("name", "description", "published", "quick")
+
+
+def _training_part(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _NOT_TRAINING}
+
+
 def _spec(sweep: SweepConfig) -> dict[str, Any]:
-    """What decides the trials: the resolved run config, the search and the seeds."""
-    return {"config": sweep.config, "search": sweep.search.model_dump(mode="json"),
+    """What decides the trials: the resolved run config (what it trains), the search and the seeds."""
+    return {"config": _training_part(sweep.config), "search": sweep.search.model_dump(mode="json"),
             "selection": {"seeds": sweep.selection.seeds}}
 
 
@@ -186,7 +198,7 @@ def _finished(config: RunConfig, run_dir: Path) -> dict[str, Any] | None:
         old = parse_config(read_toml(run_dir / "config.toml"))
     except (OSError, ValueError):
         return None
-    if _dump(old) != _dump(config):
+    if _training_part(_dump(old)) != _training_part(_dump(config)):
         return None
     return {"status": "diverged" if summary.get("diverged") else "ok",
             "error": summary.get("stop_reason") if summary.get("diverged") else None,
