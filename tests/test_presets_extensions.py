@@ -205,3 +205,19 @@ def test_runs_root_of_a_sweep_trial_is_the_directory_holding_the_sweep(tmp_path:
 def test_no_hidden_layer_is_softmax_regression() -> None:
     model = build_experiment(parse_config({"data": {"dataset": "spiral"}, "model": {"hidden": []}})).model
     assert [type(m).__name__ for m in model.layers] == ["Dense"] and model.layers[0].weight.shape == (2, 3)
+
+
+def test_reported_test_loss_is_the_unregularised_cross_entropy(tmp_path: Path) -> None:
+    config = parse_config({"data": {"dataset": "spiral"}, "model": {"hidden": []},
+                           "regularization": {"l2": 0.5, "l2_convention": "half"}, "optimizer": {"lr": 0.1},
+                           "training": {"epochs": 3, "batch_size": 30, "eval": ["test"]}})
+    result = run_experiment(config, runs_dir=tmp_path, verbose=0)
+    model = load_model(result.run_dir / "model.npz")
+    test = result.experiment.datasets["test"]
+    W, b = (np.asarray(a, dtype=np.float64) for a in (model.layers[0].weight.value, model.layers[0].bias.value))
+    z = test.X.astype(np.float64) @ W + b
+    log_p = z - z.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    ce = -log_p[np.arange(len(test.y)), test.y].mean()
+    assert result.summary["final"]["test_loss"] == pytest.approx(ce, rel=1e-5)
+    assert 0.5 * 0.5 * (W**2).sum() > 1e-3  # the penalty the reported loss leaves out is not negligible
