@@ -37,10 +37,11 @@ def parameter_names(model: Sequential) -> dict[str, str]:
 
 def _library_pass(exp: Experiment, model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     loss = copy.deepcopy(exp.loss)
-    scores = model.forward(X, training=True)  # training mode caches for backward; the checked nets have no dropout
+    scores = model.forward(X, training=False)
     data_loss = float(loss.forward(scores, y))
     params = model.parameters()
     penalty = float(total_penalty(exp.regularizers, params))
+    loss.forward(model.forward(X, training=True), y)  # the pass backward needs (with a dropout mask, if any)
     model.backward(loss.backward())
     for reg in exp.regularizers:
         reg.add_gradient(params)
