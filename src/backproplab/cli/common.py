@@ -27,9 +27,25 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def run_and_report(config: Any, runs_dir: Path | None, report: bool, verbose: int) -> Path:
-    """Train ``config`` into a new run directory and (unless ``report`` is False) write its plots and HTML."""
+def tracking_say(verbose: int) -> Callable[[str], None]:
+    """Messages of the tracking step: warnings and notes on stderr always, the rest only when verbose."""
+
+    def say(message: str) -> None:
+        if message.startswith(("warning", "note")):
+            click.echo(message, err=True)
+        elif verbose:
+            click.echo(message)
+
+    return say
+
+
+def run_and_report(config: Any, runs_dir: Path | None, report: bool, verbose: int, *, tracker: str | None = None,
+                   tracking_uri: str | None = None) -> Path:
+    """Train ``config`` into a new run directory, (unless ``report`` is False) write its plots and HTML, then
+    log the finished directory to the tracker (``None``: MLflow when installed). A tracking failure is a
+    warning: the run directory is complete either way and the exit status stays 0."""
     from ..experiments import run_experiment
+    from ..experiments.tracking import track_run_dir
 
     result = run_experiment(config, runs_dir=runs_dir, verbose=verbose, say=click.echo)
     if report:
@@ -38,6 +54,7 @@ def run_and_report(config: Any, runs_dir: Path | None, report: bool, verbose: in
         html = write_run_report(result.run_dir)
         if verbose:
             click.echo(f"Report: {html}")
+    track_run_dir(result.run_dir, tracker=tracker, uri=tracking_uri, say=tracking_say(verbose))
     return result.run_dir
 
 
@@ -47,4 +64,12 @@ set_option = click.option("--set", "assignments", multiple=True, metavar="KEY=VA
                           help="Override any config key, e.g. --set optimizer.lr=0.05 (repeatable).")
 report_option = click.option("--report/--no-report", default=True, show_default=True,
                              help="Write the plots and report.html after training.")
+tracker_option = click.option(
+    "--tracker", type=click.Choice(["none", "mlflow", "wandb"]), default=None, envvar="BACKPROPLAB_TRACKER",
+    help="Also log the finished run to an experiment store [default: mlflow when installed, else none; "
+         "env BACKPROPLAB_TRACKER].")
+tracking_uri_option = click.option(
+    "--tracking-uri", metavar="URI", default=None,
+    help="MLflow tracking URI, e.g. http://host:5000 for a shared server [default: $MLFLOW_TRACKING_URI, "
+         "else sqlite:///<runs dir>/mlflow.db]; for wandb: the directory for its offline files.")
 verbosity_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")

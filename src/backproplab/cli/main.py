@@ -11,6 +11,7 @@ from .gradcheck_cmd import gradcheck_command
 from .report_cmd import report_command
 from .run_cmd import presets_command, run_command
 from .sweep_cmd import sweep_command
+from .track_cmd import track_command, ui_command
 from .train_cmd import train_command
 
 
@@ -26,6 +27,7 @@ def main() -> None:
       backproplab sweep FILE           a hyperparameter sweep, trials in parallel (resumable)
       backproplab train --help         train from flags or a TOML config
       backproplab gradcheck            check every layer against numerical gradients
+      backproplab ui                   browse tracked runs in the MLflow UI
     """
 
 
@@ -37,3 +39,5 @@ main.add_command(data_group)
 main.add_command(gradcheck_command)
 main.add_command(report_command)
 main.add_command(explain_command)
+main.add_command(track_command)
+main.add_command(ui_command)

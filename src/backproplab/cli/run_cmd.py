@@ -8,7 +8,16 @@ import click
 
 from ..experiments import apply_quick, load_any, load_preset, preset_kind, preset_names, with_overrides
 from ..experiments.config import parse_assignment
-from .common import friendly_errors, report_option, run_and_report, runs_dir_option, set_option, verbosity_option
+from .common import (
+    friendly_errors,
+    report_option,
+    run_and_report,
+    runs_dir_option,
+    set_option,
+    tracker_option,
+    tracking_uri_option,
+    verbosity_option,
+)
 from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_options
 
 
@@ -19,12 +28,14 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @set_option
 @runs_dir_option
 @report_option
+@tracker_option
+@tracking_uri_option
 @verbosity_option
 @with_executor_options
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
                 runs_dir: Path | None, report: bool, quiet: bool, executor: str, address: str | None,
-                workers: int | None) -> None:
+                workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
@@ -34,7 +45,7 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)
         run_sweep_and_report(sweep, sweep_dir=None, runs_dir=runs_dir, executor=executor, address=address,
-                             workers=workers, report=report, quiet=quiet)
+                             workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
         return
     config = load_preset(preset)
     if quick:
@@ -44,7 +55,8 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
         overrides.append({"data": {"root": data_root}})
     if overrides:
         config = with_overrides(config, *overrides)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1)
+    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
+                   tracking_uri=tracking_uri)
 
 
 @click.command("presets")

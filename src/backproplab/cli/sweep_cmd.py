@@ -7,12 +7,23 @@ from typing import Any
 
 import click
 
-from .common import friendly_errors, report_option, runs_dir_option, set_option, verbosity_option
+from .common import (
+    friendly_errors,
+    report_option,
+    runs_dir_option,
+    set_option,
+    tracker_option,
+    tracking_say,
+    tracking_uri_option,
+    verbosity_option,
+)
 
 
 def run_sweep_and_report(sweep: Any, *, sweep_dir: Path | None, runs_dir: Path | None, executor: str,
-                         address: str | None, workers: int | None, report: bool, quiet: bool) -> Path:
-    """Run ``sweep``, print the trial table, and write the sweep report when the report module has one."""
+                         address: str | None, workers: int | None, report: bool, quiet: bool,
+                         tracker: str | None = None, tracking_uri: str | None = None) -> Path:
+    """Run ``sweep``, print the trial table, write the sweep report, then log the finished sweep directory to
+    the tracker (``None``: MLflow when installed; a tracking failure is a warning, the directory is complete)."""
     from ..experiments.sweep import run_sweep
 
     say = (lambda _: None) if quiet else click.echo
@@ -21,14 +32,14 @@ def run_sweep_and_report(sweep: Any, *, sweep_dir: Path | None, runs_dir: Path |
     if not quiet:
         click.echo(format_trials(result.trials, result.summary))
     if report:
-        try:
-            from ..report import write_sweep_report  # type: ignore[attr-defined]
-        except ImportError:
-            write_sweep_report = None
-        if write_sweep_report is not None:
-            html = write_sweep_report(result.sweep_dir)
-            if not quiet:
-                click.echo(f"Report: {html}")
+        from ..report import write_sweep_report
+
+        html = write_sweep_report(result.sweep_dir)
+        if not quiet:
+            click.echo(f"Report: {html}")
+    from ..experiments.tracking import track_sweep_dir
+
+    track_sweep_dir(result.sweep_dir, tracker=tracker, uri=tracking_uri, say=tracking_say(0 if quiet else 1))
     if not quiet:
         click.echo(f"Sweep directory: {result.sweep_dir}")
     return result.sweep_dir
@@ -98,11 +109,13 @@ def with_executor_options(func: Any) -> Any:
 @set_option
 @runs_dir_option
 @report_option
+@tracker_option
+@tracking_uri_option
 @verbosity_option
 @friendly_errors
 def sweep_command(sweep_file: str, executor: str, address: str | None, workers: int | None,
                   sweep_dir: Path | None, quick: bool, assignments: tuple[str, ...], runs_dir: Path | None,
-                  report: bool, quiet: bool) -> None:
+                  report: bool, tracker: str | None, tracking_uri: str | None, quiet: bool) -> None:
     """Run a sweep file (or sweep preset): every trial in parallel, the best point picked (and retrained).
 
     \b
@@ -117,7 +130,7 @@ def sweep_command(sweep_file: str, executor: str, address: str | None, workers: 
     """
     sweep = load_sweep_options(sweep_file, quick, assignments)
     run_sweep_and_report(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
-                         workers=workers, report=report, quiet=quiet)
+                         workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
 
 
 def load_sweep_options(sweep_file: str, quick: bool, assignments: tuple[str, ...]) -> Any:

@@ -8,7 +8,16 @@ from typing import Any
 import click
 
 from ..experiments.config import RunConfig, deep_merge, load_config, parse_assignment, parse_config
-from .common import friendly_errors, report_option, run_and_report, runs_dir_option, set_option, verbosity_option
+from .common import (
+    friendly_errors,
+    report_option,
+    run_and_report,
+    runs_dir_option,
+    set_option,
+    tracker_option,
+    tracking_uri_option,
+    verbosity_option,
+)
 
 # flag name -> (config section, key)
 FLAG_KEYS = {
@@ -93,10 +102,13 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @set_option
 @runs_dir_option
 @report_option
+@tracker_option
+@tracking_uri_option
 @verbosity_option
 @friendly_errors
 def train_command(config_path: Path | None, name: str | None, seed: int | None, assignments: tuple[str, ...],
-                  runs_dir: Path | None, report: bool, quiet: bool, **flags: Any) -> None:
+                  runs_dir: Path | None, report: bool, quiet: bool, tracker: str | None,
+                tracking_uri: str | None, **flags: Any) -> None:
     """Train a network from flags and/or --config FILE.toml and write a run directory.
 
     Defaults are the flagship experiment (Fashion-MNIST 784-256-10 sigmoid, SGD lr 0.01, batch 1,
@@ -104,4 +116,5 @@ def train_command(config_path: Path | None, name: str | None, seed: int | None, 
     --elu-alpha 0.9 --lr 0.1 --batch-size 32 --epochs 20 --shuffle --validation-size 10000
     """
     config = config_from_flags(config_path, flags, assignments, name, seed)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1)
+    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
+                   tracking_uri=tracking_uri)

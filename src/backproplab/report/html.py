@@ -16,7 +16,8 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
 th { background: #f5f5f5; } td.l, th.l { text-align: left; }
-figure { display: inline-block; margin: .5rem 1rem .5rem 0; vertical-align: top; }
+figure { display: inline-block; margin: .5rem 1rem .5rem 0; vertical-align: top; max-width: 100%; }
+.scroll { overflow-x: auto; max-width: 100%; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 .muted { color: #666; } .bad { color: #b00020; font-weight: 600; } .good { color: #176a2a; }
@@ -43,7 +44,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], left: int = 1) -
     body = "".join(
         "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{cell}</td>' for i, cell in enumerate(row))
         + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def page(title: str, sections: Sequence[str], subtitle: str = "") -> str:

@@ -13,8 +13,12 @@ from .style import SPLIT_COLORS, STYLE, new_figure, plt, save
 SPLIT_LABELS = {"train": "train (whole set)", "val": "validation", "test": "test"}
 
 
+LOSS_LABEL = "loss (cross-entropy, mean per example)"
+ACC_LABEL = "accuracy (%)"
+
+
 def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, title: str,
-                published: Sequence[dict[str, Any]] = ()) -> Path:
+                published: Sequence[dict[str, Any]] = (), loss_label: str | None = None) -> Path:
     """``metric`` (``loss`` or ``acc``) per epoch for every split in ``history``; published values as markers."""
     fig, ax = new_figure()
     epochs = None
@@ -30,7 +34,7 @@ def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, tit
         ax.scatter([p["epoch"] for p in pub], [p["published"] * (100 if metric == "acc" else 1) for p in pub],
                    marker="x", s=60, color="black", zorder=5, label="published")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (%)" if metric == "acc" else "cross-entropy loss (mean per example)")
+    ax.set_ylabel(ACC_LABEL if metric == "acc" else (loss_label or LOSS_LABEL))
     ax.set_title(title)
     last = max([len(epochs) if epochs is not None else 0, *(p["epoch"] for p in pub)])
     if 0 < last <= 20:
@@ -45,7 +49,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], path
     cm = np.asarray(matrix)
     k = cm.shape[0]
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(1.9 + 0.62 * k, 1.5 + 0.55 * k), layout="constrained")
+        fig, ax = plt.subplots(figsize=(max(4.8, 1.9 + 0.62 * k), max(3.6, 1.5 + 0.55 * k)), layout="constrained")
         im = ax.imshow(cm, cmap="Blues")
         fig.colorbar(im, ax=ax, shrink=0.8, label="count")
         threshold = cm.max() / 2 if cm.size else 0
@@ -57,7 +61,7 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], path
         ax.set_yticks(range(k), labels=list(classes))
         ax.set_xlabel("predicted label")
         ax.set_ylabel("true label")
-        ax.set_title(f"{title} (accuracy {100 * np.trace(cm) / max(cm.sum(), 1):.2f}%)")
+        ax.set_title(f"{title}\n(accuracy {100 * np.trace(cm) / max(cm.sum(), 1):.2f}%)")
     save(fig, str(path))
     return path
 

@@ -13,9 +13,12 @@ from .._io import atomic_write_text
 from ..errors import BackproplabError
 from .html import esc, figure, page, table
 from .plots import plot_confusion, plot_curves, plot_misclassified
+from .sections import config_table, fmt_metric, published_section
+from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
 REPORT_FILE = "report.html"
-
+# Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
+DATASET_IMAGE_SHAPES = {"fashion-mnist": (28, 28), "mnist": (28, 28), "cifar10": (3, 32, 32)}
 
 def _read_json(path: Path) -> Any:
     try:
@@ -23,18 +26,59 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError:
         raise BackproplabError(f"{path.parent}: not a finished run directory ({path.name} is missing)") from None
 
+def _read_config(run_dir: Path) -> tuple[str, dict[str, Any]]:
+    path = run_dir / "config.toml"
+    text = path.read_text() if path.is_file() else ""
+    return text, (tomllib.loads(text) if text else {})
+
+def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] | None:
+    """Shape of one input example as an image: from ``misclassified.npz`` (written from the Dataset's
+    ``image_shape``), else from the dataset's name; None for non-image data (spiral, plain features)."""
+    mis_path = Path(run_dir) / "misclassified.npz"
+    if mis_path.is_file():
+        with np.load(mis_path, allow_pickle=False) as m:
+            if "image_shape" in m.files:
+                shape = tuple(int(s) for s in m["image_shape"])
+                return shape or None
+    return DATASET_IMAGE_SHAPES.get(str(summary.get("data", {}).get("dataset", "")).lower())
+
+def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Path | None:
+    """``weights.png`` when the model's first layer reads a whole image (not after PCA etc.); else None."""
+    shape = run_image_shape(run_dir, summary)
+    model_path = run_dir / "model.npz"
+    if shape is None or not model_path.is_file():
+        return None
+    weights = first_layer_weights(model_path)
+    if weights is None or weights.shape[0] != int(np.prod(shape)) or not np.isfinite(weights).all():
+        return None
+    if dense_layer_count(model_path) == 1:  # softmax regression: each column is one class's template
+        classes = _classes(run_dir)
+        return plot_weight_tiles(weights, shape, run_dir / "weights.png", labels=classes,
+                                 title=f"{name}: weights of each class as images")
+    return plot_weight_tiles(weights, shape, run_dir / "weights.png",
+                             title=f"{name}: first-layer weights of the hidden units as images")
+
+
+def _classes(run_dir: Path) -> list[str] | None:
+    path = run_dir / "confusion.json"
+    if path.is_file():
+        return [str(c) for c in json.loads(path.read_text()).get("classes", [])] or None
+    return None
 
 def write_run_plots(run_dir: Path) -> dict[str, Path]:
-    """Write ``loss.png``, ``accuracy.png``, ``confusion_<split>.png`` and ``misclassified.png``; return them."""
+    """Write ``loss.png``, ``accuracy.png``, ``confusion_<split>.png``, ``misclassified.png`` and (image
+    models) ``weights.png``; return them by key."""
     run_dir = Path(run_dir)
     metrics = _read_json(run_dir / "metrics.json")
     summary = _read_json(run_dir / "summary.json")
     name = summary["name"]
     history = metrics["history"]
+    loss_name = _read_config(run_dir)[1].get("loss", {}).get("name", "softmax_cross_entropy")
     plots: dict[str, Path] = {}
     if any(k.endswith("_loss") for k in history):
         plots["loss"] = plot_curves(history, "loss", run_dir / "loss.png", title=f"{name}: loss per epoch",
-                                    published=summary.get("published", []))
+                                    published=summary.get("published", []),
+                                    loss_label="mean squared error" if loss_name == "mse" else None)
     if any(k.endswith("_acc") for k in history):
         plots["accuracy"] = plot_curves(history, "acc", run_dir / "accuracy.png",
                                         title=f"{name}: accuracy per epoch", published=summary.get("published", []))
@@ -45,51 +89,34 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
             if split in confusion:
                 plots[f"confusion_{split}"] = plot_confusion(
                     confusion[split], confusion["classes"], run_dir / f"confusion_{split}.png",
-                    title=f"{name}: confusion matrix, {split} set")
+                    title=f"{name}\nconfusion matrix, {split} set")
     mis_path = run_dir / "misclassified.npz"
     if mis_path.is_file():
         with np.load(mis_path, allow_pickle=False) as m:
+            shape = tuple(int(s) for s in m["image_shape"])
+            if not shape or int(np.prod(shape)) != m["images"].shape[-1]:
+                return _with_tiles(plots, run_dir, summary, name)  # not images (spiral, PCA features)
             plots["misclassified"] = plot_misclassified(
                 m["images"], m["true"], m["pred"], m["index"], [str(c) for c in m["classes"]],
                 m["image_shape"], run_dir / "misclassified.png",
                 title=f"{name}: first misclassified test image of each class")
+    return _with_tiles(plots, run_dir, summary, name)
+
+
+def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], name: str) -> dict[str, Path]:
+    tiles = write_weight_tiles(run_dir, summary, name)
+    if tiles is not None:
+        plots["weights"] = tiles
     return plots
-
-
-def _fmt(metric: str, value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float) and not np.isfinite(value):
-        return f'<span class="bad">{value}</span>'
-    return f"{100 * value:.2f}%" if metric.endswith("acc") else f"{value:.4f}"
-
-
-def _published_section(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    body = []
-    for r in rows:
-        diff = r["difference"]
-        if diff is None:
-            diff_text = ""
-        else:
-            diff_text = f"{100 * diff:+.2f} pts" if r["metric"].endswith("acc") else f"{diff:+.4f}"
-        pub = (">= " if r.get("at_least") else "") + _fmt(r["metric"], r["published"])
-        body.append([esc(r["metric"]), "final" if r["epoch"] == 0 else r["epoch"], pub,
-                     _fmt(r["metric"], r["this_run"]), diff_text, esc(r.get("source", ""))])
-    return ("<h2>Published vs this run</h2>"
-            + table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1))
-
 
 def _epochs_section(metrics: dict[str, Any]) -> str:
     epochs = metrics["epochs"]
     if not epochs:
         return ""
     keys = [k for k in epochs[0] if k.endswith(("_loss", "_acc", "objective")) and k != "batch_loss"]
-    rows = [[e["epoch"], *(_fmt(k, e.get(k)) for k in keys), f"{e.get('lr', float('nan')):g}",
+    rows = [[e["epoch"], *(fmt_metric(k, e.get(k)) for k in keys), f"{e.get('lr', float('nan')):g}",
              f"{e.get('seconds', 0):.1f}"] for e in epochs]
     return "<h2>Per-epoch metrics</h2>" + table(["epoch", *keys, "lr", "seconds"], rows, left=1)
-
 
 def write_run_report(run_dir: str | Path) -> Path:
     """Plots plus ``report.html`` (self-contained: images embedded) for a finished run directory."""
@@ -97,14 +124,13 @@ def write_run_report(run_dir: str | Path) -> Path:
     plots = write_run_plots(run_dir)
     summary = _read_json(run_dir / "summary.json")
     metrics = _read_json(run_dir / "metrics.json")
-    config_text = (run_dir / "config.toml").read_text() if (run_dir / "config.toml").is_file() else ""
-    config = tomllib.loads(config_text) if config_text else {}
+    config_text, config = _read_config(run_dir)
     status = ""
     if summary.get("diverged"):
         status = f'<p class="bad">Training diverged: {esc(summary.get("stop_reason"))}</p>'
     elif summary.get("stop_reason"):
         status = f'<p>Stopped early: {esc(summary["stop_reason"])}</p>'
-    final_rows = [[esc(k), _fmt(k, v)] for k, v in summary["final"].items()]
+    final_rows = [[esc(k), fmt_metric(k, v)] for k, v in summary["final"].items()]
     data = summary.get("data", {})
     facts = [["dataset", esc(data.get("dataset"))], ["source", esc(data.get("source"))],
              ["sizes", esc(", ".join(f"{k} {v}" for k, v in data.get("sizes", {}).items()))],
@@ -117,15 +143,17 @@ def write_run_report(run_dir: str | Path) -> Path:
                 "confusion_train": "Confusion matrix, training set (true on y, predicted on x)",
                 "confusion_validation": "Confusion matrix, validation set",
                 "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",
-                "misclassified": "First misclassified test image of each class"}
+                "misclassified": "First misclassified test image of each class",
+                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)"}
     sections = [
         status,
         "<h2>Final metrics</h2>" + table(["metric", "value"], final_rows),
-        _published_section(summary.get("published", [])),
+        published_section(summary.get("published", [])),
         "<h2>Plots</h2>" + "".join(figure(p, captions.get(k, k)) for k, p in plots.items()),
         _epochs_section(metrics),
         "<h2>Run</h2>" + table(["", ""], facts),
-        f"<h2>Configuration</h2><pre>{esc(config_text)}</pre>",
+        "<h2>Configuration</h2>" + config_table(config),
+        f"<details><summary>config.toml</summary><pre>{esc(config_text)}</pre></details>",
     ]
     subtitle = config.get("description", "") or summary["name"]
     html_text = page(f"backproplab run: {summary['name']}", sections, subtitle=f"{subtitle} — {run_dir.name}")

@@ -30,7 +30,12 @@ def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axe
 
 
 def save(fig: Figure, path: str) -> str:
-    with plt.rc_context(STYLE):
-        fig.savefig(path)
-    plt.close(fig)
+    """Write ``fig`` as PNG atomically (a reader never sees half a file) and close it."""
+    from .._io import atomic_write
+
+    try:
+        with plt.rc_context(STYLE):
+            atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
+    finally:
+        plt.close(fig)
     return path

@@ -1,0 +1,184 @@
+"""`RunRecord`: everything a tracker logs about one run, read back from a finished run or sweep directory.
+
+Tracking works from directories, never from a live training loop: the run directory is always written first
+and is the primary copy; a tracker only mirrors it (so a tracker failure can never lose a run, and any old run
+or sweep can be logged after the fact).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...errors import BackproplabError
+
+# Files of a run directory that are metrics or provenance rather than plots, model or report.
+RUN_SUMMARY = "summary.json"
+SWEEP_SUMMARY = "sweep_summary.json"
+# Per-epoch record keys that are not metrics.
+NOT_METRICS = frozenset({"epoch"})
+
+
+@dataclass
+class RunRecord:
+    """One run as a tracker sees it.
+
+    ``epochs`` are History records (``{"epoch": 1, "train_loss": ..., ...}``): every numeric key except
+    ``epoch`` is logged as a metric at step = epoch. ``final`` metrics are logged once (no step).
+    ``key`` identifies the run directory so logging the same directory twice finds the first copy.
+    """
+
+    name: str
+    experiment: str
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    final: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: list[Path] = field(default_factory=list)
+    description: str = ""
+    status: str = "ok"  # ok | diverged | error
+    start_ms: int | None = None
+    end_ms: int | None = None
+    config: dict[str, Any] = field(default_factory=dict)  # nested, for trackers that take a dict (W&B)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested tables -> dotted keys; leaves as text (strings as they are, everything else as JSON).
+
+    ``{"optimizer": {"lr": 0.01, "nesterov": False}, "model": {"hidden": [256]}}`` ->
+    ``{"optimizer.lr": "0.01", "optimizer.nesterov": "false", "model.hidden": "[256]"}``.
+    """
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{dotted}."))
+        else:
+            out[dotted] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return out
+
+
+def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """The numeric entries of one History epoch record (``epoch`` itself excluded)."""
+    return {k: float(v) for k, v in record.items()
+            if k not in NOT_METRICS and isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BackproplabError(f"{path.parent}: not a finished run or sweep directory ({path.name} is missing)") \
+            from None
+    except json.JSONDecodeError as exc:
+        raise BackproplabError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _mtime_ms(path: Path) -> int | None:
+    try:
+        return int(path.stat().st_mtime * 1000)
+    except OSError:
+        return None
+
+
+def _files(directory: Path) -> list[Path]:
+    """Top-level regular files (no hidden temporaries, no sub-directories), sorted."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _numeric(values: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / RUN_SUMMARY).is_file()
+
+
+def is_sweep_dir(path: Path) -> bool:
+    return (Path(path) / SWEEP_SUMMARY).is_file()
+
+
+def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
+                 tags: dict[str, str] | None = None) -> RunRecord:
+    """A `RunRecord` from a finished run directory (``summary.json``, ``metrics.json``, ``config.toml`` ...)."""
+    run_dir = Path(run_dir).resolve()
+    summary = _read_json(run_dir / RUN_SUMMARY)
+    metrics = _read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
+    config_path = run_dir / "config.toml"
+    config = tomllib.loads(config_path.read_text()) if config_path.is_file() else {}
+    env = summary.get("environment") or {}
+    data = summary.get("data") or {}
+    status = "diverged" if summary.get("diverged") else "ok"
+    # named apart from the per-epoch keys (an epoch record has its own train_seconds)
+    extra = {"epochs_run": summary.get("epochs_run"), "total_train_seconds": summary.get("train_seconds"),
+             "wall_seconds": summary.get("wall_seconds")}
+    final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
+    final.update(_numeric({k: v for k, v in extra.items() if v is not None}))
+    record_tags = {
+        "backproplab.preset": str(summary.get("name") or config.get("name") or run_dir.name),
+        "backproplab.engine": str(summary.get("engine") or metrics.get("engine") or ""),
+        "backproplab.status": status,
+        "backproplab.stop_reason": str(summary.get("stop_reason") or ""),
+        "backproplab.version": str(env.get("backproplab") or ""),
+        "backproplab.dataset": str(data.get("dataset") or ""),
+        "backproplab.dataset_checksum": str(data.get("checksum") or "none (generated data)"),
+        "backproplab.run_dir": str(run_dir),
+        "git_commit": str(env.get("git_commit") or "unknown"),
+        "mlflow.source.git.commit": str(env.get("git_commit") or ""),
+    }
+    record_tags = {k: v for k, v in record_tags.items() if v}
+    record_tags.update(tags or {})
+    name = str(summary.get("name") or run_dir.name)
+    return RunRecord(
+        name=run_dir.name, experiment=experiment or name, key=str(run_dir),
+        params=flatten(config), epochs=list(metrics.get("epochs", [])), final=final, tags=record_tags,
+        artifacts=_files(run_dir), description=str(config.get("description", "")), status=status,
+        start_ms=_mtime_ms(config_path), end_ms=_mtime_ms(run_dir / RUN_SUMMARY), config=config)
+
+
+def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
+                   ) -> tuple[RunRecord, list[tuple[dict[str, Any], Path]], Path | None]:
+    """The sweep's parent record, its trials as ``(trial record, run dir)`` (trials with a finished run
+    directory only), and the retrain run directory (or None). Layout: see the sweep directory contract."""
+    sweep_dir = Path(sweep_dir).resolve()
+    summary = _read_json(sweep_dir / SWEEP_SUMMARY)
+    trials = _read_json(sweep_dir / "trials.json") if (sweep_dir / "trials.json").is_file() else []
+    name = str(summary.get("name") or sweep_dir.name)
+    selection = summary.get("selection") or {}
+    counts = summary.get("trials") or {}
+    params = flatten({"space": summary.get("space") or {}, "selection": selection,
+                      **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
+    params.update({f"best.{k}": v if isinstance(v, str) else json.dumps(v)
+                   for k, v in (summary.get("best_params") or {}).items()})
+    final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
+    final.update({f"trials_{k}": float(v) for k, v in counts.items() if isinstance(v, int | float)})
+    final.update(_numeric({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
+    tags = {"backproplab.kind": "sweep", "backproplab.preset": name,
+            "backproplab.sweep_dir": str(sweep_dir), "backproplab.best_trial": str(summary.get("best") or ""),
+            "backproplab.status": "ok" if summary.get("best") else "error"}
+    if selection:
+        tags["backproplab.selection"] = f"{selection.get('metric')} ({selection.get('mode')})"
+    tags = {k: v for k, v in tags.items() if v}
+    sweep_toml = sweep_dir / "sweep.toml"
+    parent = RunRecord(
+        name=sweep_dir.name, experiment=experiment or name, key=str(sweep_dir), params=params, final=final,
+        tags=tags, artifacts=_files(sweep_dir), description=str(summary.get("description") or ""),
+        status=tags["backproplab.status"], start_ms=_mtime_ms(sweep_toml),
+        end_ms=_mtime_ms(sweep_dir / SWEEP_SUMMARY),
+        config={"space": summary.get("space"), "selection": selection, "best_params": summary.get("best_params")})
+    children = []
+    for trial in trials:
+        run_dir = sweep_dir / str(trial.get("run_dir") or os.path.join("trials", str(trial.get("trial"))))
+        if is_run_dir(run_dir):
+            children.append((trial, run_dir))
+    retrain = summary.get("retrain")
+    retrain_dir = sweep_dir / str(retrain) if retrain else None
+    if retrain_dir is not None and not is_run_dir(retrain_dir):
+        retrain_dir = None
+    return parent, children, retrain_dir

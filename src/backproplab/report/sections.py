@@ -1,0 +1,58 @@
+"""HTML sections shared by the run and sweep reports: metric formatting, published-vs-this-run, config tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .html import esc, table
+
+
+def fmt_metric(metric: str, value: Any) -> str:
+    """Accuracies in percent, losses with 4 decimals; NaN/inf highlighted, None as ``n/a``."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'<span class="bad">{value}</span>'
+    if not isinstance(value, int | float):
+        return esc(value)
+    return f"{100 * value:.2f}%" if metric.endswith("acc") else f"{value:.4f}"
+
+
+def published_section(rows: list[dict[str, Any]], heading: str = "Published vs this run") -> str:
+    """The rows of `experiments.published.compare_published` as a table (empty string when there are none)."""
+    if not rows:
+        return ""
+    body = []
+    for r in rows:
+        diff = r.get("difference")
+        if diff is None:
+            diff_text = ""
+        else:
+            diff_text = f"{100 * diff:+.2f} pts" if r["metric"].endswith("acc") else f"{diff:+.4f}"
+        pub = (">= " if r.get("at_least") else "") + fmt_metric(r["metric"], r["published"])
+        epoch = r.get("epoch", 0)
+        body.append([esc(r["metric"]), "final" if not epoch else epoch, pub,
+                     fmt_metric(r["metric"], r.get("this_run")), diff_text, esc(r.get("source", ""))])
+    return (f"<h2>{esc(heading)}</h2>"
+            + table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1))
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}`` (lists of tables are kept whole)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def config_table(config: Mapping[str, Any], skip: tuple[str, ...] = ("published", "quick", "description")) -> str:
+    """Every resolved config key as a two-column table (dotted key, value)."""
+    rows = [[esc(k), f"<code>{esc(v)}</code>"] for k, v in flatten(
+        {k: v for k, v in config.items() if k not in skip}).items()]
+    return table(["key", "value"], rows, left=2) if rows else ""
