@@ -257,6 +257,7 @@ def apply_quick_sweep(sweep: SweepConfig) -> SweepConfig:
             data = deep_merge(data, {"config": base.quick})
     data["quick"] = {}
     data["name"] = sweep.name
+    data.setdefault("config", {})["variant"] = "quick"  # trials record it, and init_from finds quick runs
     return parse_sweep(data, f"sweep {sweep.name!r} with --quick")
 
 
