@@ -46,6 +46,19 @@ def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.ra
         np.testing.assert_array_equal(s.backward(g), g * out * (1.0 - out))
 
 
+def test_sigmoid_equals_the_textbook_formula_on_special_values() -> None:
+    """Signed zeros, infinities, NaN, subnormals and the underflow range, in both float dtypes."""
+    for dtype in (np.float32, np.float64):
+        z = np.array([[-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-42, -1e-42, 5e-324, -5e-324, -88.0, -104.0, -746.0,
+                       88.0, 746.0, -1e-8, 1e-8]], dtype=dtype)
+        with np.errstate(all="ignore"):
+            e = np.exp(-np.abs(z))
+            expected = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+            got = nn.sigmoid(z)
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == dtype and not np.shares_memory(got, z)
+
+
 def test_sgd_updates_parameters_in_place_with_the_textbook_rounding(rng: np.random.Generator) -> None:
     model = nn.mlp([5, 4, 3], "relu", seed=2)
     params = model.parameters()
