@@ -17,11 +17,14 @@ def sigmoid(x: Any) -> Any:
     """Numerically stable logistic function 1 / (1 + exp(-x)): never overflows, exact to 0 and 1 for |x| large."""
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         # The same arithmetic in place: numerator 1 (x >= 0) or e (x < 0), over 1 + e; two arrays. The
-        # numerator is max(sign(x), e) (= 1 for x > 0, e = 1 for x = +-0, e for x < 0, NaN for NaN): no
-        # mask, which costs a branch per element on mixed-sign inputs (3-4x slower than the arithmetic).
-        e = np.copysign(x, -1.0)  # -|x|
+        # numerator is max([x >= 0], e) (1 for x >= 0 since e <= 1; e for x < 0; NaN for NaN): no masked
+        # copy or where(), which cost a branch per element on mixed-sign inputs (3-4x the arithmetic), and
+        # no np.sign / np.copysign, which NumPy does not vectorise.
+        e = np.abs(x)
+        np.negative(e, out=e)
         np.exp(e, out=e)  # in (0, 1], so no overflow
-        num = np.sign(x)
+        num = np.empty_like(e)
+        np.copyto(num, x >= 0)
         np.maximum(num, e, out=num)
         e += 1.0
         return np.divide(num, e, out=num)
