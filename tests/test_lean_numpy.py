@@ -7,6 +7,7 @@ import pytest
 
 from backproplab import nn
 from backproplab.data import Dataset
+from backproplab.errors import ShapeError
 from backproplab.optim import SGD
 from backproplab.train import fit
 
@@ -44,6 +45,42 @@ def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.ra
         out = s.forward(z, training=True)
         g = rng.standard_normal(z.shape).astype(dtype)
         np.testing.assert_array_equal(s.backward(g), g * out * (1.0 - out))
+
+
+def test_sigmoid_equals_the_textbook_formula_on_special_values() -> None:
+    """Signed zeros, infinities, NaN, subnormals and the underflow range, in both float dtypes."""
+    for dtype in (np.float32, np.float64):
+        z = np.array([[-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-42, -1e-42, 5e-324, -5e-324, -88.0, -104.0, -746.0,
+                       88.0, 746.0, -1e-8, 1e-8]], dtype=dtype)
+        with np.errstate(all="ignore"):
+            e = np.exp(-np.abs(z))
+            expected = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+            got = nn.sigmoid(z)
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == dtype and not np.shares_memory(got, z)
+
+
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8])
+def test_softmax_cross_entropy_with_labels_equals_one_hot_rows(rng: np.random.Generator, label_dtype: type) -> None:
+    """Integer labels (the training loop's case) give the loss and gradient of their one-hot rows, and the
+    float64 textbook values; bad labels are still refused."""
+    z = (rng.standard_normal((9, 4)) * 5).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2, 0, 3, 2, 2], dtype=label_dtype)
+    loss = nn.SoftmaxCrossEntropy()
+    value, grad = loss.forward(z, labels), loss.backward()
+    rows = nn.one_hot(labels.astype(np.int64), 4)
+    assert value == pytest.approx(loss.forward(z, rows), rel=1e-6)
+    np.testing.assert_allclose(grad, loss.backward(), rtol=1e-6, atol=1e-8)
+    z64 = z.astype(np.float64)
+    logp = z64 - np.log(np.exp(z64).sum(axis=1, keepdims=True))
+    assert value == pytest.approx(-logp[np.arange(9), labels].mean(), rel=1e-6)
+    np.testing.assert_allclose(grad, (np.exp(logp) - rows) / 9, atol=1e-7)
+    assert isinstance(value, float) and grad.dtype == np.float32
+    for bad in (np.array([0, 4, 1]), np.array([0, -1, 1])):
+        with pytest.raises(ValueError, match=r"labels must be in \[0, 3\]"):
+            loss.forward(z[:3], bad.astype(np.int64))
+    with pytest.raises(ShapeError, match="9 outputs but 3 labels"):
+        loss.forward(z, labels[:3])
 
 
 def test_sgd_updates_parameters_in_place_with_the_textbook_rounding(rng: np.random.Generator) -> None:

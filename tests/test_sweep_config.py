@@ -183,6 +183,8 @@ search = { space = { "optimizer.lr" = [0.1] } }
     s = apply_quick_sweep(load_sweep(path))
     trials = expand_trials(s)
     assert len(trials) == 2 and all(t.config.training.epochs == 2 for t in trials)
+    assert all(t.config.variant == "quick" for t in trials)  # without the file saying so
+    assert all(t.config.variant == "full" for t in expand_trials(load_sweep(path)))
 
 
 def test_relative_base_path_is_read_relative_to_the_sweep_file(tmp_path, monkeypatch):

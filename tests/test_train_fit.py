@@ -247,3 +247,25 @@ def test_bad_training_data_is_rejected(fashion_small: Dataset) -> None:
     bad[3, 5] = np.nan
     with pytest.raises(ValueError, match="training X contains NaN or infinite values"):
         fit(model, loss, opt, (bad, y), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_check_of_training_data_catches_every_non_finite_entry(dtype: type) -> None:
+    from backproplab.train.fit import _all_finite
+
+    X = np.zeros((7, 4), dtype=dtype)
+    assert _all_finite(X)
+    for bad in (np.nan, np.inf, -np.inf):
+        for r, c in ((0, 0), (6, 3), (3, 1)):
+            Y = X.copy()
+            Y[r, c] = bad
+            assert not _all_finite(Y) and not _all_finite(Y.T)
+    Y = X.copy()
+    Y[1, 2], Y[4, 2] = np.inf, -np.inf  # the column sum is NaN
+    assert not _all_finite(Y)
+    huge = np.finfo(dtype).max
+    Y = X.copy()
+    Y[:, 1] = huge  # finite, but the column sums overflow
+    assert _all_finite(Y)
+    Y[5, 3] = np.nan
+    assert not _all_finite(Y)

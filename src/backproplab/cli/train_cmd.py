@@ -71,9 +71,9 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file; flags override its values.")
 @click.option("--name", help="Run name (used in the run directory's name).")
-@click.option("--dataset", type=click.Choice(["fashion-mnist", "mnist", "cifar10", "npy", "spiral"]))
+@click.option("--dataset", type=click.Choice(["fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy"]))
 @click.option("--data-root", help="Directory (or file) holding the dataset.")
-@click.option("--scale", type=click.Choice(["unit", "centered", "standardize", "none"]))
+@click.option("--scale", type=click.Choice(["unit", "centered", "mean", "standardize", "none"]))
 @click.option("--validation-size", type=int, help="Training rows held out for validation (e.g. 10000).")
 @click.option("--limit-train", type=int, help="Use only the first N training rows.")
 @click.option("--limit-test", type=int, help="Use only the first N test rows.")

@@ -19,8 +19,9 @@ from .raw import RawData
 from .scaling import fit_scaler
 from .spiral import load_spiral
 from .split import train_validation_indices
+from .toy import load_toy
 
-DATASETS = ("fashion-mnist", "mnist", "cifar10", "npy", "spiral")
+DATASETS = ("fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy")
 SPLITS = ("train", "validation", "test")
 
 
@@ -47,6 +48,8 @@ def _raw_cached(name: str, root: str | None, options: tuple[tuple[str, Any], ...
         return load_cifar10(path)
     if name == "npy":
         return load_npy_dir(path)
+    if name == "toy":
+        return load_toy()
     return load_spiral(**dict(options))
 
 
@@ -122,7 +125,8 @@ def load_dataset(
     """Load one split of a dataset as a `Dataset` (``X`` float32 ``(N, D)``, ``y`` int64 ``(N,)``).
 
     Args:
-        name: ``fashion-mnist``, ``mnist``, ``cifar10``, ``npy`` or ``spiral``.
+        name: ``fashion-mnist``, ``mnist``, ``cifar10``, ``npy``, ``spiral`` or ``toy`` (the generated cs231n
+            5-sample problem; its test split is its training split).
         split: ``train``, ``test``, or ``validation`` (needs ``validation_size``).
         scale: ``unit`` ([0, 1]), ``centered`` ([-0.5, 0.5]), ``standardize`` (train statistics), ``none``.
         root: where the files are (default: an environment variable, then the standard place).

@@ -2,6 +2,7 @@
 
 - ``unit``:        x / pixel_max, in [0, 1]
 - ``centered``:    x / pixel_max - 0.5, in [-0.5, 0.5] (the WPI course)
+- ``mean``:        x - mean, the mean image of the train split subtracted, pixel units kept (cs231n / HLCV)
 - ``standardize``: (u - mean) / std per feature, u the unit-scaled value, mean and std of the train split
                    (features with std < 1e-8, e.g. always-black border pixels, keep std 1)
 - ``none``:        values as stored
@@ -16,8 +17,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
-ScaleName = Literal["unit", "centered", "standardize", "none"]
-SCALES = ("unit", "centered", "standardize", "none")
+ScaleName = Literal["unit", "centered", "mean", "standardize", "none"]
+SCALES = ("unit", "centered", "mean", "standardize", "none")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def fit_scaler(kind: str, train_X: np.ndarray, pixel_max: float) -> Scaler:
         return Scaler(kind, 0.0, 1.0 / pixel_max)
     if kind == "centered":
         return Scaler(kind, 0.5 * pixel_max, 1.0 / pixel_max)
+    if kind == "mean":
+        return Scaler(kind, train_X.astype(np.float64).mean(axis=0), 1.0)
     unit = train_X.astype(np.float64) / pixel_max
     mean = unit.mean(axis=0)
     std = unit.std(axis=0)

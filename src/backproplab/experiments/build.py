@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..data import Dataset, load_splits
+from ..data import Dataset, fit_pca, load_splits
 from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
 from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
 from ..optim.schedules import Schedule
 from ..train import Callback, EarlyStopping
 from .config import ModelConfig, OptimizerConfig, RunConfig
+from .init_from import load_initial_weights
 
 
 def build_datasets(config: RunConfig) -> dict[str, Dataset]:
-    """``{"train", "test"}`` plus ``"validation"`` when ``data.validation_size`` > 0; limits applied."""
+    """``{"train", "test"}`` plus ``"validation"`` when ``data.validation_size`` > 0; limits applied; then, with
+    ``data.pca_variance``, every split projected on the principal components of the training split used."""
     d = config.data
     splits = load_splits(d.dataset, scale=d.scale, root=d.root, validation_size=d.validation_size or None,
                          seed=d.split_seed, dtype=np.dtype(config.model.dtype))
@@ -24,6 +26,11 @@ def build_datasets(config: RunConfig) -> dict[str, Dataset]:
         splits["train"] = splits["train"].take(d.limit_train)
     if d.limit_test:
         splits["test"] = splits["test"].take(d.limit_test)
+    if d.pca_variance is not None:
+        pca = fit_pca(splits["train"].X, d.pca_variance)
+        # projected rows are no longer images: image_shape None keeps reports from drawing them as such
+        splits = {k: replace(ds, X=pca(ds.X), image_shape=None, meta={**ds.meta, **pca.describe()})
+                  for k, ds in splits.items()}
     return splits
 
 
@@ -35,7 +42,7 @@ def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequenti
         options["slope"] = cfg.leaky_slope
     return mlp([num_inputs, *cfg.hidden, num_classes], cfg.activation, activation_options=options,
                dropout=cfg.dropout, init=cfg.init, init_std=cfg.init_std if cfg.init == "normal" else None,
-               seed=cfg.seed, dtype=np.dtype(cfg.dtype))
+               seed=np.random.RandomState(cfg.seed) if cfg.rng == "legacy" else cfg.seed, dtype=np.dtype(cfg.dtype))
 
 
 def build_loss(config: RunConfig) -> Loss:
@@ -96,5 +103,7 @@ def build_experiment(config: RunConfig) -> Experiment:
     datasets = build_datasets(config)
     train = datasets["train"]
     model = build_model(config.model, train.num_features, train.num_classes)
+    if config.model.init_from is not None:
+        load_initial_weights(model, config.model.init_from)
     return Experiment(config, datasets, model, build_loss(config), build_optimizer(config.optimizer, model),
                       build_regularizers(config), build_callbacks(config))

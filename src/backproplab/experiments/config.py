@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 
@@ -22,13 +22,16 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral"] = "fashion-mnist"
+    dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy"] = "fashion-mnist"
     root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
-    scale: Literal["unit", "centered", "standardize", "none"] = "unit"
+    scale: Literal["unit", "centered", "mean", "standardize", "none"] = "unit"
     validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
     split_seed: int = 0
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
     limit_test: int = Field(0, ge=0, description="use only the first N test rows (0: all)")
+    pca_variance: float | None = Field(
+        None, gt=0, le=1, description="project every split on the principal components of the (scaled, limited) "
+        "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA")
 
 
 class ModelConfig(_Section):
@@ -40,7 +43,20 @@ class ModelConfig(_Section):
     init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
     seed: int = 0
+    rng: Literal["pcg64", "legacy"] = Field(
+        "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
+        "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
     dtype: Literal["float32", "float64"] = "float32"
+    init_from: str | None = Field(
+        None, description="start from saved weights: a model.npz file, a run or sweep directory, or a preset "
+        "name (its latest finished run under the runs directory, run first if there is none); "
+        "'none' or '': the init above")
+
+    @field_validator("init_from")
+    @classmethod
+    def _none_means_unset(cls, value: str | None) -> str | None:
+        # a sweep axis cannot hold TOML's missing null, so "none" stands for "no initial weights"
+        return None if value is None or value.strip().lower() in ("", "none") else value
 
     @model_validator(mode="after")
     def _positive_widths(self) -> ModelConfig:
@@ -88,6 +104,26 @@ class EarlyStoppingConfig(_Section):
     restore_best_weights: bool = True
 
 
+class CheckConfig(_Section):
+    """Checks of the initial model before training (results in the run's ``check.json``).
+
+    ``gradient``: numerical gradient check (float64) of loss + weight penalty w.r.t. every parameter on the first
+    ``samples`` training rows; passes when the max relative error is < ``tolerance``.
+    ``reference = "two_layer"``: scores, loss and gradients of a Dense-ReLU-Dense net compared with the plain
+    NumPy computation in `backproplab.check.reference` (the cs231n toy check).
+    """
+
+    gradient: bool = False
+    reference: Literal["none", "two_layer"] = "none"
+    samples: int = Field(5, ge=1)
+    tolerance: float = Field(1e-8, gt=0)
+    eps: float = Field(1e-5, gt=0, description="finite-difference step (cs231n uses 1e-5)")
+
+    @property
+    def enabled(self) -> bool:
+        return self.gradient or self.reference != "none"
+
+
 class TrainingConfig(_Section):
     epochs: int = Field(15, ge=1)
     batch_size: int = Field(1, ge=1)
@@ -112,12 +148,14 @@ class PublishedValue(_Section):
 class RunConfig(_Section):
     name: str = "run"
     description: str = ""
+    variant: Literal["full", "quick"] = Field("full", description="'quick' once the --quick overrides are applied")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
     published: list[PublishedValue] = Field(default_factory=list)
     quick: dict[str, Any] = Field(default_factory=dict, description="overrides applied by --quick")
 
@@ -133,7 +171,22 @@ class RunConfig(_Section):
             allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
             if es.monitor not in allowed:
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
+        if self.check.reference == "two_layer":
+            self._check_two_layer()
         return self
+
+    def _check_two_layer(self) -> None:
+        m, r = self.model, self.regularization
+        given = {"model.hidden": (len(m.hidden) == 1, "one width, e.g. [10]", m.hidden),
+                 "model.activation": (m.activation == "relu", "'relu'", m.activation),
+                 "model.dropout": (m.dropout == 0, "0", m.dropout),
+                 "loss.name": (self.loss.name == "softmax_cross_entropy", "'softmax_cross_entropy'", self.loss.name),
+                 "regularization.l1": (r.l1 == 0, "0", r.l1),
+                 "regularization.l2_convention": (r.l2_convention == "squared", "'squared'", r.l2_convention)}
+        bad = [f"{key}: expected {want}; got {value!r}" for key, (ok, want, value) in given.items() if not ok]
+        if bad:
+            raise ValueError("check.reference = 'two_layer' (an affine-ReLU-affine softmax net with squared L2) "
+                             "does not fit this config: " + "; ".join(bad))
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
@@ -216,4 +269,4 @@ def apply_quick(config: RunConfig) -> RunConfig:
     if not config.quick:
         return config
     quick = with_overrides(config, config.quick)
-    return quick.model_copy(update={"name": config.name, "quick": {}})
+    return quick.model_copy(update={"name": config.name, "quick": {}, "variant": "quick"})

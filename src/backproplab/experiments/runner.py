@@ -16,7 +16,9 @@ from ..nn.regularization import as_regularizers
 from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, predict
 from ..train.engine import choose_engine
 from .build import Experiment, build_experiment
+from .checks import CHECK_FILE, format_checks, initial_checks
 from .config import RunConfig
+from .init_from import resolve_init_from, runs_root
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
 from .recorder import RunRecorder
@@ -85,7 +87,10 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
     and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``).
     """
     started = time.perf_counter()
-    exp = build_experiment(config)
+    # config.toml keeps model.init_from as given (a sweep resumes by comparing configs); the model file it
+    # resolved to is recorded in summary.json
+    resolved = resolve_init_from(config, runs_root(runs_dir, run_dir), say=say if verbose else lambda _: None)
+    exp = build_experiment(resolved)
     t = config.training
     if t.engine == "fast":  # an unsupported run fails here, before its run directory exists
         train = exp.datasets["train"]
@@ -96,6 +101,11 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
     if verbose:
         say(_describe(exp))
         say(f"  run directory: {run_dir}")
+    checks = initial_checks(exp) if config.check.enabled else None
+    if checks is not None:
+        write_json(run_dir / CHECK_FILE, checks)
+        if verbose:
+            say(format_checks(checks))
     recorder = RunRecorder(run_dir)
     history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
                   batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
@@ -118,6 +128,8 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         "train_seconds": sum(e["train_seconds"] for e in history.epochs),
         "wall_seconds": time.perf_counter() - started,
         "published": published,
+        "check": None if checks is None else {"file": CHECK_FILE, "passed": checks["passed"]},
+        "init_from": resolved.model.init_from,
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
         "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters()},

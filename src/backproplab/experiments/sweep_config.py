@@ -155,8 +155,10 @@ def check_space_key(key: str) -> None:
     for i, part in enumerate(parts):
         prefix = ".".join(parts[:i]) or "(top level)"
         fields = _run_fields(model) if model is not None else {}
-        if part not in fields or part in ("name", "description", "published", "quick"):
-            allowed = [f for f in fields if f not in ("name", "description", "published", "quick")]
+        # name/description/published/quick are not searchable at the top level; optimizer.name is
+        reserved = ("name", "description", "published", "quick") if i == 0 else ()
+        if part not in fields or part in reserved:
+            allowed = [f for f in fields if f not in reserved]
             raise ValueError(f"search.space: unknown key {key!r} ({prefix} has: {', '.join(allowed)})")
         sub = _submodel(fields[part].annotation)
         if i == len(parts) - 1:
@@ -255,6 +257,7 @@ def apply_quick_sweep(sweep: SweepConfig) -> SweepConfig:
             data = deep_merge(data, {"config": base.quick})
     data["quick"] = {}
     data["name"] = sweep.name
+    data.setdefault("config", {})["variant"] = "quick"  # trials record it, and init_from finds quick runs
     return parse_sweep(data, f"sweep {sweep.name!r} with --quick")
 
 

@@ -43,7 +43,7 @@ def mlp(
     dropout: float = 0.0,
     init: str = "glorot_uniform",
     init_std: float | None = None,
-    seed: int | np.random.Generator | None = 0,
+    seed: int | np.random.Generator | np.random.RandomState | None = 0,
     dtype: Any = np.float32,
 ) -> Sequential:
     """``Dense -> act [-> Dropout] -> ... -> Dense`` through ``sizes`` (e.g. ``[784, 256, 10]``).
@@ -55,7 +55,11 @@ def mlp(
     if len(sizes) < 2 or any(s < 1 for s in sizes):
         raise ConfigError(f"mlp sizes must be >= 2 positive integers (input, ..., output); got {sizes}")
     rng = as_rng(seed)
-    dropout_rng = np.random.default_rng(rng.integers(2**63)) if dropout else None
+    if dropout:
+        draw = rng.integers(2**63) if isinstance(rng, np.random.Generator) else rng.randint(2**31)
+        dropout_rng = np.random.default_rng(draw)
+    else:
+        dropout_rng = None
     layers: list[Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(Dense(fan_in, fan_out, init=init, init_std=init_std, rng=rng, dtype=dtype))

@@ -20,10 +20,14 @@ from ..errors import ConfigError
 Initializer = Callable[[tuple[int, int], np.random.Generator, Any], np.ndarray]
 
 
-def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A `numpy.random.Generator` from a generator, a seed, or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
+def as_rng(rng: np.random.Generator | np.random.RandomState | int | None) -> np.random.Generator:
+    """A `numpy.random.Generator` from a generator, a seed, or None (fresh entropy).
+
+    A legacy `numpy.random.RandomState` passes through unchanged (it has the same ``uniform`` and
+    ``standard_normal``), so courses' ``np.random.seed(s); std * randn(...)`` weights can be reproduced exactly.
+    """
+    if isinstance(rng, np.random.Generator | np.random.RandomState):
+        return rng  # type: ignore[return-value]
     return np.random.default_rng(rng)
 
 

@@ -50,6 +50,15 @@ def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
     return None, targets
 
 
+def _numpy_labels(outputs: Any, targets: Any) -> bool:
+    """True if ``outputs`` is a float ``(N, K)`` ndarray and ``targets`` ``(N,)`` integer labels in [0, K)."""
+    if not (type(outputs) is np.ndarray and type(targets) is np.ndarray and outputs.ndim == 2
+            and targets.ndim == 1 and targets.dtype.kind in "iu" and outputs.dtype.kind == "f"):
+        return False
+    n, k = outputs.shape
+    return targets.shape[0] == n and n > 0 and targets.min() >= 0 and targets.max() < k
+
+
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> Any:
     """``(N,)`` integer labels -> ``(N, K)`` one-hot rows."""
     xp = namespace(labels)
@@ -101,6 +110,14 @@ class SoftmaxCrossEntropy(Loss):
         self._cache: Any = None
 
     def forward(self, outputs: Any, targets: Any) -> float:
+        if _numpy_labels(outputs, targets):
+            # The common case (a training step on NumPy arrays with integer labels) without the generic
+            # dispatch; the same arithmetic as below.
+            n = outputs.shape[0]
+            shifted = outputs - outputs.max(axis=1, keepdims=True)
+            shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax, as log_softmax()
+            self._cache = (shifted, targets, None)
+            return float(-shifted[np.arange(n), targets].sum() / n)
         _check_outputs(self, outputs)
         labels, rows = _labels_or_rows(self, outputs, targets)
         xp = namespace(outputs)
