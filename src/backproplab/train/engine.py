@@ -20,9 +20,9 @@ _warned_no_numba = False
 
 # The mini-batch kernel's first layer works per example over its nonzero inputs, while NumPy's BLAS multiplies
 # the dense batch at about twice the arithmetic rate; the kernel wins only when most inputs are 0. Measured on
-# 784-256-10 (CPU time, 1 thread): MNIST (19% nonzero) 1.66x / 1.50x the NumPy engine at batch 32 / 128;
-# Fashion-MNIST (50% nonzero) 0.93x / 0.75x. The break-even lies near 35-45% nonzero against today's NumPy
-# engine and near 27-35% against a minimal NumPy loop, so `auto` takes it for batch_size > 1 only up to 25%.
+# 784-256-10 (CPU time, 1 thread, against the lean NumPy engine): MNIST (19% nonzero) 1.58x / 1.24x the NumPy
+# engine at batch 32 / 128; Fashion-MNIST (50% nonzero) 1.01x / 0.76x. Interpolated, the break-even lies near
+# 50% nonzero at batch 32 and near 30% at batch 128, so `auto` takes it for batch_size > 1 only up to 25%.
 AUTO_MINIBATCH_MAX_NONZERO = 0.25
 _DENSITY_ROWS = 2000
 
