@@ -7,6 +7,7 @@ Each ``*_figure`` function returns the matplotlib Figure (the tests read its axe
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -122,7 +123,7 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
     ax.set_xlabel("epoch")
     split = SPLIT_NAMES.get(metric.split("_")[0], metric.split("_")[0])
     ax.set_ylabel(f"{ACC_LABEL if metric.endswith('acc') else LOSS_LABEL}\non the {split}")
-    ax.set_title(title)
+    ax.set_title(textwrap.fill(title, 70))  # titles naming several hyperparameters would run off the figure
     if 0 < max_epoch <= 20:
         ax.set_xticks(np.arange(1, max_epoch + 1))
     if lines and (many or len(lines) <= 4):
