@@ -354,3 +354,18 @@ def test_adaboost_refuses_a_perfect_stump() -> None:
         adaboost(POINTS, -np.ones(10, dtype=int), ["x1 > 100"], base=2)
     with pytest.raises(ValueError, match="labels must be -1 or \\+1"):
         adaboost(POINTS, np.zeros(10, dtype=int), ["x1 > 100"])
+
+
+def test_adaboost_even_vote_is_a_tie_in_both_bases() -> None:
+    # hypothesis found seed 4548 / 3 rounds: beta_1 = beta_2 + beta_3 up to rounding, so the vote is even at
+    # half the points; both forms must call those ties (0), not let the rounding residue pick a side
+    rng = np.random.default_rng(4548)
+    X = rng.standard_normal((12, 2))
+    y = np.where(rng.uniform(size=12) < 0.5, -1, 1)
+    stumps = [LinearStump(tuple(rng.standard_normal(2)), "<=", float(rng.standard_normal())) for _ in range(3)]
+    res2, rese = adaboost(X, y, stumps, base=2), adaboost(X, y, stumps, base="e")
+    np.testing.assert_array_equal(res2.predict(), rese.predict())
+    scores = rese.scores()
+    even = np.abs(scores) <= 1e-12 * np.abs(rese.betas).sum()
+    assert even.any() and np.all(rese.predict()[even] == 0)
+    np.testing.assert_array_equal(rese.predict()[~even], np.sign(scores[~even]))

@@ -136,8 +136,15 @@ class AdaBoostResult:
         return sum(r.beta * r.stump.predict(X) for r in self.rounds)  # type: ignore[return-value]
 
     def predict(self, X: Any | None = None) -> np.ndarray:
-        """sign of the score: +1, -1, or 0 where the weighted vote is exactly even."""
-        return np.sign(self.scores(X)).astype(np.int64)
+        """sign of the score: +1, -1, or 0 where the weighted vote is even.
+
+        A vote counts as even when |score| <= 1e-12 * sum_t |beta_t|: betas that balance exactly in theory
+        (e.g. beta_1 = beta_2 + beta_3) leave a rounding residue whose sign differs between the base-2 and
+        natural-log forms, and a tie must not be decided by rounding.
+        """
+        scores = self.scores(X)
+        tol = 1e-12 * float(np.abs(self.betas).sum())
+        return np.where(np.abs(scores) <= tol, 0, np.sign(scores)).astype(np.int64)
 
     @property
     def training_error(self) -> float:
