@@ -24,47 +24,15 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import LOSS_MSE, LOSS_SOFTMAX_CE, REG_L2, _activate, _activation_backward, _loss_and_grad
+from .kernels import LOSS_MSE, LOSS_SOFTMAX_CE, _activate, _activation_backward, _loss_and_grad, _step_row
 
 
 @njit(cache=True, fastmath=False)
 def _apply_step(w, v, gw, ready, hyper, reg_code, reg_c, regularized):
-    """The SGD step of ``w`` ``(r, c)`` with loss gradient ``gw`` (same shape, overwritten), in the NumPy
-    engine's order: penalties and weight decay (only if ``regularized``), momentum, ``w -= lr g``."""
-    lr, mu, nesterov, wd = hyper[0], hyper[1], hyper[2], hyper[3]
-    zero = w.dtype.type(0.0)
-    one = w.dtype.type(1.0)
-    out = w.shape[1]
+    """The SGD step of ``w`` ``(r, c)`` with loss gradient ``gw`` (same shape, overwritten), row by row
+    (`_step_row`: penalties and weight decay only if ``regularized``, momentum, ``w -= lr g``)."""
     for i in range(w.shape[0]):
-        gr = gw[i]
-        if regularized:
-            for r in range(reg_code.shape[0]):
-                c = reg_c[r]
-                if reg_code[r] == REG_L2:
-                    for j in range(out):
-                        gr[j] = gr[j] + c * w[i, j]
-                else:
-                    for j in range(out):
-                        sgn = one if w[i, j] > zero else (-one if w[i, j] < zero else zero)
-                        gr[j] = gr[j] + c * sgn
-            if wd != zero:
-                for j in range(out):
-                    gr[j] = gr[j] + wd * w[i, j]
-        if mu != zero:
-            if ready:
-                for j in range(out):
-                    v[i, j] = mu * v[i, j] + gr[j]
-            else:
-                for j in range(out):
-                    v[i, j] = gr[j]
-            if nesterov != zero:
-                for j in range(out):
-                    gr[j] = gr[j] + mu * v[i, j]
-            else:
-                for j in range(out):
-                    gr[j] = v[i, j]
-        for j in range(out):
-            w[i, j] = w[i, j] - lr * gr[j]
+        _step_row(w, v, i, gw[i], ready, hyper, reg_code, reg_c, regularized)
 
 
 @njit(cache=True, fastmath=False)

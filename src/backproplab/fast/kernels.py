@@ -119,47 +119,55 @@ def _loss_and_grad(a, g, start, k, loss_code, hyper, label, rows, n, use_rows):
     return float(mse_c * total)
 
 
-@njit(cache=True, fastmath=False)
-def _step_block(w, v, xin, gs, gr, ready, hyper, reg_code, reg_c, regularized):
-    """The SGD step of a layer's weights ``w`` ``(n_in, out)`` (velocity ``v``, same shape), whose loss
-    gradient is the outer product ``xin gs^T``, row by row with the NumPy engine's order of operations:
-    penalties, weight decay (both only if ``regularized``), momentum, ``w -= lr g``. ``gr`` is a work row."""
+@njit(cache=True, fastmath=False, inline="always")
+def _step_row(w, v, i, gr, ready, hyper, reg_code, reg_c, regularized):
+    """The SGD step of weight row ``w[i]`` (velocity ``v[i]``) whose loss gradient is ``gr`` (overwritten), in
+    the NumPy engine's order of operations: penalties, weight decay (both only if ``regularized``), momentum,
+    ``w -= lr g``. Shared by the batch-1 and mini-batch kernels."""
     lr, mu, nesterov, wd = hyper[0], hyper[1], hyper[2], hyper[3]
     zero = w.dtype.type(0.0)
     one = w.dtype.type(1.0)
+    out = w.shape[1]
+    if regularized:
+        for r in range(reg_code.shape[0]):
+            c = reg_c[r]
+            if reg_code[r] == REG_L2:
+                for j in range(out):
+                    gr[j] = gr[j] + c * w[i, j]
+            else:
+                for j in range(out):
+                    sgn = one if w[i, j] > zero else (-one if w[i, j] < zero else zero)
+                    gr[j] = gr[j] + c * sgn
+        if wd != zero:
+            for j in range(out):
+                gr[j] = gr[j] + wd * w[i, j]
+    if mu != zero:
+        if ready:
+            for j in range(out):
+                v[i, j] = mu * v[i, j] + gr[j]
+        else:
+            for j in range(out):
+                v[i, j] = gr[j]
+        if nesterov != zero:
+            for j in range(out):
+                gr[j] = gr[j] + mu * v[i, j]
+        else:
+            for j in range(out):
+                gr[j] = v[i, j]
+    for j in range(out):
+        w[i, j] = w[i, j] - lr * gr[j]
+
+
+@njit(cache=True, fastmath=False)
+def _step_block(w, v, xin, gs, gr, ready, hyper, reg_code, reg_c, regularized):
+    """The SGD step of a layer's weights ``w`` ``(n_in, out)`` (velocity ``v``, same shape), whose loss
+    gradient is the outer product ``xin gs^T``, row by row (`_step_row`). ``gr`` is a work row."""
     out = w.shape[1]
     for i in range(w.shape[0]):
         xv = xin[i]
         for j in range(out):
             gr[j] = xv * gs[j]
-        if regularized:
-            for r in range(reg_code.shape[0]):
-                c = reg_c[r]
-                if reg_code[r] == REG_L2:
-                    for j in range(out):
-                        gr[j] = gr[j] + c * w[i, j]
-                else:
-                    for j in range(out):
-                        sgn = one if w[i, j] > zero else (-one if w[i, j] < zero else zero)
-                        gr[j] = gr[j] + c * sgn
-            if wd != zero:
-                for j in range(out):
-                    gr[j] = gr[j] + wd * w[i, j]
-        if mu != zero:
-            if ready:
-                for j in range(out):
-                    v[i, j] = mu * v[i, j] + gr[j]
-            else:
-                for j in range(out):
-                    v[i, j] = gr[j]
-            if nesterov != zero:
-                for j in range(out):
-                    gr[j] = gr[j] + mu * v[i, j]
-            else:
-                for j in range(out):
-                    gr[j] = v[i, j]
-        for j in range(out):
-            w[i, j] = w[i, j] - lr * gr[j]
+        _step_row(w, v, i, gr, ready, hyper, reg_code, reg_c, regularized)
 
 
 @njit(cache=True, fastmath=False)
