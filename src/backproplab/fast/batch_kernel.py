@@ -24,7 +24,15 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import LOSS_MSE, LOSS_SOFTMAX_CE, _activate, _activation_backward, _loss_and_grad, _step_row
+from .kernels import (
+    LOSS_MSE,
+    LOSS_SOFTMAX_CE,
+    _activate,
+    _activation_backward,
+    _add_sparse_rows,
+    _loss_and_grad,
+    _step_row,
+)
 
 
 @njit(cache=True, fastmath=False)
@@ -68,23 +76,7 @@ def _first_layer_forward(X, rows_of_batch, m, nzidx, nzcnt, theta, wo, out, Z):
                 zs[j] = (((((((zs[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j]) + x4 * w4[j])
                           + x5 * w5[j]) + x6 * w6[j]) + x7 * w7[j]
             q += 8
-        while q + 4 <= nnz:  # four weight rows per pass over z: same additions, same order
-            i0, i1, i2, i3 = nz[q], nz[q + 1], nz[q + 2], nz[q + 3]
-            x0, x1, x2, x3 = x[i0], x[i1], x[i2], x[i3]
-            w0 = theta[wo + i0 * out:wo + (i0 + 1) * out]
-            w1 = theta[wo + i1 * out:wo + (i1 + 1) * out]
-            w2 = theta[wo + i2 * out:wo + (i2 + 1) * out]
-            w3 = theta[wo + i3 * out:wo + (i3 + 1) * out]
-            for j in range(out):
-                zs[j] = (((zs[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j]
-            q += 4
-        while q < nnz:
-            i = nz[q]
-            xv = x[i]
-            ws = theta[wo + i * out:wo + (i + 1) * out]
-            for j in range(out):
-                zs[j] += xv * ws[j]
-            q += 1
+        _add_sparse_rows(zs, x, nz, q, nnz, theta, wo, out)  # the rest: four rows, then one, per pass
 
 
 @njit(cache=True, fastmath=False)

@@ -120,6 +120,30 @@ def _loss_and_grad(a, g, start, k, loss_code, hyper, label, rows, n, use_rows):
 
 
 @njit(cache=True, fastmath=False, inline="always")
+def _add_sparse_rows(zs, x, nz, q, nnz, theta, wo, out):
+    """zs += sum over p in [q, nnz) of x[nz[p]] * W[nz[p]], W the ``(., out)`` weight block at ``theta[wo:]``,
+    added row after row in ``nz`` order; four rows per pass over ``zs`` (the same additions in the same order,
+    a quarter of the ``zs`` traffic). Shared by the batch-1 and mini-batch first layers."""
+    while q + 4 <= nnz:
+        i0, i1, i2, i3 = nz[q], nz[q + 1], nz[q + 2], nz[q + 3]
+        x0, x1, x2, x3 = x[i0], x[i1], x[i2], x[i3]
+        w0 = theta[wo + i0 * out:wo + (i0 + 1) * out]
+        w1 = theta[wo + i1 * out:wo + (i1 + 1) * out]
+        w2 = theta[wo + i2 * out:wo + (i2 + 1) * out]
+        w3 = theta[wo + i3 * out:wo + (i3 + 1) * out]
+        for j in range(out):
+            zs[j] = (((zs[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j]
+        q += 4
+    while q < nnz:
+        i = nz[q]
+        xv = x[i]
+        ws = theta[wo + i * out:wo + (i + 1) * out]
+        for j in range(out):
+            zs[j] += xv * ws[j]
+        q += 1
+
+
+@njit(cache=True, fastmath=False, inline="always")
 def _step_row(w, v, i, gr, ready, hyper, reg_code, reg_c, regularized):
     """The SGD step of weight row ``w[i]`` (velocity ``v[i]``) whose loss gradient is ``gr`` (overwritten), in
     the NumPy engine's order of operations: penalties, weight decay (both only if ``regularized``), momentum,
@@ -207,25 +231,7 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
             zs = z[zo:zo + out]
             zs[:] = zero
             if layer == 0:
-                # Four rows per pass over z (same additions in the same order, a quarter of the z traffic).
-                q = 0
-                while q + 4 <= nnz:
-                    i0, i1, i2, i3 = nz[q], nz[q + 1], nz[q + 2], nz[q + 3]
-                    x0, x1, x2, x3 = x[i0], x[i1], x[i2], x[i3]
-                    w0 = theta[wo + i0 * out:wo + (i0 + 1) * out]
-                    w1 = theta[wo + i1 * out:wo + (i1 + 1) * out]
-                    w2 = theta[wo + i2 * out:wo + (i2 + 1) * out]
-                    w3 = theta[wo + i3 * out:wo + (i3 + 1) * out]
-                    for j in range(out):
-                        zs[j] = (((zs[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j]
-                    q += 4
-                while q < nnz:
-                    i = nz[q]
-                    xv = x[i]
-                    ws = theta[wo + i * out:wo + (i + 1) * out]
-                    for j in range(out):
-                        zs[j] += xv * ws[j]
-                    q += 1
+                _add_sparse_rows(zs, x, nz, 0, nnz, theta, wo, out)
             else:
                 io = a_off[layer - 1]
                 w2 = theta[wo:wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
