@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -239,6 +240,19 @@ def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
+    return out
+
+
+def flatten_dotted(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables -> dotted keys, the inverse of what `parse_assignment` builds:
+    ``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}`` (lists, also of tables, are kept whole)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_dotted(value, f"{dotted}."))
+        else:
+            out[dotted] = value
     return out
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from .._io import atomic_write_text
 from ..errors import BackproplabError, ConfigError
 from ..train import History
-from .config import RunConfig, parse_config, read_toml
+from .config import RunConfig, flatten_dotted, parse_config, read_toml
 from .executors import LazyExecutor, run_trial
 from .published import compare_published
 from .rundir import default_runs_dir, read_json, write_json
@@ -144,18 +144,9 @@ def _spec(sweep: SweepConfig) -> dict[str, Any]:
             "selection": {"seeds": sweep.selection.seeds}}
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
-
-
 def spec_differences(old: SweepConfig, new: SweepConfig) -> list[str]:
     """``key: old -> new`` for every setting that changes the trials."""
-    a, b = _flatten(_spec(old)), _flatten(_spec(new))
+    a, b = flatten_dotted(_spec(old)), flatten_dotted(_spec(new))
     return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..experiments.config import flatten_dotted
 from .html import esc, table
 
 
@@ -39,20 +40,9 @@ def published_section(rows: list[dict[str, Any]], heading: str = "Published vs t
             + table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1))
 
 
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}`` (lists of tables are kept whole)."""
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
 
 def config_table(config: Mapping[str, Any], skip: tuple[str, ...] = ("published", "quick", "description")) -> str:
     """Every resolved config key as a two-column table (dotted key, value)."""
-    rows = [[esc(k), f"<code>{esc(v)}</code>"] for k, v in flatten(
+    rows = [[esc(k), f"<code>{esc(v)}</code>"] for k, v in flatten_dotted(
         {k: v for k, v in config.items() if k not in skip}).items()]
     return table(["key", "value"], rows, left=2) if rows else ""

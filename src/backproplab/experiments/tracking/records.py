@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BackproplabError
+from ..config import flatten_dotted
 
 # Files of a run directory that are metrics or provenance rather than plots, model or report.
 RUN_SUMMARY = "summary.json"
@@ -53,14 +54,8 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     ``{"optimizer": {"lr": 0.01, "nesterov": False}, "model": {"hidden": [256]}}`` ->
     ``{"optimizer.lr": "0.01", "optimizer.nesterov": "false", "model.hidden": "[256]"}``.
     """
-    out: dict[str, str] = {}
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{dotted}."))
-        else:
-            out[dotted] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return out
+    return {key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            for key, value in flatten_dotted(data, prefix).items()}
 
 
 def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
