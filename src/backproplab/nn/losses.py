@@ -114,10 +114,9 @@ class SoftmaxCrossEntropy(Loss):
             # The common case (a training step on NumPy arrays with integer labels) without the generic
             # dispatch; the same arithmetic as below.
             n = outputs.shape[0]
-            shifted = outputs - outputs.max(axis=1, keepdims=True)
-            shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax, as log_softmax()
-            self._cache = (shifted, targets, None)
-            return float(-shifted[np.arange(n), targets].sum() / n)
+            logp = log_softmax(outputs, axis=1)
+            self._cache = (logp, targets, None)
+            return float(-logp[np.arange(n), targets].sum() / n)
         _check_outputs(self, outputs)
         labels, rows = _labels_or_rows(self, outputs, targets)
         xp = namespace(outputs)

@@ -19,11 +19,13 @@ def softmax(z: Any, axis: int = -1) -> Any:
 
 def log_softmax(z: Any, axis: int = -1) -> Any:
     """log softmax(z) = (z - max z) - log sum exp(z - max z)."""
-    xp = namespace(z)
-    if xp is np:  # the same arithmetic in place, through ndarray methods (no wrapper overhead per call)
+    # NumPy: the same arithmetic in place, through ndarray methods (no namespace lookup or wrapper overhead:
+    # this runs in every training step)
+    if isinstance(z, np.ndarray) or namespace(z) is np:
         shifted = z - z.max(axis=axis, keepdims=True)
         shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return shifted
+    xp = namespace(z)
     shifted = z - xp.max(z, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
