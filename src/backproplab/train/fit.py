@@ -18,7 +18,7 @@ from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
 from ..optim.optimizer import Optimizer
 from .callbacks import Callback, TrainingState
-from .engine import ENGINES, choose_engine
+from .engine import choose_engine
 from .history import History
 from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
 from .progress import Progress, format_epoch_line
@@ -175,8 +175,6 @@ def fit(
     to 1024 training examples before the first step. (A stable softmax cross-entropy stays finite even when
     the weights explode, so a NaN test alone misses divergence.)
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {engine!r}")
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
     if int(batch_size) < 1:
