@@ -13,7 +13,7 @@ import numpy as np
 from .._io import atomic_write, atomic_write_text
 from ..data import Dataset
 from ..nn.regularization import as_regularizers
-from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, predict
+from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit
 from ..train.engine import choose_engine
 from .build import Experiment, build_experiment
 from .checks import CHECK_FILE, format_checks, initial_checks
@@ -61,9 +61,9 @@ def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any],
     misclassified: dict[str, Any] = {}
     for split, ds in exp.datasets.items():
         short = {"validation": "val"}.get(split, split)
-        m = evaluate(exp.model, exp.loss, ds)
+        m = evaluate(exp.model, exp.loss, ds, predictions=True)  # one forward pass for metrics and labels
         final[f"{short}_loss"], final[f"{short}_acc"] = m["loss"], m["accuracy"]
-        pred = predict(exp.model, ds.X)
+        pred = m["predictions"]
         confusion[split] = confusion_matrix(ds.y, pred, ds.num_classes).tolist()
         if split == "test":
             misclassified = _misclassified(ds, pred)

@@ -45,12 +45,14 @@ def _label_targets(y: Any) -> Any:
 
 
 def evaluate(
-    model: Module, loss: Loss, X: Any, y: Any = None, batch_size: int = DEFAULT_EVAL_BATCH
-) -> dict[str, float]:
+    model: Module, loss: Loss, X: Any, y: Any = None, batch_size: int = DEFAULT_EVAL_BATCH, *,
+    predictions: bool = False,
+) -> dict[str, Any]:
     """Mean loss and accuracy of ``model`` over the whole of ``(X, y)``, in evaluation mode.
 
     Returns ``{"loss": L, "accuracy": a, "n": N}``; L is the loss averaged over all N examples (chunks are
-    weighted by their size, so the result does not depend on ``batch_size``).
+    weighted by their size, so the result does not depend on ``batch_size``). With ``predictions=True`` also
+    ``"predictions"``: the predicted labels ``(N,)`` int64 from the same forward pass.
     """
     X, y = as_arrays(X, y)
     if y is None:
@@ -59,16 +61,23 @@ def evaluate(
     if n == 0:
         raise ValueError("evaluate got an empty dataset")
     total, correct = 0.0, 0
+    labels = np.empty(n, dtype=np.int64) if predictions else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for s in _batches(n, batch_size):
             xb, yb = X[s:s + batch_size], y[s:s + batch_size]
             out = model.forward(xb, training=False)
             total += loss.forward(out, yb) * len(xb)
+            pred = predicted_labels(out, loss)
+            if labels is not None:
+                labels[s:s + len(xb)] = pred
             if isinstance(loss, BinaryCrossEntropy) and out.shape[1] > 1:
                 correct += int(np.sum((out > 0) == (yb > 0.5))) / out.shape[1]
             else:
-                correct += int(np.sum(predicted_labels(out, loss) == _label_targets(yb)))
-    return {"loss": total / n, "accuracy": correct / n, "n": n}
+                correct += int(np.sum(pred == _label_targets(yb)))
+    result: dict[str, Any] = {"loss": total / n, "accuracy": correct / n, "n": n}
+    if labels is not None:
+        result["predictions"] = labels
+    return result
 
 
 def predict(model: Module, X: Any, batch_size: int = DEFAULT_EVAL_BATCH) -> np.ndarray:
