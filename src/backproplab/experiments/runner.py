@@ -49,7 +49,8 @@ def _describe(exp: Experiment) -> str:
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
     return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
-            f"  model {sizes}, {c.model.activation}, init {c.model.init}, {c.model.dtype}\n"
+            f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
+            f"{c.model.dtype}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
