@@ -26,8 +26,9 @@ def _problem_list() -> str:
 @click.option("--precision", type=click.IntRange(0, 17), default=4, show_default=True,
               help="Decimals shown (text and markdown); values are rounded only for display.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Learning rate of the SGD update (networks: hw-643, mazur-222, TOML files).")
-@click.option("--cost", type=click.Choice(COSTS), default=None, help="mazur-222's cost (default cross-entropy).")
+              help="Learning rate of the SGD update (networks: hw-643, mazur-222, mazur-222-f, TOML files).")
+@click.option("--cost", type=click.Choice(COSTS), default=None,
+              help="Cost of mazur-222 and mazur-222-f (default cross-entropy).")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness, CSV tables).")
 @click.option("--target", default=None, help="Target column of a CSV table (default: the last column).")
@@ -51,7 +52,8 @@ def explain_command(problem: str | None, fmt: str, precision: int, lr: float | N
       target = 1                        # class index (see class_base) or a target row
       lr = 0.5                          # optional
       [[layers]]                        # one per Dense layer
-      activation = "sigmoid"            # relu, tanh, elu, leaky_relu, identity, softmax
+      activation = "sigmoid"            # relu, tanh, elu, leaky_relu, identity, softmax,
+                                        # or one per unit: ["sigmoid", "tanh"]
       weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]
       [[layers]]
       activation = "identity"

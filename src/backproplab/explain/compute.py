@@ -16,6 +16,7 @@ from ..nn.activations import Activation
 from ..nn.dense import Dense
 from ..nn.losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, one_hot
 from ..nn.module import Module, Sequential
+from ..nn.per_unit import PerUnitActivation
 from ..nn.softmax import Softmax
 from ..optim import SGD
 from .notation import Notation
@@ -94,13 +95,19 @@ def _activation_kind(act: Module | None) -> str:
     return "identity" if act is None else getattr(act, "kind", type(act).__name__.lower())
 
 
+def _unit_kinds(act: Module | None) -> tuple[str, ...]:
+    """Each unit's activation for a `PerUnitActivation`, else ``()`` (one activation for the whole layer)."""
+    return act.kinds if isinstance(act, PerUnitActivation) else ()
+
+
 def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float | None = None, *,
             notation: Notation | None = None) -> Steps:
     """Run one forward pass, loss, backward pass and (if ``lr``) one plain SGD step, recording every quantity.
 
     Args:
         model: a `Sequential` (or list) of `Dense` layers, each optionally followed by one activation
-            (`Sigmoid`, `ReLU`, `Tanh`, `ELU`, `LeakyReLU`, `Identity` or `Softmax`). Not modified.
+            (`Sigmoid`, `ReLU`, `Tanh`, `ELU`, `LeakyReLU`, `Identity`, `Softmax`, or a `PerUnitActivation`
+            giving each unit its own). Not modified.
         loss: a `SoftmaxCrossEntropy` / `BinaryCrossEntropy` (fused: the last layer outputs logits),
             `CrossEntropy` (after a `Softmax` layer) or `MSE`.
         x: one example ``(D,)`` or a batch ``(N, D)``.
@@ -179,7 +186,7 @@ def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float 
         LayerStep(index=i + 1, activation=_activation_kind(act), input=inputs[i], weight=weights[i], bias=biases[i],
                   pre_activation=pres[i], output=outs[i], grad_output=grads_out[i], grad_pre_activation=grads_pre[i],
                   grad_input=grads_in[i], grad_weight=grads_w[i], grad_bias=grads_b[i], new_weight=new_w[i],
-                  new_bias=new_b[i])
+                  new_bias=new_b[i], unit_activations=_unit_kinds(act))
         for i, (_, act) in enumerate(groups)
     ]
     return Steps(

@@ -32,7 +32,8 @@ class LayerStep:
 
     Forward: ``pre_activation = input @ weight + bias``, ``output = f(pre_activation)``. Backward:
     ``grad_output`` = dL/d(output), ``grad_pre_activation`` = dL/d(pre), ``grad_weight = input^T grad_pre``,
-    ``grad_bias = sum_n grad_pre``, ``grad_input = grad_pre @ weight^T``.
+    ``grad_bias = sum_n grad_pre``, ``grad_input = grad_pre @ weight^T``. ``activation`` is ``"per_unit"`` when
+    the units use different activations, listed (one kind per unit) in ``unit_activations``.
     """
 
     index: int
@@ -49,6 +50,7 @@ class LayerStep:
     grad_bias: np.ndarray | None
     new_weight: np.ndarray | None = None
     new_bias: np.ndarray | None = None
+    unit_activations: tuple[str, ...] = ()  # per unit, when the units use different activations
 
 
 @dataclass
@@ -214,8 +216,7 @@ class _Builder:
             last = step.index == n_layers
             if last and self.s.fused:
                 continue  # the prediction is the fused loss's link, shown with the loss
-            f = ACTIVATION_FORMULAS.get(step.activation, (f"{step.activation}({{z}})", ""))[0]
-            sec.quantity(sym.act, self.v(step.output), f.format(z=sym.pre, a=sym.act))
+            sec.quantity(sym.act, self.v(step.output), self.activation_formula(step, sym))
 
     def loss(self, sec: Section) -> None:
         n, s = self.n, self.s
@@ -266,12 +267,23 @@ class _Builder:
         formula = (f"{sym1.weight}*^T {n.d(sym1.pre)}" if n.fold_bias else f"{n.d(sym1.pre)} {sym1.weight}^T")
         sec.quantity(n.d(n.input), self.v(first.grad_input), formula)
 
+    def activation_formula(self, step: LayerStep, sym: Any) -> str:
+        if step.unit_activations:
+            units = [_formula(kind, 0).format(z=f"{sym.pre}[{j}]", a=f"{sym.act}[{j}]")
+                     for j, kind in enumerate(step.unit_activations, start=1)]
+            return "[" + ", ".join(units) + "]  (one activation per unit)"
+        return _formula(step.activation, 0).format(z=sym.pre, a=sym.act)
+
     def chain(self, step: LayerStep, sym: Any) -> str:
         n = self.n
+        if step.unit_activations:
+            slopes = [_formula(kind, 1).format(a=f"{sym.act}[{j}]", z=f"{sym.pre}[{j}]")
+                      for j, kind in enumerate(step.unit_activations, start=1)]
+            return f"{n.d(sym.act)} * [" + ", ".join(slopes) + "]  (each unit's own f'(z))"
         if step.activation == "softmax":
             g = n.d(sym.act)
             return f"{sym.act} * ({g} - sum_k {g}_k {sym.act}_k)  (softmax Jacobian J^T {g})"
-        fprime = ACTIVATION_FORMULAS.get(step.activation, ("", f"{step.activation}'({{z}})"))[1]
+        fprime = _formula(step.activation, 1)
         if fprime == "1":
             return f"{n.d(sym.act)}  (identity)"
         return f"{n.d(sym.act)} * {fprime.format(a=sym.act, z=sym.pre)}"
@@ -298,3 +310,9 @@ class _Builder:
         if s.loss_after_update is not None:
             sec.quantity(f"{n.loss} after update", s.loss_after_update,
                          note="the same input and target through the updated weights")
+
+
+def _formula(kind: str, which: int) -> str:
+    """f(z) (``which`` 0) or f'(z) (1) of an activation kind as a template in {z} and {a}."""
+    fallback = (f"{kind}({{z}})", f"{kind}'({{z}})")
+    return ACTIVATION_FORMULAS.get(kind, fallback)[which]

@@ -12,8 +12,8 @@ class_base = 0                       # 0 or 1
 lr = 0.5                             # optional: show one SGD update
 
 [[layers]]                           # one table per Dense layer, input side first
-activation = "sigmoid"               # sigmoid | relu | tanh | elu | leaky_relu | identity | softmax
-weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]
+activation = "sigmoid"               # sigmoid | relu | tanh | elu | leaky_relu | identity | softmax, or one
+weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]   # per unit: ["sigmoid", "tanh"] (no softmax)
 
 [[layers]]
 activation = "identity"              # logits for softmax_cross_entropy
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..nn import (
@@ -43,8 +43,10 @@ from ..nn import (
     BinaryCrossEntropy,
     CrossEntropy,
     Dense,
+    Identity,
     LeakyReLU,
     Loss,
+    PerUnitActivation,
     ReLU,
     Sequential,
     Sigmoid,
@@ -52,12 +54,14 @@ from ..nn import (
     SoftmaxCrossEntropy,
     Tanh,
 )
+from ..nn.activations import Activation as NNActivation
 from ..nn.module import Module
 from .compute import explain
 from .document import Derivation
 from .notation import Notation
 
-Activation = Literal["sigmoid", "relu", "tanh", "elu", "leaky_relu", "identity", "softmax"]
+UNIT_ACTIVATIONS = ("sigmoid", "relu", "tanh", "elu", "leaky_relu", "identity")  # elementwise: one per unit allowed
+ACTIVATIONS = (*UNIT_ACTIVATIONS, "softmax")
 LossName = Literal["softmax_cross_entropy", "cross_entropy", "binary_cross_entropy", "mse", "mse_full"]
 
 
@@ -66,11 +70,22 @@ class _Strict(BaseModel):
 
 
 class LayerSpec(_Strict):
-    activation: Activation = "sigmoid"
+    activation: str | list[str] = "sigmoid"
     weights: list[list[float]]
     bias: float | list[float] | None = None
     elu_alpha: float = Field(1.0, gt=0)
     leaky_slope: float = Field(0.01, ge=0)
+
+    @field_validator("activation", mode="before")
+    @classmethod
+    def _known_activation(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value or any(a not in UNIT_ACTIVATIONS for a in value):
+                raise ValueError(f"a list gives each unit its own activation, each {_names(UNIT_ACTIVATIONS)}; "
+                                 f"got {value!r}")
+        elif value not in ACTIVATIONS:
+            raise ValueError(f"expected {_names(ACTIVATIONS)}, or a list with one per unit; got {value!r}")
+        return value
 
 
 class NamesSpec(_Strict):
@@ -78,6 +93,10 @@ class NamesSpec(_Strict):
     target: str = "y"
     prediction: str = "y_hat"
     loss: str = "L"
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(repr(n) for n in names[:-1]) + f" or {names[-1]!r}"
 
 
 def _ordinal(i: int) -> str:
@@ -134,6 +153,9 @@ class ProblemSpec(_Strict):
                 if isinstance(layer.bias, list) and len(layer.bias) != n_out:
                     raise ValueError(f"{where}.bias: expected {n_out} numbers (one per unit) or one number; "
                                      f"got {len(layer.bias)}")
+            if isinstance(layer.activation, list) and len(layer.activation) != n_out:
+                raise ValueError(f"{where}.activation: a list gives one activation per unit, so expected {n_out} "
+                                 f"names for {n_out} units; got {len(layer.activation)}")
             if i < len(self.layers) - 1 and layer.activation == "softmax":
                 raise ValueError(f"{where}.activation: 'softmax' is only supported on the output layer")
         self._check_input_target()
@@ -227,8 +249,15 @@ class ProblemSpec(_Strict):
 
 
 def _activation(layer: LayerSpec) -> Module | None:
+    if isinstance(layer.activation, list):
+        return PerUnitActivation([_unit_activation(name, layer) for name in layer.activation])
     return {"sigmoid": Sigmoid, "relu": ReLU, "tanh": Tanh, "identity": lambda: None, "softmax": Softmax,
             "elu": lambda: ELU(layer.elu_alpha), "leaky_relu": lambda: LeakyReLU(layer.leaky_slope)}[layer.activation]()
+
+
+def _unit_activation(name: str, layer: LayerSpec) -> NNActivation:
+    return {"sigmoid": Sigmoid, "relu": ReLU, "tanh": Tanh, "identity": Identity, "elu": lambda: ELU(layer.elu_alpha),
+            "leaky_relu": lambda: LeakyReLU(layer.leaky_slope)}[name]()
 
 
 def _messages(exc: ValidationError) -> list[str]:
@@ -244,8 +273,9 @@ def _messages(exc: ValidationError) -> list[str]:
             else:
                 parts.append(str(p))
         key = ".".join(parts) or "(top level)"
-        if err["type"] == "value_error":  # our validator's message names its key already
-            lines.append(err["msg"].removeprefix("Value error, "))
+        if err["type"] == "value_error":  # the model validator's messages name their key already
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message}" if loc else message)
         elif err["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key (see `backproplab explain --help` for the file format)")
         elif err["type"] == "missing":

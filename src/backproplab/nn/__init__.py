@@ -8,6 +8,7 @@ from .init import INITIALIZERS, initialize
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, SoftmaxCrossEntropy, one_hot
 from .module import Module, Sequential
 from .parameter import Parameter
+from .per_unit import PerUnitActivation
 from .regularization import L1, L2, Regularizer
 from .serialize import load_model, save_model
 from .softmax import Softmax, log_softmax, softmax
@@ -15,6 +16,6 @@ from .softmax import Softmax, log_softmax, softmax
 __all__ = [
     "Activation", "BinaryCrossEntropy", "CrossEntropy", "Dense", "Dropout", "ELU", "INITIALIZERS", "Identity",
     "L1", "L2", "LeakyReLU", "Loss", "MSE", "Module", "Parameter", "ReLU", "Regularizer", "Sequential",
-    "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh", "activation", "initialize", "load_model",
+    "PerUnitActivation", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh", "activation", "initialize", "load_model",
     "log_softmax", "mlp", "one_hot", "save_model", "sigmoid", "softmax",
 ]

@@ -18,6 +18,7 @@ from . import (
     id3_phone,
     knn_dimensionality,
     mazur,
+    mazur_f,
     relu_max,
 )
 
@@ -41,6 +42,8 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in [
             "SPEC C", relu_max.build),
     Problem("mazur-222", "2-2-2 sigmoid network, deltas and all partials (--cost cross-entropy|squared, lr 0.5)",
             "SPEC D", mazur.build, ("lr", "cost")),
+    Problem("mazur-222-f", "the 2-2-2 network with hidden unit h2 using f = tanh: deltas, and a table over f",
+            "SPEC D", mazur_f.build, ("lr", "cost")),
     Problem("softmax-temperature", "softmax(c z) for c = 1 and c = 10 on z = [1, 2, 3]", "SPEC D",
             lambda: temperature_derivation()),
     Problem("affine-composition", "f o g of affine maps at x = [-1, 1] with every gradient", "SPEC E",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
-from ...nn import MSE, BinaryCrossEntropy, Dense, Sequential, Sigmoid
+from ...nn import MSE, BinaryCrossEntropy, Dense, Loss, Module, Sequential, Sigmoid
 from ..compute import explain
 from ..document import Derivation
 from ..notation import LayerSymbols, Notation
@@ -32,25 +32,33 @@ DEFAULT_LR = 0.5
 COSTS = ("cross-entropy", "squared")
 
 
-def model(cost: str) -> Sequential:
-    layers = [Dense.from_arrays(W1, np.full(2, B1), dtype=np.float64), Sigmoid(),
+def model(cost: str, hidden: Module | None = None) -> Sequential:
+    """The network; ``hidden`` replaces the hidden layer's sigmoid (e.g. a `PerUnitActivation`)."""
+    layers = [Dense.from_arrays(W1, np.full(2, B1), dtype=np.float64), hidden or Sigmoid(),
               Dense.from_arrays(W2, np.full(2, B2), dtype=np.float64)]
     if cost == "squared":
         layers.append(Sigmoid())
     return Sequential(*layers)
 
 
-def build(cost: str = "cross-entropy", lr: float | None = DEFAULT_LR) -> Derivation:
+def cost_loss(cost: str) -> tuple[Loss, str]:
+    """The library loss of a cost and its symbol (C for cross-entropy, E for squared error)."""
     if cost not in COSTS:
         raise ConfigError(f"--cost: expected one of {', '.join(COSTS)}; got {cost!r}")
-    loss = BinaryCrossEntropy() if cost == "cross-entropy" else MSE(half=True)
-    symbol = "C" if cost == "cross-entropy" else "E"
-    notation = Notation(
+    return (BinaryCrossEntropy(), "C") if cost == "cross-entropy" else (MSE(half=True), "E")
+
+
+def notation(symbol: str) -> Notation:
+    return Notation(
         input="i", target="target", prediction="out_o", loss=symbol,
         layers=(LayerSymbols("net_h", "out_h", "W1", "b1"), LayerSymbols("net_o", "out_o", "W2", "b2")),
         weight_names=(NAMES_W1, NAMES_W2), bias_names=(["b1(h1)", "b1(h2)"], ["b2(o1)", "b2(o2)"]),
     )
-    steps = explain(model(cost), loss, X, TARGET, lr=lr, notation=notation)
+
+
+def build(cost: str = "cross-entropy", lr: float | None = DEFAULT_LR) -> Derivation:
+    loss, symbol = cost_loss(cost)
+    steps = explain(model(cost), loss, X, TARGET, lr=lr, notation=notation(symbol))
     d = steps.derivation(
         "mazur-222", f"The 2-2-2 sigmoid network, {cost} cost",
         "Section D. net_h = i W1 + b1, out_h = sigmoid(net_h), net_o = out_h W2 + b2, out_o = sigmoid(net_o). "
