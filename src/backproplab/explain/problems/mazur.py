@@ -76,6 +76,7 @@ def build(cost: str = "cross-entropy", lr: float | None = DEFAULT_LR) -> Derivat
     if lr is not None:
         sec.quantity("b1' (shared)", B1 - lr * float(delta_h.sum()), f"b1 - lr d{symbol}/db1")
         sec.quantity("b2' (shared)", B2 - lr * float(delta_o.sum()), f"b2 - lr d{symbol}/db2")
-    sec.note("Any other activation f at a unit replaces that unit's out (1 - out) by f'(net); a softmax output "
-             "layer with the log-likelihood cost gives the same delta_o = out_o - target as sigmoid + cross-entropy.")
+    sec.note("Any other activation f at a unit replaces that unit's out (1 - out) by f'(net) (worked out in "
+             "mazur-222-f); a softmax output layer with the log-likelihood cost gives the same "
+             "delta_o = out_o - target as sigmoid + cross-entropy.")
     return d
