@@ -85,6 +85,14 @@ def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240607)
 
+
+@pytest.fixture
+def restore_global_numpy_rng() -> Any:
+    """For tests that seed NumPy's global generator (as course code does): put its state back afterwards."""
+    state = np.random.get_state()  # noqa: NPY002 (the global generator is the point)
+    yield
+    np.random.set_state(state)  # noqa: NPY002
+
 SCREENSHOTS: list[Path] = []
 
 

@@ -29,11 +29,7 @@ PUBLISHED_LOSS = 1.30378789133
 PUBLISHED_FINAL_TOY_LOSS = 0.01715  # SPEC B
 
 
-@pytest.fixture(autouse=True)
-def _restore_global_generator() -> Any:
-    state = np.random.get_state()
-    yield
-    np.random.set_state(state)
+pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
 
 # -- a plain NumPy two-layer net, written out here ----------------------------------------------------------

@@ -25,6 +25,7 @@ from backproplab.courses import npnn
 from backproplab.courses.cs231n import TwoLayerNet
 
 FACADES = Path(courses.__file__).parent
+pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
 # (file, function, expression) -> why it is not a formula of the network
 ALLOWED_ARITHMETIC = {
@@ -153,12 +154,6 @@ LIBRARY = [(nn.Dense, "forward"), (nn.Dense, "backward"), (nn.ReLU, "forward"), 
            (nn.L2, "penalty"), (nn.L2, "add_gradient"), (optim.SGD, "step"), (optim.Adam, "step"),
            (optim.Optimizer, "set_epoch")]
 
-
-@pytest.fixture(autouse=True)
-def _restore_global_generator() -> Any:
-    state = np.random.get_state()
-    yield
-    np.random.set_state(state)
 
 
 def test_two_layer_net_loss_and_training_run_through_the_library(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,12 +22,7 @@ from backproplab.data import Dataset
 from backproplab.errors import ShapeError
 from backproplab.train import fit
 
-
-@pytest.fixture(autouse=True)
-def _restore_global_generator() -> Any:
-    state = np.random.get_state()
-    yield
-    np.random.set_state(state)
+pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
 
 def course_net(optimizer: npnn.Optimizer, seed: int = 0) -> npnn.Sequential:
