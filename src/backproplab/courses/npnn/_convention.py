@@ -4,8 +4,9 @@ npnn passes the gradient of the *summed* loss between modules (``SoftmaxCrossEnt
 ``y_hat - y``) and each ``Dense.backward`` averages its weight gradients over the batch. backproplab divides once,
 in the loss (``(y_hat - y) / N``), and its modules pass that on. These two helpers convert between the two; they
 are the only arithmetic in the facade, and neither is a formula of the network: a scaling by the batch size N.
-When N is a power of two (npnn's batches of 16 or 32) both scalings are exact in binary floating point, so the
-facade's weights equal `backproplab.fit`'s bit for bit.
+When N is a power of two (npnn's batches of 16 or 32) both scalings are exact in binary floating point (short of
+underflow to subnormal numbers), so the facade's weights equal `backproplab.fit`'s bit for bit; at other batch
+sizes each scaling rounds once, in the last bit.
 """
 
 from __future__ import annotations
