@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .batchnorm import BatchNorm
 from .dense import Dense
 from .dropout import Dropout
 from .init import as_rng
@@ -41,15 +42,18 @@ def mlp(
     *,
     activation_options: dict[str, Any] | None = None,
     dropout: float = 0.0,
+    batch_norm: bool = False,
     init: str = "glorot_uniform",
     init_std: float | None = None,
     seed: int | np.random.Generator | np.random.RandomState | None = 0,
     dtype: Any = np.float32,
 ) -> Sequential:
-    """``Dense -> act [-> Dropout] -> ... -> Dense`` through ``sizes`` (e.g. ``[784, 256, 10]``).
+    """``Dense [-> BatchNorm] -> act [-> Dropout] -> ... -> Dense`` through ``sizes`` (e.g. ``[784, 256, 10]``).
 
-    The last layer has no activation: it outputs logits for `SoftmaxCrossEntropy`. Weights are drawn from
-    one generator seeded by ``seed``, layer by layer, so the same seed gives the same network.
+    The last layer has no activation: it outputs logits for `SoftmaxCrossEntropy`. With ``batch_norm`` every
+    hidden Dense layer is followed by a `BatchNorm` and has no bias (the normalisation would cancel it; its
+    beta takes the bias's place). Weights are drawn from one generator seeded by ``seed``, layer by layer, so
+    the same seed gives the same network.
     """
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or any(s < 1 for s in sizes):
@@ -62,8 +66,12 @@ def mlp(
         dropout_rng = None
     layers: list[Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Dense(fan_in, fan_out, init=init, init_std=init_std, rng=rng, dtype=dtype))
-        if i < len(sizes) - 2:
+        hidden = i < len(sizes) - 2
+        layers.append(Dense(fan_in, fan_out, bias=not (hidden and batch_norm), init=init, init_std=init_std,
+                            rng=rng, dtype=dtype))
+        if hidden:
+            if batch_norm:
+                layers.append(BatchNorm(fan_out, dtype=dtype))
             layers.append(activation(activation_name, **(activation_options or {})))
             if dropout:
                 layers.append(Dropout(dropout, rng=dropout_rng))

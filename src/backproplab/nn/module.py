@@ -27,6 +27,9 @@ class Module:
     """
 
     accepts_need_input_grad = False
+    # Arrays that are state but not trained (e.g. BatchNorm's running statistics): saved, restored and
+    # converted with the parameters, never touched by an optimizer.
+    buffer_names: tuple[str, ...] = ()
 
     def forward(self, x: Any, training: bool = False) -> Any:
         raise NotImplementedError
@@ -54,6 +57,13 @@ class Module:
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """Yield ``(dotted_name, array)`` for every buffer, e.g. ``("1.running_mean", a)``."""
+        for name in self.buffer_names:
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
     def modules(self) -> Iterator[Module]:
         """This module and every module below it, depth first."""
         yield self
@@ -62,12 +72,15 @@ class Module:
 
     # -- state ----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Copies of every parameter value, keyed by dotted name."""
-        return {name: p.value.copy() for name, p in self.named_parameters()}
+        """Copies of every parameter value and buffer, keyed by dotted name."""
+        state = {name: p.value.copy() for name, p in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy values from ``state`` into the parameters (shapes must match; dtype is converted)."""
-        params = dict(self.named_parameters())
+        """Copy values from ``state`` into the parameters and buffers (shapes must match; dtype is converted)."""
+        params: dict[str, Any] = {name: p.value for name, p in self.named_parameters()}
+        params.update(self.named_buffers())
         if strict:
             missing = sorted(set(params) - set(state))
             unexpected = sorted(set(state) - set(params))
@@ -79,13 +92,13 @@ class Module:
         for name, value in state.items():
             if name not in params:
                 continue
-            p = params[name]
-            if tuple(value.shape) != p.shape:
+            target = params[name]
+            if tuple(value.shape) != tuple(target.shape):
                 raise ShapeError(
-                    f"state_dict['{name}'] has shape {tuple(value.shape)}, but the model's parameter has "
-                    f"shape {p.shape}"
+                    f"state_dict['{name}'] has shape {tuple(value.shape)}, but the model's array has "
+                    f"shape {tuple(target.shape)}"
                 )
-            p.value[...] = value
+            target[...] = value
 
     def astype(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` (e.g. ``np.float64`` for gradient checks). Returns self."""

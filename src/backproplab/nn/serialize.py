@@ -11,6 +11,7 @@ import numpy as np
 from .._io import atomic_write
 from ..errors import BackproplabError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .batchnorm import BatchNorm
 from .dense import Dense
 from .dropout import Dropout
 from .module import Module, Sequential
@@ -30,6 +31,8 @@ def layer_spec(layer: Module) -> dict[str, Any]:
         return {"type": "LeakyReLU", "slope": layer.slope}
     if isinstance(layer, Dropout):
         return {"type": "Dropout", "p": layer.p}
+    if isinstance(layer, BatchNorm):
+        return {"type": "BatchNorm", "features": layer.features, "momentum": layer.momentum, "eps": layer.eps}
     if isinstance(layer, Sigmoid | ReLU | Tanh | Identity | Softmax):
         return {"type": type(layer).__name__}
     raise BackproplabError(f"cannot describe layer {type(layer).__name__} for saving")
@@ -46,6 +49,8 @@ def _build_layer(spec: dict[str, Any], dtype: Any) -> Module:
         return LeakyReLU(spec["slope"])
     if kind == "Dropout":
         return Dropout(spec["p"])
+    if kind == "BatchNorm":
+        return BatchNorm(spec["features"], momentum=spec["momentum"], eps=spec["eps"], dtype=dtype)
     if kind in simple:
         return simple[kind]()
     raise BackproplabError(f"unknown layer type {kind!r} in saved model")
