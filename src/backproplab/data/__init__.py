@@ -2,6 +2,7 @@
 cs231n toy problem); optional PCA."""
 
 from ..errors import DatasetError
+from .augment import RandomShift
 from .dataset import Dataset
 from .pca import PCA, fit_pca
 from .raw import RawData
@@ -9,5 +10,5 @@ from .registry import DATASETS, load_dataset, load_raw, load_splits
 from .scaling import SCALES
 from .split import train_validation_indices
 
-__all__ = ["DATASETS", "PCA", "SCALES", "Dataset", "DatasetError", "RawData", "load_dataset", "load_raw", "load_splits",
-           "fit_pca", "train_validation_indices"]
+__all__ = ["DATASETS", "PCA", "SCALES", "Dataset", "DatasetError", "RandomShift", "RawData", "load_dataset", "load_raw",
+           "load_splits", "fit_pca", "train_validation_indices"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..data.split import train_validation_indices
-from ..errors import ShapeError
+from ..errors import EngineError, ShapeError
 from ..fast import FastTrainer
 from ..nn.losses import Loss
 from ..nn.module import Module
@@ -22,6 +22,7 @@ from .engine import choose_engine
 from .history import History
 from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
 from .progress import Progress, format_epoch_line
+from .threads import Threads, blas_threads, largest_product, resolve_threads
 
 
 @dataclass
@@ -79,8 +80,9 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
 
 
 def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
-                      X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step.
+                      X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress,
+                      augment: Callable[[Any], Any] | None = None) -> EpochResult:
+    """One pass over ``(X, y)`` in ``order`` (None: file order): [augment,] forward, loss, backward, penalty, step.
 
     Shuffled batches are gathered by index into one kept buffer (no per-step allocation of the batch), and
     the first layer skips dL/dx, which nobody needs (``need_input_grad=False``).
@@ -101,6 +103,8 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
             idx = order[s:s + batch_size]
             xb = np.take(X, idx, axis=0, out=buffer[:len(idx)]) if buffer is not None else X[idx]
             yb = y[idx]
+        if augment is not None:
+            xb = augment(xb)
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
             return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
@@ -147,6 +151,8 @@ def fit(
     eval_batch_size: int = DEFAULT_EVAL_BATCH,
     engine: str = "auto",
     divergence_factor: float | None = 1e3,
+    augment: Callable[[Any], Any] | None = None,
+    threads: Threads = None,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -168,6 +174,13 @@ def fit(
             only for mostly-zero inputs, see `engine.choose_engine`) and with NumPy otherwise; ``"fast"``
             insists (`EngineError` naming what is unsupported); ``"numpy"`` never compiles. Both engines
             compute the same steps; ``History.engine`` says which one ran.
+        augment: a callable applied to every training batch ``(B, D) -> (B, D)`` before the forward pass (e.g.
+            `backproplab.data.augment.RandomShift`), never to evaluation; trains on the NumPy engine.
+        threads: threads of NumPy's BLAS while training and evaluating: a positive int, ``"auto"`` (the
+            fastest count measured now on the run's largest matrix product, see `train.threads`; what
+            ``backproplab run/train/sweep`` use by default) or None (default: leave the BLAS as it is, so that
+            `evaluate` after `fit` computes the same bits as fit's last evaluation). ``History.params["threads"]``
+            records the count used.
 
     Divergence stops training with a message, sets ``History.diverged`` and records the epoch in which it
     happened: a NaN/infinite loss or parameter, or (unless ``divergence_factor`` is None) a training loss
@@ -191,18 +204,24 @@ def fit(
         X, y = X[tr], y[tr]
     regs = as_regularizers(regularizer)
     params = model.parameters()
+    if augment is not None and engine != "numpy":
+        if engine == "fast":
+            raise EngineError("engine='fast' cannot train with a batch augmentation; use engine='auto' or 'numpy'")
+        engine = "numpy"
     engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
+    threads = resolve_threads(threads, *largest_product(params, batch_size), getattr(X, "dtype", np.float32))
     trainer = FastTrainer(model, loss, optimizer, regs, X, y, batch_size) if engine == "fast" else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
-                              "regularizer": [repr(r) for r in regs]}, engine=engine)
+                              "regularizer": [repr(r) for r in regs], "threads": threads,
+                              "augment": None if augment is None else repr(augment)}, engine=engine)
     state = TrainingState(model, loss, optimizer, history, epochs)
     progress = Progress(verbose, epochs)
     rng = np.random.default_rng(seed)
     report_sets = (["train"] if eval_train else []) + list(sets)
     reference_loss = evaluate(model, loss, X[:1024], y[:1024])["loss"] if divergence_factor else None
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), blas_threads(threads):
         for cb in callbacks:
             cb.on_train_begin(state)
         for epoch in range(1, epochs + 1):
@@ -215,7 +234,7 @@ def fit(
             if trainer is not None:
                 result = train_epoch_fast(trainer, order, progress)
             else:
-                result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
+                result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress, augment)
             train_seconds = time.perf_counter() - started
             record: dict[str, Any] = {"epoch": epoch}
             if eval_train:
