@@ -73,3 +73,31 @@ tracking_uri_option = click.option(
     help="MLflow tracking URI, e.g. http://host:5000 for a shared server [default: $MLFLOW_TRACKING_URI, "
          "else sqlite:///<runs dir>/mlflow.db]; for wandb: the directory for its offline files.")
 verbosity_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+
+
+class ThreadsType(click.ParamType):
+    """``auto`` or a positive integer."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"expected a positive integer or 'auto'; got {value!r}", param, ctx)
+        return number
+
+
+threads_option = click.option(
+    "--threads", type=ThreadsType(), default=None,
+    help="Threads of NumPy's BLAS per run: N, or auto (the fastest measured at the start; the default of run and "
+    "train). Sweep trials use 1 each unless N is given.")
+
+
+def threads_assignment(threads: int | str | None) -> tuple[str, ...]:
+    """``--threads`` as a ``--set`` assignment (nothing when not given)."""
+    return () if threads is None else (f"training.threads={threads}",)

@@ -14,6 +14,8 @@ from .common import (
     run_and_report,
     runs_dir_option,
     set_option,
+    threads_assignment,
+    threads_option,
     tracker_option,
     tracking_uri_option,
     verbosity_option,
@@ -26,6 +28,7 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @click.option("--quick", is_flag=True, help="A short variant (fewer epochs, data slices) for previews and tests.")
 @click.option("--data-root", help="Directory (or file) holding the dataset.")
 @set_option
+@threads_option
 @runs_dir_option
 @report_option
 @tracker_option
@@ -34,13 +37,14 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @with_executor_options
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
-                runs_dir: Path | None, report: bool, quiet: bool, executor: str, address: str | None,
-                workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
+                threads: int | str | None, runs_dir: Path | None, report: bool, quiet: bool, executor: str,
+                address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
     --executor, --address and --workers apply to sweeps only.
     """
+    assignments += threads_assignment(threads)
     if preset_kind(preset) == "sweep":
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)

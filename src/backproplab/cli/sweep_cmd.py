@@ -12,6 +12,8 @@ from .common import (
     report_option,
     runs_dir_option,
     set_option,
+    threads_assignment,
+    threads_option,
     tracker_option,
     tracking_say,
     tracking_uri_option,
@@ -107,6 +109,7 @@ def with_executor_options(func: Any) -> Any:
               help="Sweep directory (default <runs-dir>/<name>-sweep); re-running into it resumes the sweep.")
 @click.option("--quick", is_flag=True, help="The sweep's short variant (its [quick] table).")
 @set_option
+@threads_option
 @runs_dir_option
 @report_option
 @tracker_option
@@ -114,21 +117,23 @@ def with_executor_options(func: Any) -> Any:
 @verbosity_option
 @friendly_errors
 def sweep_command(sweep_file: str, executor: str, address: str | None, workers: int | None,
-                  sweep_dir: Path | None, quick: bool, assignments: tuple[str, ...], runs_dir: Path | None,
-                  report: bool, tracker: str | None, tracking_uri: str | None, quiet: bool) -> None:
+                  sweep_dir: Path | None, quick: bool, assignments: tuple[str, ...], threads: int | str | None,
+                  runs_dir: Path | None, report: bool, tracker: str | None, tracking_uri: str | None,
+                  quiet: bool) -> None:
     """Run a sweep file (or sweep preset): every trial in parallel, the best point picked (and retrained).
 
     \b
     --set applies to the base run config (training.epochs=3), or to the sweep
     itself for search.* and selection.* keys (search.num_trials=4).
-    Numerics run single-threaded in each worker while trials run in parallel.
+    Numerics run single-threaded in each worker while trials run in parallel
+    (--threads N gives each trial N BLAS threads, e.g. with --workers 1).
 
     \b
     Examples:
       backproplab sweep examples/sweep-spiral.toml
       backproplab sweep my-sweep.toml --executor dask --address tcp://10.0.0.5:8786
     """
-    sweep = load_sweep_options(sweep_file, quick, assignments)
+    sweep = load_sweep_options(sweep_file, quick, assignments + threads_assignment(threads))
     run_sweep_and_report(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
                          workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
 

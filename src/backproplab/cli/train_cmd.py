@@ -14,6 +14,7 @@ from .common import (
     run_and_report,
     runs_dir_option,
     set_option,
+    threads_option,
     tracker_option,
     tracking_uri_option,
     verbosity_option,
@@ -33,7 +34,7 @@ FLAG_KEYS = {
     "l2": ("regularization", "l2"), "l2_convention": ("regularization", "l2_convention"),
     "l1": ("regularization", "l1"),
     "epochs": ("training", "epochs"), "batch_size": ("training", "batch_size"), "shuffle": ("training", "shuffle"),
-    "engine": ("training", "engine"),
+    "engine": ("training", "engine"), "threads": ("training", "threads"),
 }
 
 
@@ -99,6 +100,7 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle each epoch, or train in file order.")
 @click.option("--seed", type=int, help="Seed for initialisation, shuffling and the validation split.")
 @click.option("--engine", type=click.Choice(["auto", "fast", "numpy"]))
+@threads_option
 @set_option
 @runs_dir_option
 @report_option

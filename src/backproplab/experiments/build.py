@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Dataset, fit_pca, load_splits
+from ..data import Dataset, RandomShift, fit_pca, load_splits
+from ..errors import ConfigError
 from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
-from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
+from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay, WarmupCosine
 from ..optim.schedules import Schedule
 from ..train import Callback, EarlyStopping
-from .config import ModelConfig, OptimizerConfig, RunConfig
+from .config import AUGMENT_FILL, ModelConfig, OptimizerConfig, RunConfig
 from .init_from import load_initial_weights
 
 
@@ -41,7 +42,8 @@ def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequenti
     elif cfg.activation == "leaky_relu":
         options["slope"] = cfg.leaky_slope
     return mlp([num_inputs, *cfg.hidden, num_classes], cfg.activation, activation_options=options,
-               dropout=cfg.dropout, init=cfg.init, init_std=cfg.init_std if cfg.init == "normal" else None,
+               dropout=cfg.dropout, batch_norm=cfg.batch_norm, init=cfg.init,
+               init_std=cfg.init_std if cfg.init == "normal" else None,
                seed=np.random.RandomState(cfg.seed) if cfg.rng == "legacy" else cfg.seed, dtype=np.dtype(cfg.dtype))
 
 
@@ -49,20 +51,35 @@ def build_loss(config: RunConfig) -> Loss:
     return MSE() if config.loss.name == "mse" else SoftmaxCrossEntropy()
 
 
-def build_schedule(cfg: OptimizerConfig) -> Schedule | None:
+def build_schedule(cfg: OptimizerConfig, epochs: int) -> Schedule | None:
     if cfg.schedule == "step":
         return StepDecay(cfg.lr_decay, cfg.step_size)
     if cfg.schedule == "inverse":
         return InverseScaling(cfg.power)
+    if cfg.schedule == "cosine":
+        return WarmupCosine(epochs, cfg.warmup_epochs)
     return None
 
 
-def build_optimizer(cfg: OptimizerConfig, model: Sequential) -> Optimizer:
+def build_optimizer(cfg: OptimizerConfig, model: Sequential, epochs: int) -> Optimizer:
     if cfg.name == "adam":
         return Adam(model.parameters(), lr=cfg.lr, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
-                    schedule=build_schedule(cfg))
+                    schedule=build_schedule(cfg, epochs))
     return SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-               weight_decay=cfg.weight_decay, schedule=build_schedule(cfg))
+               weight_decay=cfg.weight_decay, schedule=build_schedule(cfg, epochs))
+
+
+def build_augment(config: RunConfig, train: Dataset) -> RandomShift | None:
+    """The training-batch augmentation of ``data.augment`` (None when off). Its generator is a child of
+    ``training.seed`` (`numpy.random.SeedSequence.spawn`), independent of the shuffling stream."""
+    a = config.data.augment
+    if not a.enabled:
+        return None
+    if train.image_shape is None or int(np.prod(train.image_shape)) != train.num_features:
+        raise ConfigError(f"data.augment shifts and flips images, but the training rows of {train.name!r} are not "
+                          "images here (e.g. after data.pca_variance); turn data.augment off")
+    rng = np.random.default_rng(np.random.SeedSequence(config.training.seed).spawn(1)[0])
+    return RandomShift(a.shift, train.image_shape, flip=a.flip, fill=AUGMENT_FILL[config.data.scale], rng=rng)
 
 
 def build_regularizers(config: RunConfig) -> list[Regularizer]:
@@ -93,6 +110,7 @@ class Experiment:
     optimizer: Optimizer
     regularizers: list[Regularizer]
     callbacks: list[Callback]
+    augment: RandomShift | None = None
 
     @property
     def eval_sets(self) -> dict[str, Dataset]:
@@ -105,5 +123,6 @@ def build_experiment(config: RunConfig) -> Experiment:
     model = build_model(config.model, train.num_features, train.num_classes)
     if config.model.init_from is not None:
         load_initial_weights(model, config.model.init_from)
-    return Experiment(config, datasets, model, build_loss(config), build_optimizer(config.optimizer, model),
-                      build_regularizers(config), build_callbacks(config))
+    return Experiment(config, datasets, model, build_loss(config),
+                      build_optimizer(config.optimizer, model, config.training.epochs), build_regularizers(config),
+                      build_callbacks(config), build_augment(config, train))

@@ -17,9 +17,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import ConfigError
 
+# The value of a blank (black) pixel after each scaling, which shifted images are filled with.
+AUGMENT_FILL = {"unit": 0.0, "centered": -0.5, "none": 0.0}
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AugmentConfig(_Section):
+    """Random changes to every training batch (never to evaluation data); all off by default."""
+
+    shift: int = Field(0, ge=0, le=8, description="move each image by up to this many pixels in each direction, "
+                       "drawn per image (RandomShift); 0: no shift")
+    flip: bool = Field(False, description="mirror each image left-right with probability 1/2")
+
+    @property
+    def enabled(self) -> bool:
+        return self.shift > 0 or self.flip
 
 
 class DataConfig(_Section):
@@ -33,6 +48,7 @@ class DataConfig(_Section):
     pca_variance: float | None = Field(
         None, gt=0, le=1, description="project every split on the principal components of the (scaled, limited) "
         "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
 
 class ModelConfig(_Section):
@@ -41,6 +57,7 @@ class ModelConfig(_Section):
     elu_alpha: float = Field(1.0, gt=0)
     leaky_slope: float = Field(0.01, ge=0)
     dropout: float = Field(0.0, ge=0, lt=1, description="drop probability after each hidden activation")
+    batch_norm: bool = Field(False, description="BatchNorm after each hidden Dense layer (which then has no bias)")
     init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
     seed: int = 0
@@ -79,10 +96,11 @@ class OptimizerConfig(_Section):
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
-    schedule: Literal["none", "step", "inverse"] = "none"
+    schedule: Literal["none", "step", "inverse", "cosine"] = "none"
     lr_decay: float = Field(1.0, gt=0, le=1, description="step schedule: lr *= lr_decay every step_size epochs")
     step_size: int = Field(1, ge=1)
     power: float = Field(0.5, ge=0, description="inverse schedule: lr = lr0 / (1 + epoch) ** power")
+    warmup_epochs: int = Field(0, ge=0, description="cosine schedule: epochs of linear warm-up before the decay")
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self) -> OptimizerConfig:
@@ -134,6 +152,16 @@ class TrainingConfig(_Section):
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
     engine: Literal["auto", "fast", "numpy"] = "auto"
+    threads: int | Literal["auto"] = Field(
+        "auto", description="threads of NumPy's BLAS: a positive number, or auto (the fastest count measured at "
+        "the start of the run; sweep trials use 1 unless a number is given)")
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _positive_threads(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"training.threads: expected a positive integer or 'auto'; got {value!r}")
 
 
 class PublishedValue(_Section):
@@ -174,6 +202,12 @@ class RunConfig(_Section):
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
         if self.check.reference == "two_layer":
             self._check_two_layer()
+        if self.optimizer.schedule == "cosine" and self.optimizer.warmup_epochs >= self.training.epochs:
+            raise ValueError(f"optimizer.warmup_epochs ({self.optimizer.warmup_epochs}) must be smaller than "
+                             f"training.epochs ({self.training.epochs})")
+        if self.data.augment.enabled and self.data.scale not in AUGMENT_FILL:
+            raise ValueError(f"data.augment needs data.scale in {sorted(AUGMENT_FILL)} (a blank pixel must have one "
+                             f"value to fill with); got {self.data.scale!r}")
         return self
 
     def _check_two_layer(self) -> None:

@@ -15,6 +15,7 @@ from ..data import Dataset
 from ..nn.regularization import as_regularizers
 from ..train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit
 from ..train.engine import choose_engine
+from ..train.threads import blas_threads, largest_product, resolve_threads
 from .build import Experiment, build_experiment
 from .checks import CHECK_FILE, format_checks, initial_checks
 from .config import RunConfig
@@ -48,9 +49,12 @@ def _describe(exp: Experiment) -> str:
     sets = ", ".join(f"{k} {len(v)}" for k, v in exp.datasets.items())
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
-    return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
-            f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
-            f"{c.model.dtype}\n"
+    extra += f", {opt.schedule} schedule" if opt.schedule != "none" else ""
+    norm = ", batch norm" if c.model.batch_norm and c.model.hidden else ""
+    augment = f"; training batches augmented: {exp.augment!r}" if exp.augment is not None else ""
+    return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale}{augment})\n"
+            f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}{norm}, "
+            f"init {c.model.init}, {c.model.dtype}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
@@ -108,12 +112,18 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         if verbose:
             say(format_checks(checks))
     recorder = RunRecorder(run_dir)
-    history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
-                  batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
-                  callbacks=[*exp.callbacks, recorder], verbose=verbose, regularizer=exp.regularizers,
-                  eval_train=t.eval_train, engine=t.engine)
-    with np.errstate(all="ignore"):
-        final, confusion, misclassified = final_evaluation(exp)
+    # one thread count for training and the final evaluation, so that both compute with the same bits
+    threads = resolve_threads(t.threads, *largest_product(exp.model.parameters(), t.batch_size),
+                              exp.datasets["train"].X.dtype)
+    if verbose:
+        say(f"  BLAS threads: {threads}" + (" (auto: the fastest measured now)" if t.threads == "auto" else ""))
+    with blas_threads(threads):
+        history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
+                      batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
+                      callbacks=[*exp.callbacks, recorder], verbose=verbose, regularizer=exp.regularizers,
+                      eval_train=t.eval_train, engine=t.engine, augment=exp.augment, threads=threads)
+        with np.errstate(all="ignore"):
+            final, confusion, misclassified = final_evaluation(exp)
     published = compare_published(config.published, history, final)
     train = exp.datasets["train"]
     summary = {
@@ -122,6 +132,7 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         "final": final,
         "epochs_run": len(history),
         "engine": history.engine,
+        "threads": threads,
         "diverged": history.diverged,
         "stop_reason": history.stop_reason,
         "checkpoint_epoch": recorder.checkpoint_epoch,

@@ -87,6 +87,8 @@ def trial_config(base: RunConfig, params: dict[str, Any], seed: int, name: str) 
 
     data = deep_merge(base.model_dump(mode="json", exclude_none=True), nested(params))
     data = deep_merge(data, {"model": {"seed": seed}, "training": {"seed": seed}})
+    if data["training"].get("threads", "auto") == "auto":  # trials share the cores: one BLAS thread each, and
+        data["training"]["threads"] = 1                    # the same bits wherever a trial runs
     data["name"], data["quick"] = name, {}
     where = ", ".join(f"{k} = {v!r}" for k, v in params.items())
     return parse_config(data, f"sweep trial {name} ({where}, seed {seed})")

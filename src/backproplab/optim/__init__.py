@@ -2,7 +2,7 @@
 
 from .adam import Adam
 from .optimizer import Optimizer
-from .schedules import InverseScaling, Schedule, StepDecay
+from .schedules import InverseScaling, Schedule, StepDecay, WarmupCosine
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay"]
+__all__ = ["SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay", "WarmupCosine"]

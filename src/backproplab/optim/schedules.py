@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class Schedule:
     def __call__(self, base_lr: float, epoch: int) -> float:
@@ -40,3 +42,31 @@ class InverseScaling(Schedule):
 
     def __repr__(self) -> str:
         return f"InverseScaling(power={self.power}, decay={self.decay})"
+
+
+class WarmupCosine(Schedule):
+    """Linear warm-up, then cosine decay, over a run of ``epochs`` epochs (0-based epoch e):
+
+    - e < warmup: lr = base_lr (e + 1) / (warmup + 1)
+    - e >= warmup: lr = base_lr (1 + cos(pi (e - warmup) / (epochs - warmup))) / 2
+
+    so the rate climbs to base_lr in the first epoch after the warm-up and falls towards (never to) 0 in the
+    last; with ``warmup=0`` it is plain cosine annealing from base_lr (Loshchilov & Hutter's SGDR, one cycle).
+    """
+
+    def __init__(self, epochs: int, warmup: int = 0) -> None:
+        if int(epochs) < 1:
+            raise ValueError(f"WarmupCosine epochs must be >= 1; got {epochs}")
+        if not 0 <= int(warmup) < int(epochs):
+            raise ValueError(f"WarmupCosine warmup must be in [0, epochs - 1] = [0, {int(epochs) - 1}]; got {warmup}")
+        self.epochs = int(epochs)
+        self.warmup = int(warmup)
+
+    def __call__(self, base_lr: float, epoch: int) -> float:
+        if epoch < self.warmup:
+            return base_lr * (epoch + 1) / (self.warmup + 1)
+        progress = min(epoch - self.warmup, self.epochs - self.warmup) / (self.epochs - self.warmup)
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def __repr__(self) -> str:
+        return f"WarmupCosine(epochs={self.epochs}, warmup={self.warmup})"
