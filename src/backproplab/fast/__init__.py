@@ -2,6 +2,8 @@
 mini-batches (`batch_kernel`).
 
 `unsupported(...)` says what a run needs that the kernels cannot do; `FastTrainer` trains epochs with them;
+`LayerTrainer` trains mini-batches of MLPs with BatchNorm, Dropout or a batch augmentation (BLAS products and
+compiled elementwise steps; `layer_unsupported` says what it cannot do); `make_trainer` picks one of the two;
 `numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy; `evaluate_all`
 gives loss, accuracy and predictions of a whole set in one BLAS-backed pass.
 """
@@ -9,9 +11,16 @@ gives loss, accuracy and predictions of a whole set in one BLAS-backed pass.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from ..nn.losses import Loss
+from ..nn.module import Module
+from ..nn.regularization import Regularizer
+from ..optim.optimizer import Optimizer
 from .epoch import FastTrainer  # imports numba only when a FastTrainer is created
 from .evaluate import evaluate_all
+from .layer_trainer import LAYER_TEXT, LayerTrainer, layer_unsupported
 from .plan import SUPPORTED_TEXT, Plan, unsupported
 
 
@@ -25,4 +34,13 @@ def numba_available() -> bool:
     return True
 
 
-__all__ = ["SUPPORTED_TEXT", "FastTrainer", "Plan", "evaluate_all", "numba_available", "unsupported"]
+def make_trainer(model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer], X: Any,
+                 y: Any, batch_size: int, augment: Callable[[Any], Any] | None = None) -> FastTrainer | LayerTrainer:
+    """The per-example/sparse kernels (`FastTrainer`) when they support the run, else `LayerTrainer`."""
+    if augment is None and not unsupported(model, loss, optimizer, regularizers, batch_size, X, y):
+        return FastTrainer(model, loss, optimizer, regularizers, X, y, batch_size)  # type: ignore[arg-type]
+    return LayerTrainer(model, loss, optimizer, regularizers, X, y, batch_size, augment)
+
+
+__all__ = ["LAYER_TEXT", "SUPPORTED_TEXT", "FastTrainer", "LayerTrainer", "Plan", "evaluate_all", "layer_unsupported",
+           "make_trainer", "numba_available", "unsupported"]

@@ -196,17 +196,27 @@ class Plan:
 
     def hyper(self, optimizer: SGD) -> np.ndarray:
         """``[lr, momentum, nesterov, weight_decay, mse_c, mse_gc]`` in the parameters' dtype."""
-        return np.array([optimizer.lr, optimizer.momentum, float(optimizer.nesterov), optimizer.weight_decay,
-                         self.mse_c, self.mse_gc], dtype=self.dtype)
+        return sgd_hyper(optimizer, self.dtype, self.mse_c, self.mse_gc)
 
     def penalties(self, regularizers: Sequence[Regularizer]) -> tuple[np.ndarray, np.ndarray]:
-        """Codes and gradient coefficients: L2 -> c = strength (half) or 2 strength; L1 -> c = strength."""
-        codes, coef = [], []
-        for r in regularizers:
-            if isinstance(r, L2):
-                codes.append(REG_L2)
-                coef.append(r.strength if r.half else 2.0 * r.strength)
-            else:
-                codes.append(REG_L1)
-                coef.append(r.strength)
-        return np.array(codes, dtype=np.int64), np.array(coef, dtype=self.dtype)
+        return penalty_codes(regularizers, self.dtype)
+
+
+def sgd_hyper(optimizer: SGD, dtype: Any, mse_c: float = 0.5, mse_gc: float = 1.0) -> np.ndarray:
+    """``[lr, momentum, nesterov, weight_decay, mse_c, mse_gc]`` in ``dtype`` (what the kernels' `_step_row` and
+    MSE read)."""
+    return np.array([optimizer.lr, optimizer.momentum, float(optimizer.nesterov), optimizer.weight_decay,
+                     mse_c, mse_gc], dtype=dtype)
+
+
+def penalty_codes(regularizers: Sequence[Regularizer], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and gradient coefficients: L2 -> c = strength (half) or 2 strength; L1 -> c = strength."""
+    codes, coef = [], []
+    for r in regularizers:
+        if isinstance(r, L2):
+            codes.append(REG_L2)
+            coef.append(r.strength if r.half else 2.0 * r.strength)
+        else:
+            codes.append(REG_L1)
+            coef.append(r.strength)
+    return np.array(codes, dtype=np.int64), np.array(coef, dtype=dtype)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import fast
 from ..errors import EngineError
+from ..nn.batchnorm import BatchNorm
+from ..nn.dropout import Dropout
 from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer
@@ -34,14 +36,21 @@ def nonzero_fraction(X: Any) -> float:
     return float(np.count_nonzero(rows)) / max(rows.size, 1)
 
 
+def _needs_layer_trainer(model: Module, augment: Any) -> bool:
+    """Whether the run uses something only `fast.LayerTrainer` compiles: BatchNorm, Dropout, an augmentation."""
+    return augment is not None or any(isinstance(m, BatchNorm | Dropout) for m in model.modules())
+
+
 def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimizer,
-                  regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any) -> str:
+                  regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any,
+                  augment: Callable[[Any], Any] | None = None) -> str:
     """``"fast"`` or ``"numpy"``.
 
     ``auto`` takes the fast engine whenever it supports the run (model, loss, optimizer, penalties, dtypes)
-    and numba imports, at batch size 1 always and at larger batch sizes only when at most
-    `AUTO_MINIBATCH_MAX_NONZERO` of the training inputs are nonzero (where the compiled kernel is faster);
-    else NumPy (warning once per process when only numba is missing).
+    and numba imports: the per-example kernels at batch size 1 always and at larger batch sizes only when at
+    most `AUTO_MINIBATCH_MAX_NONZERO` of the training inputs are nonzero (where the compiled kernel is faster);
+    `fast.LayerTrainer` for mini-batch runs with BatchNorm, Dropout or a batch ``augment``, which the kernels
+    cannot train; else NumPy (warning once per process when only numba is missing).
     ``fast`` raises `EngineError` naming every unsupported thing, or ImportError without numba.
     """
     if requested not in ENGINES:
@@ -49,18 +58,22 @@ def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimize
     if requested == "numpy":
         return "numpy"
     reasons = fast.unsupported(model, loss, optimizer, regularizers, batch_size, X, y)
+    if augment is not None:
+        reasons.append("a batch augmentation")
+    layer_reasons = fast.layer_unsupported(model, optimizer, regularizers, batch_size, X) if reasons else []
     if requested == "fast":
-        if reasons:
+        if reasons and layer_reasons:
             raise EngineError("engine='fast' cannot train this run: " + "; ".join(reasons)
-                              + f". The fast engine supports {fast.SUPPORTED_TEXT}. "
-                              "Use engine='auto' (falls back to NumPy) or engine='numpy'.")
+                              + f". The fast engine supports {fast.SUPPORTED_TEXT}; for mini-batches also "
+                              f"{fast.LAYER_TEXT}, which this run does not fit either: " + "; ".join(layer_reasons)
+                              + ". Use engine='auto' (falls back to NumPy) or engine='numpy'.")
         if not fast.numba_available():
             raise ImportError("engine='fast' needs the 'numba' package, which cannot be imported: "
                               "pip install 'numba>=0.60' (or use engine='numpy')")
         return "fast"
-    if reasons:
+    if reasons and (layer_reasons or not _needs_layer_trainer(model, augment)):
         return "numpy"
-    if int(batch_size) > 1 and nonzero_fraction(X) > AUTO_MINIBATCH_MAX_NONZERO:
+    if not reasons and int(batch_size) > 1 and nonzero_fraction(X) > AUTO_MINIBATCH_MAX_NONZERO:
         return "numpy"
     if not fast.numba_available():
         global _warned_no_numba

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..data.split import train_validation_indices
-from ..errors import EngineError, ShapeError
-from ..fast import FastTrainer
+from ..errors import ShapeError
+from ..fast import FastTrainer, LayerTrainer, make_trainer
 from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
@@ -121,9 +121,10 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
     return EpochResult(num_batches, total / num_batches)
 
 
-def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One batch-size-1 pass through the compiled kernel (`backproplab.fast.FastTrainer`); the progress bar,
-    if any, advances every ``progress.every`` steps with the mean loss of those steps."""
+def train_epoch_fast(trainer: FastTrainer | LayerTrainer, order: np.ndarray | None,
+                     progress: Progress) -> EpochResult:
+    """One pass through the compiled engine (`backproplab.fast.FastTrainer` or `LayerTrainer`); the progress
+    bar, if any, advances every ``progress.every`` steps with the mean loss of those steps."""
     use_bar = progress.bar is not None
     total, steps, bad = trainer.run_epoch(order, progress.every if use_bar else None,
                                           progress.advance if use_bar else None)
@@ -175,7 +176,7 @@ def fit(
             insists (`EngineError` naming what is unsupported); ``"numpy"`` never compiles. Both engines
             compute the same steps; ``History.engine`` says which one ran.
         augment: a callable applied to every training batch ``(B, D) -> (B, D)`` before the forward pass (e.g.
-            `backproplab.data.augment.RandomShift`), never to evaluation; trains on the NumPy engine.
+            `backproplab.data.augment.RandomShift`), never to evaluation.
         threads: threads of NumPy's BLAS while training and evaluating: a positive int, ``"auto"`` (the
             fastest count measured now on the run's largest matrix product, see `train.threads`; what
             ``backproplab run/train/sweep`` use by default) or None (default: leave the BLAS as it is, so that
@@ -204,13 +205,9 @@ def fit(
         X, y = X[tr], y[tr]
     regs = as_regularizers(regularizer)
     params = model.parameters()
-    if augment is not None and engine != "numpy":
-        if engine == "fast":
-            raise EngineError("engine='fast' cannot train with a batch augmentation; use engine='auto' or 'numpy'")
-        engine = "numpy"
-    engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
+    engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y, augment)
     threads = resolve_threads(threads, *largest_product(params, batch_size), getattr(X, "dtype", np.float32))
-    trainer = FastTrainer(model, loss, optimizer, regs, X, y, batch_size) if engine == "fast" else None
+    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment) if engine == "fast" else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
                               "regularizer": [repr(r) for r in regs], "threads": threads,
