@@ -1,0 +1,100 @@
+"""The batch-1 floor: the part of a fast-engine step that no batch-size-1 SGD implementation can skip.
+
+One SGD step on one example must (1) find the example's nonzero pixels, (2) read the first layer's weight row
+of each of them to form the pre-activations (forward), and (3) rewrite those rows (update: W1[i] -= lr x_i g).
+Everything else in the step (the activation, the second layer, the loss and its gradient, the biases) touches
+a few thousand numbers; these three touch ``nnz * hidden`` weights twice, which for 784-256-10 on Fashion-MNIST
+(about 390 nonzero pixels) is about 100,000 floats read, and as many written back, per example.
+
+`floor_epoch` does exactly that work and nothing else, with the fast engine's own loops for (1) and (2)
+(`backproplab.fast.kernels._add_sparse_rows`: four rows per pass) and a plain streaming loop for (3); the
+gradient ``g`` is a fixed vector, and a checksum of each forward keeps the compiler from dropping it. Its time per
+example on this machine's caches is the floor; `measure_floor` also times the fast engine's kernel on the same
+rows, weights and learning rate, and reports the ratio (the issue's target: within 1.25x).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+
+def _compile() -> Any:
+    from numba import njit
+
+    from backproplab.fast.kernels import _add_sparse_rows
+
+    @njit(cache=True, fastmath=False)
+    def floor_epoch(X, order, theta, out, g, lr, z, nz):  # noqa: ANN001, ANN202
+        """For each example: nonzero pixels, z = sum_i x_i W1[i] over them, W1[i] -= lr x_i g. W1 is ``theta``
+        ``(D * out,)`` row-major; returns the sum of z[0] over the examples (kept so the forward is not removed)."""
+        zero = theta.dtype.type(0.0)
+        check = 0.0
+        for t in range(order.shape[0]):
+            x = X[order[t]]
+            nnz = 0
+            for i in range(x.shape[0]):  # branch-free, as in the engine
+                nz[nnz] = i
+                nnz += x[i] != zero
+            z[:] = zero
+            _add_sparse_rows(z, x, nz, 0, nnz, theta, 0, out)
+            check += z[0]
+            for q in range(nnz):
+                i = nz[q]
+                xv = x[i]
+                ws = theta[i * out:(i + 1) * out]
+                for j in range(out):
+                    ws[j] = ws[j] - lr * (xv * g[j])
+        return check
+
+    return floor_epoch
+
+
+def measure_floor(X: np.ndarray, W1: np.ndarray, lr: float = 0.01, repeats: int = 5, seed: int = 0,
+                  engine_epoch: Any = None) -> dict[str, Any]:
+    """Median time per example of `floor_epoch` over ``X`` (file order), and, when ``engine_epoch`` is given (a
+    callable running the fast engine over the same rows and returning ``(wall, cpu)`` seconds), the engine's,
+    timed in turns with the floor; wall time and this process's CPU time (steadier on a shared machine) alike.
+    The weights start from ``W1`` ``(D, hidden)`` every repeat."""
+    floor_epoch = _compile()
+    X = np.ascontiguousarray(X, dtype=W1.dtype)
+    order = np.arange(len(X), dtype=np.int64)
+    hidden = W1.shape[1]
+    g = (np.random.default_rng(seed).standard_normal(hidden) * 0.01).astype(W1.dtype)
+    z = np.zeros(hidden, W1.dtype)
+    nz = np.zeros(X.shape[1], np.int64)
+    floor_epoch(X[:10], order[:10], W1.reshape(-1).copy(), hidden, g, W1.dtype.type(lr), z, nz)  # compile / load
+    floor_times: list[tuple[float, float]] = []
+    engine_times: list[tuple[float, float]] = []
+    for _ in range(repeats):
+        theta = W1.reshape(-1).copy()
+        started, cpu = time.perf_counter(), time.process_time()
+        floor_epoch(X, order, theta, hidden, g, W1.dtype.type(lr), z, nz)
+        floor_times.append((time.perf_counter() - started, time.process_time() - cpu))
+        if engine_epoch is not None:
+            engine_times.append(engine_epoch())
+    n = len(X)
+    result: dict[str, Any] = {
+        "rows": n, "hidden": hidden, "mean_nonzero_pixels": float(np.count_nonzero(X) / n),
+        "floor_weight_bytes_per_step": float(np.count_nonzero(X) / n) * hidden * W1.itemsize * 2,
+        "floor_seconds": floor_times, **_per_step("floor", floor_times, n),
+    }
+    if engine_times:
+        result["engine_seconds"] = engine_times
+        result.update(_per_step("engine", engine_times, n))
+        result["engine_over_floor"] = result["engine_us_per_step"] / result["floor_us_per_step"]
+        result["engine_over_floor_cpu"] = result["engine_cpu_us_per_step"] / result["floor_cpu_us_per_step"]
+        result["engine_over_floor_best"] = result["engine_best_us_per_step"] / result["floor_best_us_per_step"]
+    return result
+
+
+def _per_step(name: str, times: list[tuple[float, float]], n: int) -> dict[str, float]:
+    """Medians, and the fastest repeat (``_best``): on a shared machine other processes evict the weights from
+    the core's caches at random moments, which only ever adds time."""
+    wall = statistics.median(t for t, _ in times)
+    cpu = statistics.median(c for _, c in times)
+    return {f"{name}_us_per_step": 1e6 * wall / n, f"{name}_cpu_us_per_step": 1e6 * cpu / n,
+            f"{name}_best_us_per_step": 1e6 * min(t for t, _ in times) / n, f"{name}_steps_per_second": n / wall}
