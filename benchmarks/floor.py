@@ -98,3 +98,24 @@ def _per_step(name: str, times: list[tuple[float, float]], n: int) -> dict[str, 
     cpu = statistics.median(c for _, c in times)
     return {f"{name}_us_per_step": 1e6 * wall / n, f"{name}_cpu_us_per_step": 1e6 * cpu / n,
             f"{name}_best_us_per_step": 1e6 * min(t for t, _ in times) / n, f"{name}_steps_per_second": n / wall}
+
+
+def fast_engine_epoch(X: np.ndarray, y: np.ndarray, params: Any, lr: float) -> Any:
+    """A callable that trains the benchmark network (784-256-10 sigmoid, softmax-CE, SGD ``lr``) from ``params``
+    for one batch-1 epoch over ``(X, y)`` in file order through the fast engine's kernel, and returns its
+    ``(wall, cpu)`` seconds (building the trainer, which packs the weights, is not timed)."""
+    from backproplab.fast import FastTrainer
+    from backproplab.nn import SoftmaxCrossEntropy, mlp
+    from backproplab.optim import SGD
+
+    def epoch() -> tuple[float, float]:
+        W1, b1, W2, b2 = params
+        model = mlp([W1.shape[0], W1.shape[1], W2.shape[1]], "sigmoid", seed=0)
+        model[0].set_weights(W1, b1)
+        model[2].set_weights(W2, b2)
+        trainer = FastTrainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=lr), [], X, y, 1)
+        started, cpu = time.perf_counter(), time.process_time()
+        trainer.run_epoch(None)
+        return time.perf_counter() - started, time.process_time() - cpu
+
+    return epoch

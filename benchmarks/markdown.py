@@ -71,13 +71,13 @@ def to_markdown(result: dict[str, Any]) -> str:
         elif "maximum_seconds" in t:
             value = f"{t['value']:.1f} s"
         else:
-            value = format_ratio(t["value"], t["minimum_ratio"], "×")
+            value = format_ratio(t["value"], t.get("minimum_ratio", t.get("maximum_ratio")), "×")
         if t.get("value_cpu") is None:
             cpu = "–"
         elif "maximum_seconds" in t:
             cpu = f"{t['value_cpu']:.1f} s"
         else:
-            cpu = format_ratio(t["value_cpu"], t["minimum_ratio"], "×")
+            cpu = format_ratio(t["value_cpu"], t.get("minimum_ratio", t.get("maximum_ratio")), "×")
         lines.append(_row([t["target"], value, cpu, t["status"]]))
     return "\n".join(lines)
 

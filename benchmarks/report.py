@@ -59,12 +59,12 @@ def target_table(targets: list[dict[str, Any]]) -> str:
         elif "maximum_seconds" in t:
             value = f"{t['value']:.1f} s"
         else:
-            value = format_ratio(t["value"], t["minimum_ratio"])
+            value = format_ratio(t["value"], t.get("minimum_ratio", t.get("maximum_ratio")))
         if t.get("value_cpu") is None:
             cpu = "-"
         elif "maximum_seconds" in t:
             cpu = f"{t['value_cpu']:.1f} s"
         else:
-            cpu = format_ratio(t["value_cpu"], t["minimum_ratio"])
+            cpu = format_ratio(t["value_cpu"], t.get("minimum_ratio", t.get("maximum_ratio")))
         rows.append([t["status"], t["target"], value, cpu, t.get("note") or ""])
     return _table(["result", "target", "measured", "on CPU time", "note"], rows, right={2, 3})

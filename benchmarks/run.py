@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .cli_run import time_run
+from .floor import fast_engine_epoch, measure_floor
 from .machine import limit_blas_threads, machine_info, numpy_threads
 from .measure import SANITY_ROWS, measure_batch
 from .peers import PEER_KEYS
-from .problem import load_fashion
+from .problem import LR, glorot_params, load_fashion
 from .report import ratio_table, speed_table, target_table
 from .targets import check_targets, ratios
 
@@ -41,6 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "subprocess (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS); 0 leaves NumPy's BLAS as it is and "
                         "gives torch as many (default 1: on a busy shared machine multi-threaded BLAS stalls)")
     p.add_argument("--skip-run", action="store_true", help="do not time `backproplab run fashion-sgd`")
+    p.add_argument("--skip-floor", action="store_true", help="do not measure the batch-1 floor")
     p.add_argument("--run-timeout", type=float, default=600.0,
                    help="seconds before the timed `backproplab run` is abandoned (and FAILs)")
     p.add_argument("--quick", action="store_true",
@@ -97,13 +99,17 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(f"batch size {b}: {len(data):,} samples")
         batches.append(measure_batch(data, b, args.peers, args.repeats, threads, args.warmup_samples,
                                      log=lambda msg: print(msg, flush=True)))
+    floor: dict[str, Any] = {"skipped": True}
+    if 1 in args.batch_sizes and not args.skip_floor and "fast" in args.peers:
+        print("measuring the batch-1 floor (benchmarks/floor.py) beside the fast engine's kernel ...", flush=True)
+        floor = _floor(full.head(args.samples_batch1), args.repeats)
     run: dict[str, Any] = {"skipped": True}
     if not args.skip_run:
         print("timing `backproplab run fashion-sgd` (15 epochs, per-epoch evaluation, report) ...", flush=True)
         run = time_run("fashion-sgd", timeout=args.run_timeout, threads=args.threads or None)
     r = ratios(batches)
     r_cpu = ratios(batches, "samples_per_cpu_second")
-    targets = check_targets(batches, run)
+    targets = check_targets(batches, run, floor)
 
     print()
     print(f"samples/s: wall time, median of {args.repeats}; samples/CPU-s: this process's CPU time (less disturbed "
@@ -116,6 +122,14 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     print()
     print("the same ratios on CPU time (samples per CPU-second of this process)")
     print(ratio_table(r_cpu, batches))
+    if floor.get("floor_us_per_step"):
+        f = floor
+        print()
+        print(f"batch-1 floor: {f['floor_us_per_step']:.2f} us per step ({f['floor_cpu_us_per_step']:.2f} CPU-us; "
+              f"{f['mean_nonzero_pixels']:.0f} nonzero pixels x {f['hidden']} weights read and rewritten); fast "
+              f"engine kernel {f['engine_us_per_step']:.2f} us ({f['engine_cpu_us_per_step']:.2f} CPU-us): "
+              f"{f['engine_over_floor']:.3f}x the floor ({f['engine_over_floor_cpu']:.3f}x on CPU time, "
+              f"{f['engine_over_floor_best']:.3f}x fastest repeat over fastest repeat)")
     if not run.get("skipped"):
         print()
         final = run.get("final", {})
@@ -137,12 +151,21 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
                            "peers": args.peers, "quick": args.quick, "sanity_rows": SANITY_ROWS,
                            "network": "784-256-10 sigmoid, softmax-CE, Glorot-uniform, SGD lr 0.01, float32"},
               "machine": machine, "batches": batches, "ratios": r, "ratios_cpu": r_cpu,
-              "run_fashion_sgd": run, "targets": targets,
+              "floor": floor, "run_fashion_sgd": run, "targets": targets,
               "total_seconds": time.time() - started}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {args.out}")
     return 1 if args.strict and any(t["status"] == "FAIL" for t in targets) else 0
+
+
+def _floor(data: Any, repeats: int) -> dict[str, Any]:
+    try:
+        init = glorot_params(0)
+        return measure_floor(data.X, init[0], lr=LR, repeats=max(repeats, 5),
+                             engine_epoch=fast_engine_epoch(data.X, data.y, init, LR))
+    except ImportError as exc:  # numba missing: no fast engine, no floor
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _loadavg() -> list[float] | None:
