@@ -61,6 +61,12 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
                 # wall = start-up and data loading + epochs (training + evaluation) + report
                 result["train_seconds"] = sum(float(r.get("train_seconds", 0.0)) for r in records)
                 result["epoch_seconds"] = sum(float(r.get("seconds", 0.0)) for r in records)
+                result["records"] = [{k: r[k] for k in ("epoch", "seconds", "test_acc") if k in r} for r in records]
+        summaries = sorted(Path(tmp).glob("*/summary.json"))
+        if summaries:
+            summary = json.loads(summaries[-1].read_text())
+            result["threads"] = summary.get("threads")
+            result["final"] = {**result.get("final", {}), **summary.get("final", {})}
     return result
 
 

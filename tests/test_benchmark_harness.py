@@ -108,3 +108,24 @@ def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(mon
     assert ratios([batch])["32"]["numpy/plain"] is None
     targets = check_targets([batch], {"skipped": True})
     assert all(t["status"] == "n/a" for t in targets)
+
+
+@pytest.mark.slow
+def test_time_to_accuracy_quick_runs_every_peer_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "tta.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.time_to_accuracy", "--quick", "--presets", "mnist-best",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    entry = result["presets"]["mnist-best"]
+    assert entry["recipe"]["hidden"] == [1024, 1024] and entry["recipe"]["shift"] == 1 and entry["runs"] == []
+    tta = entry["tta"]["1"]
+    for peer in ("backproplab", "torch", "sklearn"):
+        (row,) = tta["rows"][peer]
+        # quick mode's target is 0: every peer reaches it at its first evaluated epoch, having really trained
+        assert row["reached"] and row["epoch_at_target"] == 1 and 0.5 < row["best_acc"] <= 1.0, peer
+        assert row["time_to_target"] == row["epochs"][0]["seconds"] > 0
+    assert tta["rows"]["backproplab"][0]["engine"] == "fast"
+    assert tta["speedup"]["torch"] == pytest.approx(tta["summary"]["torch"]["median_time_to_target"]
+                                                    / tta["summary"]["backproplab"]["median_time_to_target"])
+    assert {t["status"] for t in result["targets"]} <= {"PASS", "FAIL", "n/a"}
