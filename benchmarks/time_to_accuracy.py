@@ -13,6 +13,9 @@ Two parts, each measured in this one process run (docs/performance.md explains t
    the target; the wall time from the start of training to the end of that epoch's evaluation is the time to
    accuracy. The ratios peer / backproplab of the median times are the speed-ups (> 1: backproplab faster); a
    peer that never gets there reports the best accuracy it reached and when.
+3. For every thread count of ``--speed-threads``, one epoch of each peer (training and the test evaluation), in
+   turns, ``--speed-repeats`` times: seconds per epoch side by side, a cheap stand-in for part 2 where a full
+   time-to-accuracy run at that thread count would take too long (e.g. two threads on a loaded machine).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seeds", default="0,1,2", help="seeds of the time-to-accuracy runs (each peer, each seed)")
     p.add_argument("--runs-seeds", default="0,1,2", help="seeds of the end-to-end `backproplab run` (empty: skip)")
     p.add_argument("--peers", default=",".join(PEERS), help=f"subset of {','.join(PEERS)}")
+    p.add_argument("--speed-threads", default="1,2", help="thread counts of the seconds-per-epoch part (empty: skip)")
+    p.add_argument("--speed-repeats", type=int, default=3)
     p.add_argument("--full", action="store_true", help="train every epoch instead of stopping at the target")
     p.add_argument("--quick", action="store_true", help="harness smoke test: 2 epochs on 2,000 rows, one seed, "
                    "one thread, target 0, no end-to-end runs")
@@ -61,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.threads = _ints(args.threads, "threads")
     args.seeds = _ints(args.seeds, "seeds")
     args.runs_seeds = _ints(args.runs_seeds, "runs-seeds")
+    args.speed_threads = _ints(args.speed_threads, "speed-threads")
     args.peers = [s.strip() for s in args.peers.split(",") if s.strip()]
     unknown = [k for k in args.peers if k not in PEERS]
     if unknown:
@@ -68,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if any(t < 1 for t in args.threads) or not args.seeds:
         p.error("--threads must be positive and --seeds not empty")
     if args.quick:
-        args.threads, args.seeds, args.runs_seeds = [1], [0], []
+        args.threads, args.seeds, args.runs_seeds, args.speed_threads, args.speed_repeats = [1], [0], [], [1], 1
     return args
 
 
@@ -106,6 +112,31 @@ def warm_up(keys: list[str], config: Any, recipe: Recipe, train: Any, test: Any,
         with contextlib.suppress(ImportError):
             run_peer(key, short, replace(recipe, epochs=1, warmup=0), train.take(1024), test.take(256), 0, threads,
                      False)
+
+
+def epoch_speed(args: argparse.Namespace, config: Any, recipe: Recipe, train: Any, test: Any) -> dict[str, Any]:
+    """Median seconds of one epoch (training + test evaluation) per thread count and peer, peers in turns."""
+    from dataclasses import replace
+
+    from backproplab.experiments.config import with_overrides
+
+    one = with_overrides(config, {"training": {"epochs": 1}, "optimizer": {"warmup_epochs": 0}})
+    short = replace(recipe, epochs=1, warmup=0)
+    out: dict[str, Any] = {}
+    for threads in args.speed_threads:
+        warm_up(args.peers, config, recipe, train, test, threads)
+        times: dict[str, list[float]] = {k: [] for k in args.peers}
+        for r in range(args.speed_repeats):
+            for key in args.peers[r % len(args.peers):] + args.peers[:r % len(args.peers)]:
+                with contextlib.suppress(ImportError):
+                    times[key].append(run_peer(key, one, short, train, test, r, threads, False)["seconds"])
+        med = {k: statistics.median(v) for k, v in times.items() if v}
+        out[str(threads)] = {"seconds": times, "median": med,
+                             "speedup": {k: v / med["backproplab"] for k, v in med.items()
+                                         if k != "backproplab" and "backproplab" in med}}
+        print(f"  one epoch at {threads} thread(s): " + ", ".join(f"{LABELS[k]} {v:.1f} s" for k, v in med.items()),
+              flush=True)
+    return out
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -165,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             speedups = {k: (s["median_time_to_target"] / base if base and s["median_time_to_target"] else None)
                         for k, s in summary.items() if k != "backproplab"}
             entry["tta"][str(threads)] = {"rows": per_peer, "summary": summary, "speedup": speedups}
+        entry["epoch_seconds"] = epoch_speed(args, config, recipe, train, test)
         results[name] = entry
     machine["load_average_end"] = list(__import__("os").getloadavg())
     targets = check_targets(results)
@@ -223,6 +255,10 @@ def report(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
                 lines.append(f"  {LABELS[peer]:<28} {'-' if t is None else f'{t:8.1f} s'}  reached {s['reached']:<5} "
                              f"epochs {s['epochs_at_target']}  {s['median_epoch_seconds'] or float('nan'):.2f} s/epoch"
                              f"  best {s['best_acc']}{faster}")
+        for threads, sp in entry.get("epoch_seconds", {}).items():
+            parts = [f"{LABELS[k]} {v:.2f} s" for k, v in sp["median"].items()]
+            ratio = [f"{LABELS[k]} / backproplab {v:.2f}x" for k, v in sp["speedup"].items()]
+            lines.append(f"{name}: one epoch at {threads} thread(s): " + ", ".join(parts) + "; " + ", ".join(ratio))
     lines.append("targets:")
     for t in targets:
         value = "-" if t["value"] is None else (f"{t['value']:.4f}" if t["value"] < 1.0 else f"{t['value']:.2f}")

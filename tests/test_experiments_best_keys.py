@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from backproplab.cli.main import main
-from backproplab.data import RandomShift
+from backproplab.data import Mixup, RandomShift
 from backproplab.errors import ConfigError
 from backproplab.experiments import run_experiment
 from backproplab.experiments.build import build_experiment
@@ -33,7 +33,7 @@ def config(**sections: dict) -> object:
 
 def test_keys_build_batch_norm_augmentation_and_schedule() -> None:
     cfg = config(model={"hidden": [12, 8], "activation": "relu", "batch_norm": True},
-                 data={"augment": {"shift": 2, "flip": True}, "scale": "centered"},
+                 data={"augment": {"shift": 2, "flip": True, "mixup": 0.3}, "scale": "centered"},
                  optimizer={"schedule": "cosine", "warmup_epochs": 1, "lr": 0.2},
                  training={"seed": 4})
     exp = build_experiment(cfg)
@@ -42,18 +42,22 @@ def test_keys_build_batch_norm_augmentation_and_schedule() -> None:
     assert isinstance(exp.model[1], BatchNorm) and exp.model[0].bias is None
     schedule = exp.optimizer.schedule
     assert isinstance(schedule, WarmupCosine) and (schedule.epochs, schedule.warmup) == (2, 1)
-    aug = exp.augment
+    assert exp.augment is not None
+    aug, mixup = exp.augment.steps
     assert isinstance(aug, RandomShift) and (aug.max_shift, aug.flip, aug.fill) == (2, True, -0.5)
+    assert isinstance(mixup, Mixup) and (mixup.alpha, mixup.num_classes) == (0.3, 10)
     again = build_experiment(cfg).augment
-    assert again is not None and np.array_equal(aug.draw(50)[0], again.draw(50)[0])  # seeded by training.seed
+    assert again is not None and np.array_equal(aug.draw(50)[0], again.steps[0].draw(50)[0])  # from training.seed
     shuffle = np.random.default_rng(4).integers(-2, 3, size=50)
-    assert not np.array_equal(build_experiment(cfg).augment.draw(50)[0], shuffle)  # not fit's shuffling stream
+    assert not np.array_equal(build_experiment(cfg).augment.steps[0].draw(50)[0], shuffle)  # not fit's stream
+    assert mixup.rng.beta(1, 1) != aug.rng.beta(1, 1)  # independent streams
 
 
 def test_augmentation_off_by_default_and_refused_where_rows_are_not_images() -> None:
     assert build_experiment(config()).augment is None
     with pytest.raises(ConfigError, match="are not images here"):
         build_experiment(config(data={"augment": {"shift": 1}, "pca_variance": 0.9}))
+    assert build_experiment(config(data={"augment": {"mixup": 0.2}, "pca_variance": 0.9})).augment is not None
     with pytest.raises(ConfigError, match="data.augment needs data.scale in"):
         config(data={"augment": {"flip": True}, "scale": "standardize"})
     with pytest.raises(ConfigError, match=r"data.augment.shift: Input should be less than or equal to 8"):
@@ -66,8 +70,8 @@ def test_run_records_threads_and_augmentation(tmp_path: Path) -> None:
     result = run_experiment(cfg, runs_dir=tmp_path, verbose=0)
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["threads"] == 1 and result.history.params["threads"] == 1
-    assert result.history.params["augment"].startswith("RandomShift(max_shift=1")
-    assert summary["engine"] == "numpy" and 0.0 <= summary["final"]["test_acc"] <= 1.0
+    assert result.history.params["augment"].startswith("Compose(RandomShift(max_shift=1")
+    assert summary["engine"] == "fast" and 0.0 <= summary["final"]["test_acc"] <= 1.0  # fast.LayerTrainer
 
 
 def test_sweep_trials_use_one_thread_unless_told() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from backproplab import nn
-from backproplab.data import Dataset, RandomShift
+from backproplab.data import Compose, Dataset, Mixup, RandomShift
 from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, WarmupCosine
 from backproplab.train import History, fit
@@ -67,6 +67,12 @@ def test_relu_batchnorm_dropout_augmentation_bit_for_bit(rows: Dataset, dtype: A
                          augment=RandomShift(1, (28, 28), flip=True, rng=2), regularizer=nn.L2(1e-4),
                          eval_sets={"test": rows.take(100)})
     compare(results, 0.0)
+
+
+def test_mixup_soft_targets_bit_for_bit(rows: Dataset) -> None:
+    model = nn.mlp([784, 24, 10], "relu", batch_norm=True, dropout=0.1, seed=6)
+    augment = Compose(RandomShift(1, (28, 28), rng=3), Mixup(0.3, 10, rng=4))
+    compare(train_both(model, rows, SGD_NESTEROV, augment=augment), 0.0)
 
 
 @pytest.mark.parametrize(("activation", "options"), [("sigmoid", {}), ("tanh", {}), ("elu", {"alpha": 0.9}),

@@ -24,7 +24,7 @@ def test_best_preset_recipe_and_target(name: str, dataset: str, target: float, s
     assert kinds.count(BatchNorm) == 2 and kinds.count(Dropout) == 2 and kinds.count(ReLU) == 2
     assert isinstance(exp.optimizer, SGD) and exp.optimizer.nesterov and exp.optimizer.weight_decay > 0
     assert isinstance(exp.optimizer.schedule, WarmupCosine)
-    assert (exp.augment is not None) == bool(shift)
+    assert (exp.augment is not None) == config.data.augment.enabled
 
 
 @pytest.mark.parametrize(("name", "run_preset", "trials"), [("fashion-best-search", "fashion-best", 8),

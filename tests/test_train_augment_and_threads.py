@@ -30,7 +30,7 @@ def test_fit_with_augmentation_equals_a_hand_written_loop(fashion_small: Dataset
         order = order_rng.permutation(len(data))
         for s in range(0, len(data), 50):
             idx = order[s:s + 50]
-            loss.forward(by_hand.forward(aug(data.X[idx]), training=True), data.y[idx])
+            loss.forward(by_hand.forward(aug.shift(data.X[idx]), training=True), data.y[idx])
             by_hand.backward(loss.backward())
             opt.step()
     for (name, a), (_, b) in zip(model.state_dict().items(), by_hand.state_dict().items(), strict=True):

@@ -2,7 +2,7 @@
 cs231n toy problem); optional PCA."""
 
 from ..errors import DatasetError
-from .augment import RandomShift
+from .augment import Compose, Mixup, RandomShift
 from .dataset import Dataset
 from .pca import PCA, fit_pca
 from .raw import RawData
@@ -10,5 +10,5 @@ from .registry import DATASETS, load_dataset, load_raw, load_splits
 from .scaling import SCALES
 from .split import train_validation_indices
 
-__all__ = ["DATASETS", "PCA", "SCALES", "Dataset", "DatasetError", "RandomShift", "RawData", "load_dataset", "load_raw",
-           "load_splits", "fit_pca", "train_validation_indices"]
+__all__ = ["DATASETS", "PCA", "SCALES", "Compose", "Dataset", "DatasetError", "Mixup", "RandomShift", "RawData",
+           "load_dataset", "load_raw", "load_splits", "fit_pca", "train_validation_indices"]

@@ -1,8 +1,11 @@
-"""Data augmentation for training batches: random shifts (and optional horizontal flips) of images.
+"""Data augmentation for training batches: random shifts (and optional horizontal flips) of images, mixup,
+and a composition of them.
 
-An augmentation is a callable ``batch (B, D) -> new batch (B, D)`` that `backproplab.train.fit` applies to each
-training batch (never to evaluation data). It draws from its own seeded `numpy.random.Generator`, whose state
-`state_dict` / `load_state_dict` save and restore, so a run is reproducible and can be resumed exactly.
+An augmentation is a callable ``(X, y) -> (X', y')`` on one training batch (``X`` ``(B, D)``, ``y`` labels ``(B,)``
+or target rows ``(B, K)``) that `backproplab.train.fit` applies before each forward pass (never to evaluation
+data). It draws from its own seeded `numpy.random.Generator`, whose state `state_dict` / `load_state_dict` save
+and restore, so a run is reproducible and can be resumed exactly. The arrays it returns may be reused by its
+next call.
 """
 
 from __future__ import annotations
@@ -53,7 +56,11 @@ class RandomShift:
         flips = self.rng.random(rows) < 0.5 if self.flip else np.zeros(rows, dtype=np.bool_)
         return dy, dx, flips
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
+    def __call__(self, X: np.ndarray, y: Any = None) -> tuple[np.ndarray, Any]:
+        """``(X moved, y)``: ``X`` ``(B, D)``, the targets unchanged."""
+        return self.shift(X), y
+
+    def shift(self, X: np.ndarray) -> np.ndarray:
         """A new ``(B, D)`` batch: ``X`` moved (the returned array is reused by the next call: copy to keep it)."""
         if X.ndim != 2 or X.shape[1] != self.num_features:
             raise ValueError(f"RandomShift for images of shape {self.image_shape} expects a batch (B, "
@@ -79,3 +86,57 @@ class RandomShift:
     def __repr__(self) -> str:
         flip = ", flip=True" if self.flip else ""
         return f"RandomShift(max_shift={self.max_shift}, image_shape={self.image_shape}{flip}, fill={self.fill})"
+
+
+class Mixup:
+    """Blend each batch with a shuffled copy of itself (Zhang et al., 2018, "mixup"): per batch, draw
+    lam ~ Beta(alpha, alpha) and a permutation p of its rows, then X' = lam X + (1 - lam) X[p] and
+    T' = lam T + (1 - lam) T[p], T the one-hot rows of the labels (or the given target rows). The loss then
+    sees probability rows (`SoftmaxCrossEntropy` takes them). Draws per batch: lam, then the permutation.
+    """
+
+    def __init__(self, alpha: float, num_classes: int, *, rng: np.random.Generator | int | None = 0) -> None:
+        if not float(alpha) > 0:
+            raise ConfigError(f"Mixup alpha must be > 0; got {alpha}")
+        if int(num_classes) < 2:
+            raise ConfigError(f"Mixup needs at least 2 classes; got {num_classes}")
+        self.alpha = float(alpha)
+        self.num_classes = int(num_classes)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def __call__(self, X: np.ndarray, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        rows = y if y.ndim == 2 else np.eye(self.num_classes, dtype=X.dtype)[y]
+        lam = float(self.rng.beta(self.alpha, self.alpha))
+        p = self.rng.permutation(len(X))
+        return lam * X + (1.0 - lam) * X[p], lam * rows + (1.0 - lam) * rows[p]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"bit_generator": copy.deepcopy(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = copy.deepcopy(state["bit_generator"])
+
+    def __repr__(self) -> str:
+        return f"Mixup(alpha={self.alpha})"
+
+
+class Compose:
+    """Augmentations applied in turn: ``(X, y) -> a_n(...a_1(X, y))``."""
+
+    def __init__(self, *steps: Any) -> None:
+        self.steps = list(steps)
+
+    def __call__(self, X: np.ndarray, y: Any) -> tuple[np.ndarray, Any]:
+        for step in self.steps:
+            X, y = step(X, y)
+        return X, y
+
+    def state_dict(self) -> dict[str, Any]:
+        return {str(i): step.state_dict() for i, step in enumerate(self.steps)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for i, step in enumerate(self.steps):
+            step.load_state_dict(state[str(i)])
+
+    def __repr__(self) -> str:
+        return "Compose(" + ", ".join(repr(s) for s in self.steps) + ")"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Dataset, RandomShift, fit_pca, load_splits
+from ..data import Compose, Dataset, Mixup, RandomShift, fit_pca, load_splits
 from ..errors import ConfigError
 from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
 from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay, WarmupCosine
@@ -69,17 +69,25 @@ def build_optimizer(cfg: OptimizerConfig, model: Sequential, epochs: int) -> Opt
                weight_decay=cfg.weight_decay, schedule=build_schedule(cfg, epochs))
 
 
-def build_augment(config: RunConfig, train: Dataset) -> RandomShift | None:
-    """The training-batch augmentation of ``data.augment`` (None when off). Its generator is a child of
-    ``training.seed`` (`numpy.random.SeedSequence.spawn`), independent of the shuffling stream."""
+def build_augment(config: RunConfig, train: Dataset) -> Compose | None:
+    """The training-batch augmentation of ``data.augment`` (None when off): `RandomShift` (shifts, flips), then
+    `Mixup`. Their generators are children of ``training.seed`` (`numpy.random.SeedSequence.spawn`), independent
+    of each other and of the shuffling stream."""
     a = config.data.augment
     if not a.enabled:
         return None
-    if train.image_shape is None or int(np.prod(train.image_shape)) != train.num_features:
-        raise ConfigError(f"data.augment shifts and flips images, but the training rows of {train.name!r} are not "
-                          "images here (e.g. after data.pca_variance); turn data.augment off")
-    rng = np.random.default_rng(np.random.SeedSequence(config.training.seed).spawn(1)[0])
-    return RandomShift(a.shift, train.image_shape, flip=a.flip, fill=AUGMENT_FILL[config.data.scale], rng=rng)
+    shift_seed, mixup_seed = np.random.SeedSequence(config.training.seed).spawn(2)
+    steps: list[RandomShift | Mixup] = []
+    if a.shift or a.flip:
+        if train.image_shape is None or int(np.prod(train.image_shape)) != train.num_features:
+            raise ConfigError(f"data.augment shifts and flips images, but the training rows of {train.name!r} are "
+                              "not images here (e.g. after data.pca_variance); set data.augment.shift = 0 and "
+                              "flip = false")
+        steps.append(RandomShift(a.shift, train.image_shape, flip=a.flip, fill=AUGMENT_FILL[config.data.scale],
+                                 rng=np.random.default_rng(shift_seed)))
+    if a.mixup:
+        steps.append(Mixup(a.mixup, train.num_classes, rng=np.random.default_rng(mixup_seed)))
+    return Compose(*steps)
 
 
 def build_regularizers(config: RunConfig) -> list[Regularizer]:
@@ -110,7 +118,7 @@ class Experiment:
     optimizer: Optimizer
     regularizers: list[Regularizer]
     callbacks: list[Callback]
-    augment: RandomShift | None = None
+    augment: Compose | None = None
 
     @property
     def eval_sets(self) -> dict[str, Dataset]:

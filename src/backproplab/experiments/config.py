@@ -31,10 +31,12 @@ class AugmentConfig(_Section):
     shift: int = Field(0, ge=0, le=8, description="move each image by up to this many pixels in each direction, "
                        "drawn per image (RandomShift); 0: no shift")
     flip: bool = Field(False, description="mirror each image left-right with probability 1/2")
+    mixup: float = Field(0.0, ge=0, description="blend each batch with a shuffled copy of itself, lam ~ Beta(mixup, "
+                         "mixup), targets alike (Mixup); 0: off")
 
     @property
     def enabled(self) -> bool:
-        return self.shift > 0 or self.flip
+        return self.shift > 0 or self.flip or self.mixup > 0
 
 
 class DataConfig(_Section):
@@ -205,7 +207,7 @@ class RunConfig(_Section):
         if self.optimizer.schedule == "cosine" and self.optimizer.warmup_epochs >= self.training.epochs:
             raise ValueError(f"optimizer.warmup_epochs ({self.optimizer.warmup_epochs}) must be smaller than "
                              f"training.epochs ({self.training.epochs})")
-        if self.data.augment.enabled and self.data.scale not in AUGMENT_FILL:
+        if (self.data.augment.shift or self.data.augment.flip) and self.data.scale not in AUGMENT_FILL:
             raise ValueError(f"data.augment needs data.scale in {sorted(AUGMENT_FILL)} (a blank pixel must have one "
                              f"value to fill with); got {self.data.scale!r}")
         return self

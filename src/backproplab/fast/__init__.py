@@ -35,7 +35,8 @@ def numba_available() -> bool:
 
 
 def make_trainer(model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer], X: Any,
-                 y: Any, batch_size: int, augment: Callable[[Any], Any] | None = None) -> FastTrainer | LayerTrainer:
+                 y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None
+                 ) -> FastTrainer | LayerTrainer:
     """The per-example/sparse kernels (`FastTrainer`) when they support the run, else `LayerTrainer`."""
     if augment is None and not unsupported(model, loss, optimizer, regularizers, batch_size, X, y):
         return FastTrainer(model, loss, optimizer, regularizers, X, y, batch_size)  # type: ignore[arg-type]

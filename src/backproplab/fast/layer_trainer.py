@@ -79,7 +79,7 @@ class LayerTrainer:
     """Runs epochs of one `fit` (see the module docstring); buffers are allocated once, for ``batch_size`` rows."""
 
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any, batch_size: int, augment: Callable[[Any], Any] | None = None) -> None:
+                 X: Any, y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> None:
         from . import layer_kernels  # numba is imported only when this engine actually runs
 
         self.k = layer_kernels
@@ -227,7 +227,7 @@ class LayerTrainer:
                     xb = np.take(self.X, idx, axis=0, out=self.batch[:len(idx)])
                     yb = self.y[idx]
                 if self.augment is not None:
-                    xb = self.augment(xb)
+                    xb, yb = self.augment(xb, yb)
                 value = self.loss.forward(self._forward(xb), yb)
                 if not math.isfinite(value):
                     return total, step, step + 1

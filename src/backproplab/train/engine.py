@@ -43,7 +43,7 @@ def _needs_layer_trainer(model: Module, augment: Any) -> bool:
 
 def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimizer,
                   regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any,
-                  augment: Callable[[Any], Any] | None = None) -> str:
+                  augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> str:
     """``"fast"`` or ``"numpy"``.
 
     ``auto`` takes the fast engine whenever it supports the run (model, loss, optimizer, penalties, dtypes)

@@ -81,7 +81,7 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
 
 def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
                       X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress,
-                      augment: Callable[[Any], Any] | None = None) -> EpochResult:
+                      augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> EpochResult:
     """One pass over ``(X, y)`` in ``order`` (None: file order): [augment,] forward, loss, backward, penalty, step.
 
     Shuffled batches are gathered by index into one kept buffer (no per-step allocation of the batch), and
@@ -104,7 +104,7 @@ def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Seq
             xb = np.take(X, idx, axis=0, out=buffer[:len(idx)]) if buffer is not None else X[idx]
             yb = y[idx]
         if augment is not None:
-            xb = augment(xb)
+            xb, yb = augment(xb, yb)
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
             return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
@@ -152,7 +152,7 @@ def fit(
     eval_batch_size: int = DEFAULT_EVAL_BATCH,
     engine: str = "auto",
     divergence_factor: float | None = 1e3,
-    augment: Callable[[Any], Any] | None = None,
+    augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     threads: Threads = None,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
@@ -175,8 +175,8 @@ def fit(
             only for mostly-zero inputs, see `engine.choose_engine`) and with NumPy otherwise; ``"fast"``
             insists (`EngineError` naming what is unsupported); ``"numpy"`` never compiles. Both engines
             compute the same steps; ``History.engine`` says which one ran.
-        augment: a callable applied to every training batch ``(B, D) -> (B, D)`` before the forward pass (e.g.
-            `backproplab.data.augment.RandomShift`), never to evaluation.
+        augment: a callable ``(X, y) -> (X', y')`` applied to every training batch before the forward pass,
+            never to evaluation (`backproplab.data.augment`: `RandomShift`, `Mixup`, `Compose`).
         threads: threads of NumPy's BLAS while training and evaluating: a positive int, ``"auto"`` (the
             fastest count measured now on the run's largest matrix product, see `train.threads`; what
             ``backproplab run/train/sweep`` use by default) or None (default: leave the BLAS as it is, so that
