@@ -12,13 +12,13 @@ after the last epoch when ``stop_at_target`` is False).
   ``torch.optim.SGD`` (weight decay on the weight matrices only, as backproplab) and a per-epoch ``LambdaLR``
   with the same warm-up and cosine, written the usual way (``zero_grad``, ``loss.backward()``, ``step``); the
   default initialisation; batches sliced from tensors that share memory with the data; the augmented batches
-  come from the same `RandomShift` as backproplab's (its compiled gather on the NumPy batch), so augmentation
-  costs both the same.
+  come from the same `RandomShift` and `Mixup` as backproplab's (on the NumPy batch; mixup's probability rows
+  are ``CrossEntropyLoss``'s soft targets), so augmentation costs both the same.
 - scikit-learn: ``MLPClassifier`` has no batch normalisation and no dropout, so its closest configuration is the
   same widths, ReLU, its default Adam (learning rate 1e-3, which trains this depth without normalisation; its
   SGD at the preset's rate does not), L2 ``alpha`` 1e-4 (its default), the same batch size and epochs, the same
-  warm-up and cosine applied to Adam's rate, one ``partial_fit`` per epoch over the whole (augmented, for
-  MNIST) training set, shuffled.
+  warm-up and cosine applied to Adam's rate, one ``partial_fit`` per epoch over the whole training set, shuffled,
+  with the preset's shifts and flips (not mixup: ``partial_fit`` takes class labels only).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Recipe:
     batch_size: int
     shift: int
     flip: bool
+    mixup: float
     target: float
 
     @classmethod
@@ -58,7 +59,8 @@ class Recipe:
             raise ValueError(f"{config.name}: the time-to-accuracy peers implement ReLU nets trained by SGD with the "
                              f"cosine schedule; got {m.activation}, {o.name}, schedule {o.schedule}")
         return cls(config.name, config.data.dataset, tuple(m.hidden), m.dropout, m.batch_norm, o.lr, o.momentum,
-                   o.nesterov, o.weight_decay, o.warmup_epochs, t.epochs, t.batch_size, a.shift, a.flip, target)
+                   o.nesterov, o.weight_decay, o.warmup_epochs, t.epochs, t.batch_size, a.shift, a.flip, a.mixup,
+                   target)
 
     def lr_factor(self, epoch: int) -> float:
         """The warm-up + cosine multiplier of 0-based ``epoch`` (`backproplab.optim.WarmupCosine`'s formula)."""
@@ -91,12 +93,16 @@ class Clock:
                 "seconds_per_epoch": self.epochs[-1]["seconds"] / len(self.epochs)}
 
 
-def _augment(recipe: Recipe, seed: int) -> Any:
-    from backproplab.data import RandomShift
+def _augment(recipe: Recipe, seed: int, mixup: bool = True) -> Any:
+    """The recipe's batch augmentation as backproplab's objects (shifts and flips; mixup unless told not to)."""
+    from backproplab.data import Compose, Mixup, RandomShift
 
-    if not (recipe.shift or recipe.flip):
-        return None
-    return RandomShift(recipe.shift, (28, 28), flip=recipe.flip, rng=np.random.default_rng([seed, 1]))
+    steps: list[Any] = []
+    if recipe.shift or recipe.flip:
+        steps.append(RandomShift(recipe.shift, (28, 28), flip=recipe.flip, rng=np.random.default_rng([seed, 1])))
+    if recipe.mixup and mixup:
+        steps.append(Mixup(recipe.mixup, 10, rng=np.random.default_rng([seed, 2])))
+    return Compose(*steps) if steps else None
 
 
 def train_backproplab(config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
@@ -159,11 +165,12 @@ def train_torch(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
         order = torch.randperm(n, generator=generator)
         for s in range(0, n, b):
             idx = order[s:s + b]
-            xb = X[idx]
-            if augment is not None:
-                xb = torch.from_numpy(augment(xb.numpy()))
+            xb, yb = X[idx], y[idx]
+            if augment is not None:  # mixup gives probability rows, which CrossEntropyLoss takes as targets
+                xa, ya = augment(xb.numpy(), yb.numpy())
+                xb, yb = torch.from_numpy(np.ascontiguousarray(xa)), torch.from_numpy(np.ascontiguousarray(ya))
             optimizer.zero_grad()
-            loss_fn(model(xb), y[idx]).backward()
+            loss_fn(model(xb), yb).backward()
             optimizer.step()
         schedule.step()
         model.eval()
@@ -184,7 +191,7 @@ def train_sklearn(recipe: Recipe, train: Any, test: Any, seed: int, threads: int
     lr = 1e-3
     clf = MLPClassifier(hidden_layer_sizes=recipe.hidden, activation="relu", solver="adam", learning_rate_init=lr,
                         alpha=1e-4, batch_size=recipe.batch_size, shuffle=True, random_state=seed, max_iter=1)
-    augment = _augment(recipe, seed)
+    augment = _augment(recipe, seed, mixup=False)  # MLPClassifier takes class labels only: no mixup
     classes = np.arange(10)
     clock = Clock(recipe.target)
     for epoch in range(1, recipe.epochs + 1):
@@ -192,7 +199,7 @@ def train_sklearn(recipe: Recipe, train: Any, test: Any, seed: int, threads: int
             clf.learning_rate_init = lr * recipe.lr_factor(0)
         else:  # partial_fit keeps its Adam state; its step size is read from here at every step
             clf._optimizer.learning_rate_init = lr * recipe.lr_factor(epoch - 1)
-        X = train.X if augment is None else augment(train.X).copy()
+        X = train.X if augment is None else augment(train.X, train.y)[0].copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.partial_fit(X, train.y, classes=classes)
