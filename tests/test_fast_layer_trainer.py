@@ -145,3 +145,35 @@ def test_switching_engines_between_fits_continues_the_same_run(rows: Dataset) ->
     for key, value in whole.state_dict().items():
         np.testing.assert_array_equal(parts.state_dict()[key], value, err_msg=key)
     assert opt_whole.steps == opt_parts.steps == 20
+
+
+def test_kernels_give_the_same_bits_for_any_split_into_threads(rng: np.random.Generator) -> None:
+    import numba
+
+    from backproplab.fast import layer_kernels as k
+
+    x = rng.standard_normal((37, 53)).astype(np.float32)
+    g = rng.standard_normal((37, 53)).astype(np.float32)
+    gamma, beta = rng.standard_normal(53).astype(np.float32), rng.standard_normal(53).astype(np.float32)
+    w, grad = rng.standard_normal((29, 53)).astype(np.float32), rng.standard_normal((29, 53)).astype(np.float32)
+    hyper = np.array([0.1, 0.9, 1.0, 1e-3, 0.5, 1.0], np.float32)
+    outputs = []
+    for blocks in (1, 2, 5):
+        numba.set_num_threads(min(blocks, numba.config.NUMBA_NUM_THREADS))
+        stats = [np.zeros(53, np.float32), np.ones(53, np.float32)]
+        work = [np.empty(53, np.float32) for _ in range(3)] + [np.empty_like(x), np.empty_like(x)]
+        k.batchnorm_forward(x, gamma, beta, *stats, 37.0, np.float32(1e-5), np.float32(0.9), np.float32(0.1),
+                            np.float32(0.1 * 37 / 36), *work, blocks)
+        back = [np.empty(53, np.float32), np.empty(53, np.float32), np.empty_like(x)]
+        k.batchnorm_backward(g, gamma, work[2].copy(), work[3], np.float32(37), *back[:2], True, back[2], blocks)
+        relu = np.empty_like(x)
+        k.relu_forward(x, relu, blocks)
+        w2, v2 = w.copy(), np.zeros_like(w)
+        for ready in (False, True):
+            k.sgd_update(w2, v2, grad, hyper, np.array([1], np.int64), np.array([2e-4], np.float32), True, ready,
+                         blocks)
+        outputs.append([*stats, *work, *back, relu, w2, v2])
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for other in outputs[1:]:
+        for a, b in zip(outputs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -14,6 +14,7 @@ temporaries and passes over memory: one pass per elementwise step, no allocation
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,10 +80,15 @@ class LayerTrainer:
     """Runs epochs of one `fit` (see the module docstring); buffers are allocated once, for ``batch_size`` rows."""
 
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> None:
+                 X: Any, y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+                 threads: int | None = None) -> None:
+        import numba
+
         from . import layer_kernels  # numba is imported only when this engine actually runs
 
         self.k = layer_kernels
+        # the elementwise kernels run on as many threads as the BLAS (None: numba's default)
+        self.threads = min(int(threads or numba.config.NUMBA_NUM_THREADS), numba.config.NUMBA_NUM_THREADS)
         self.layers = _flatten(model)
         self.params = model.parameters()
         self.loss, self.optimizer, self.regularizers = loss, optimizer, list(regularizers)
@@ -110,7 +116,6 @@ class LayerTrainer:
             self.grad.append(np.empty((b, w_in), dtype))
             self.work.append(work)
         self.batch = np.empty((b, self.X.shape[1]), dtype)
-        self.row = np.empty(max(p.shape[-1] for p in self.params), dtype)  # one row of any parameter
 
     def _par(self, activation: Module) -> Any:
         """The activation's parameter (LeakyReLU slope, ELU alpha) in the parameters' dtype, as the module uses it."""
@@ -134,16 +139,17 @@ class LayerTrainer:
                 mo, dt = layer.momentum, self.dtype.type
                 k.batchnorm_forward(a, layer.weight.value, layer.bias.value, layer.running_mean, layer.running_var,
                                     float(m), dt(layer.eps), dt(1.0 - mo), dt(mo), dt(mo * m / (m - 1)),
-                                    work["mu"], work["var"], work["s"], work["x_hat"][:m], o)
+                                    work["mu"], work["var"], work["s"], work["x_hat"][:m], o, self.threads)
             elif isinstance(layer, Dropout):
                 if layer.p == 0.0:
                     o = a
                 else:
                     keep = 1.0 - layer.p
                     draws = layer.rng.random(out=work["draws"][:m])
-                    k.dropout_forward(a, draws, keep, self.dtype.type(1.0) / self.dtype.type(keep), work["mask"][:m], o)
+                    k.dropout_forward(a, draws, keep, self.dtype.type(1.0) / self.dtype.type(keep), work["mask"][:m], o,
+                                      self.threads)
             elif isinstance(layer, ReLU):
-                k.relu_forward(a, o)
+                k.relu_forward(a, o, self.threads)
             else:
                 from .kernels import _activate
 
@@ -164,14 +170,14 @@ class LayerTrainer:
                     np.matmul(g, layer.weight.value.T, out=out)
             elif isinstance(layer, BatchNorm):
                 k.batchnorm_backward(g, layer.weight.value, work["s"], work["x_hat"][:m], self.dtype.type(m),
-                                     layer.weight.grad, layer.bias.grad, need, out)
+                                     layer.weight.grad, layer.bias.grad, need, out, self.threads)
             elif isinstance(layer, Dropout):
                 if layer.p == 0.0:
                     out = g
                 else:
-                    k.multiply(g, work["mask"][:m], out)
+                    k.multiply(g, work["mask"][:m], out, self.threads)
             elif isinstance(layer, ReLU):
-                k.relu_backward(g, x, out)
+                k.relu_backward(g, x, out, self.threads)
             else:
                 from .kernels import _activation_backward
 
@@ -197,8 +203,8 @@ class LayerTrainer:
                 v = opt.velocity[i].reshape(w.shape)
             else:
                 v = w  # never read without momentum
-            self.k.sgd_update(w, v, g, self.row[:w.shape[1]], ready[i], hyper, self.reg_code, self.reg_c,
-                              p.regularize)
+            self.k.sgd_update(w, v, g, hyper, self.reg_code, self.reg_c, p.regularize, ready[i],
+                              min(self.threads, w.shape[0]))
             ready[i] = True
         opt.steps += 1
 
@@ -208,8 +214,18 @@ class LayerTrainer:
         """One pass over the data in ``order`` (None: file order) at the optimizer's current ``lr``; returns
         ``(loss_sum, steps, bad)`` like `FastTrainer.run_epoch` (``bad``: the 1-based step whose loss was NaN or
         infinite, where training stopped before that step's update)."""
-        import math
+        import numba
 
+        threads_before = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._epoch(order, chunk, on_chunk)
+        finally:
+            numba.set_num_threads(threads_before)
+
+    def _epoch(self, order: np.ndarray | None, chunk: int | None,
+               on_chunk: Callable[[int, float], None] | None) -> tuple[float, int, int | None]:
         n, b = len(self.X) if order is None else len(order), self.batch_size
         steps = -(-n // b)
         chunk = steps if not chunk or chunk < 1 else int(chunk)
@@ -217,25 +233,24 @@ class LayerTrainer:
         hyper = sgd_hyper(opt, self.dtype) if type(opt) is SGD else None
         ready = [v is not None for v in opt.velocity] if isinstance(opt, SGD) else []
         total, chunk_total = 0.0, 0.0
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for step in range(steps):
-                s = step * b
-                if order is None:
-                    xb, yb = self.X[s:s + b], self.y[s:s + b]
-                else:
-                    idx = order[s:s + b]
-                    xb = np.take(self.X, idx, axis=0, out=self.batch[:len(idx)])
-                    yb = self.y[idx]
-                if self.augment is not None:
-                    xb, yb = self.augment(xb, yb)
-                value = self.loss.forward(self._forward(xb), yb)
-                if not math.isfinite(value):
-                    return total, step, step + 1
-                total += value
-                chunk_total += value
-                self._backward(self.loss.backward())
-                self._update(hyper, ready)
-                if on_chunk is not None and (step + 1) % chunk == 0:
-                    on_chunk(chunk, chunk_total / chunk)
-                    chunk_total = 0.0
+        for step in range(steps):
+            s = step * b
+            if order is None:
+                xb, yb = self.X[s:s + b], self.y[s:s + b]
+            else:
+                idx = order[s:s + b]
+                xb = np.take(self.X, idx, axis=0, out=self.batch[:len(idx)])
+                yb = self.y[idx]
+            if self.augment is not None:
+                xb, yb = self.augment(xb, yb)
+            value = self.loss.forward(self._forward(xb), yb)
+            if not math.isfinite(value):
+                return total, step, step + 1
+            total += value
+            chunk_total += value
+            self._backward(self.loss.backward())
+            self._update(hyper, ready)
+            if on_chunk is not None and (step + 1) % chunk == 0:
+                on_chunk(chunk, chunk_total / chunk)
+                chunk_total = 0.0
         return total, steps, None

@@ -207,7 +207,8 @@ def fit(
     params = model.parameters()
     engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y, augment)
     threads = resolve_threads(threads, *largest_product(params, batch_size), getattr(X, "dtype", np.float32))
-    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment) if engine == "fast" else None
+    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment, threads) if engine == "fast" \
+        else None
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
                               "regularizer": [repr(r) for r in regs], "threads": threads,
