@@ -21,3 +21,11 @@ class ShapeError(BackproplabError, ValueError):
 
 class EngineError(BackproplabError, ValueError):
     """``engine="fast"`` was asked for a run the fast engine cannot train; the message names each reason."""
+
+
+class ModelFileError(BackproplabError, ValueError):
+    """A saved model file is missing, corrupt, truncated or not a backproplab model; the message names the file."""
+
+
+class ResourceError(BackproplabError):
+    """A request needs more memory than this machine has available; the message gives both sizes."""
