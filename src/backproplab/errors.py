@@ -29,3 +29,9 @@ class ModelFileError(BackproplabError, ValueError):
 
 class ResourceError(BackproplabError):
     """A request needs more memory than this machine has available; the message gives both sizes."""
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """A third-party exception as one short line for a message (some quote whole file headers)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
