@@ -57,16 +57,20 @@ def read_npy_header(fh: BinaryIO, where: str, error: type[BackproplabError], kin
     return NpyHeader(tuple(int(d) for d in shape), bool(fortran_order), dtype, fh.tell())
 
 
-def read_npy(fh: BinaryIO, size: int, where: str, error: type[BackproplabError], kinds: str = "biuf") -> np.ndarray:
+def read_npy(fh: BinaryIO, size: int, where: str, error: type[BackproplabError], kinds: str = "biuf",
+             name: str | None = None) -> np.ndarray:
     """The array stored in ``fh`` (``size`` bytes from its start), after `read_npy_header`'s checks, a check
-    that the header's shape accounts for exactly the bytes held, and a check of the memory it needs."""
+    that the header's shape accounts for exactly the bytes held, and a check of the memory it needs.
+
+    Problems with the file raise ``error`` with messages starting with ``where``; too little memory raises
+    `ResourceError` naming the array ``name`` (default ``where``)."""
     header = read_npy_header(fh, where, error, kinds)
     held = size - header.offset
     if held != header.nbytes:
         what = "truncated" if held < header.nbytes else "has trailing bytes"
         raise error(f"{where}: .npy data {what}: the header says shape {header.shape} of {header.dtype} "
                     f"({header.nbytes} bytes), the file holds {max(held, 0)} bytes after the header")
-    check_memory(header.nbytes, f"{where}: an array of shape {header.shape} ({header.dtype})")
+    check_memory(header.nbytes, f"{name or where}: an array of shape {header.shape} ({header.dtype})")
     buffer = bytearray(header.nbytes)
     view, got = memoryview(buffer), 0
     while got < header.nbytes:

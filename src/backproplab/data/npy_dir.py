@@ -38,7 +38,8 @@ def _load(path: Path) -> np.ndarray:
     """The array in ``path``, numbers only (never pickled objects), checked against the file's size first."""
     try:
         with path.open("rb") as fh:
-            return read_npy(fh, path.stat().st_size, f"{path}: not a readable .npy array", DatasetError)
+            return read_npy(fh, path.stat().st_size, f"{path}: not a readable .npy array", DatasetError,
+                            name=str(path))
     except OSError as exc:
         raise DatasetError(f"{path}: not a readable .npy array ({exc.strerror or exc})") from None
 

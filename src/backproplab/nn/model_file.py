@@ -77,13 +77,17 @@ def parameter_shapes(specs: list[dict[str, Any]], path: Path) -> dict[str, tuple
     """The parameters the layers described by ``specs`` have, by `Sequential` name: Dense ``i`` has
     ``i.weight`` of shape ``(in_features, out_features)`` and, with a bias, ``i.bias`` of ``(out_features,)``."""
     shapes: dict[str, tuple[int, ...]] = {}
+    width = None  # out_features of the previous Dense layer
     for i, spec in enumerate(specs):
         if spec["type"] != "Dense":
             continue
         sizes = (spec.get("in_features"), spec.get("out_features"))
         if not all(type(s) is int and s >= 1 for s in sizes) or type(spec.get("bias")) is not bool:
             raise _bad(path, f"layer {i} (Dense) needs in_features and out_features >= 1 and bias "
-                                 f"true or false; got {_short(spec)}")
+                             f"true or false; got {_short(spec)}")
+        if width is not None and sizes[0] != width:
+            raise _bad(path, f"layer {i} (Dense) takes {sizes[0]} inputs but the layer before gives {width}")
+        width = sizes[1]
         shapes[f"{i}.weight"] = (sizes[0], sizes[1])
         if spec["bias"]:
             shapes[f"{i}.bias"] = (sizes[1],)
@@ -163,4 +167,5 @@ def _parameter_headers(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipI
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, kinds: str) -> np.ndarray:
     with archive.open(info) as fh:
-        return read_npy(fh, info.file_size, _where(path, f"member {info.filename}"), ModelFileError, kinds)
+        return read_npy(fh, info.file_size, _where(path, f"member {info.filename}"), ModelFileError, kinds,
+                        name=f"{path} (member {info.filename})")
