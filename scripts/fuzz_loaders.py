@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import os
+import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+WORKDIR = Path(tempfile.mkdtemp(prefix="backproplab-fuzz-"))
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(WORKDIR / "hypothesis")  # hypothesis's caches: not in the repo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hypothesis import given, seed  # noqa: E402
@@ -59,7 +63,7 @@ def main() -> int:
     args = parser.parse_args()
     formats = args.formats.split(",")
     per_format = -(-args.cases // len(formats))
-    workdir = Path(tempfile.mkdtemp(prefix="backproplab-fuzz-"))
+    workdir = WORKDIR
     failures = workdir / "failures"
     failures.mkdir()
     print(f"fuzzing {per_format} cases for each of {', '.join(formats)} (seed {args.seed}); work in {workdir}")
@@ -81,8 +85,6 @@ def main() -> int:
         for bug in Counter(all_bugs).most_common(20):
             print(f"  {bug[1]:4d}  {bug[0]}")
         return 1
-    import shutil
-
     shutil.rmtree(workdir)
     return 0
 
