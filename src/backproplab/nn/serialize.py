@@ -13,7 +13,8 @@ from ..errors import BackproplabError, ModelFileError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .dropout import Dropout
-from .model_file import ARCHITECTURE, read_model_file
+from .model_file import ARCHITECTURE as _ARCH_KEY
+from .model_file import read_model_file
 from .module import Module, Sequential
 from .softmax import Softmax
 
@@ -59,7 +60,7 @@ def save_model(model: Module, path: str | Path) -> Path:
     """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
     path = Path(path)
     arrays = {name: np.asarray(v) for name, v in model.state_dict().items()}
-    arrays[ARCHITECTURE] = np.array(json.dumps(architecture(model)))
+    arrays[_ARCH_KEY] = np.array(json.dumps(architecture(model)))
     return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
