@@ -9,18 +9,27 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import BackproplabError
+from ..errors import BackproplabError, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class InvalidInput(click.ClickException):
+    """Exit status 2, as click gives a bad option value: the input was invalid, nothing was run."""
+
+    exit_code = 2
+
+
 def friendly_errors(func: F) -> F:
-    """Turn backproplab's own errors into a one-paragraph message and exit status 2 (no traceback)."""
+    """Turn backproplab's own errors into a one-paragraph message without a traceback: exit status 2 for an
+    invalid configuration (`ConfigError`), 1 for the rest (data or model files, memory, a failed run)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ConfigError as exc:
+            raise InvalidInput(str(exc)) from exc
         except BackproplabError as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -45,7 +45,7 @@ def _cases(rng: np.random.Generator) -> Iterator[tuple[str, Callable[[], Any]]]:
 
 @click.command("gradcheck")
 @click.option("--tol", type=float, default=1e-7, show_default=True, help="Largest relative error accepted.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @friendly_errors
 def gradcheck_command(tol: float, seed: int) -> None:
     """Compare every module's backward with central differences in float64; exit 1 if any error >= TOL."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..experiments.config import RunConfig, deep_merge, load_config, parse_assignment, parse_config
+from ..experiments.config import SEED_MAX, RunConfig, deep_merge, load_config, parse_assignment, parse_config
 from .common import (
     friendly_errors,
     report_option,
@@ -97,7 +97,8 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle each epoch, or train in file order.")
-@click.option("--seed", type=int, help="Seed for initialisation, shuffling and the validation split.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX),
+              help="Seed for initialisation, shuffling and the validation split.")
 @click.option("--engine", type=click.Choice(["auto", "fast", "numpy"]))
 @set_option
 @runs_dir_option

@@ -10,16 +10,22 @@ import copy
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._text import read_utf8
 from ..errors import ConfigError
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+# The largest seed both weight streams accept: numpy.random.default_rng and the legacy RandomState.
+SEED_MAX = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class DataConfig(_Section):
@@ -27,7 +33,7 @@ class DataConfig(_Section):
     root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
     scale: Literal["unit", "centered", "mean", "standardize", "none"] = "unit"
     validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
-    split_seed: int = 0
+    split_seed: Seed = 0
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
     limit_test: int = Field(0, ge=0, description="use only the first N test rows (0: all)")
     pca_variance: float | None = Field(
@@ -43,7 +49,7 @@ class ModelConfig(_Section):
     dropout: float = Field(0.0, ge=0, lt=1, description="drop probability after each hidden activation")
     init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
-    seed: int = 0
+    seed: Seed = 0
     rng: Literal["pcg64", "legacy"] = Field(
         "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
         "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
@@ -129,7 +135,7 @@ class TrainingConfig(_Section):
     epochs: int = Field(15, ge=1)
     batch_size: int = Field(1, ge=1)
     shuffle: bool = False
-    seed: int = 0
+    seed: Seed = 0
     eval_train: bool = Field(True, description="evaluate the whole training set after each epoch")
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
@@ -206,6 +212,8 @@ def _format_error(exc: ValidationError, source: str) -> str:
         msg = f"expected {err['ctx']['expected']}" if err["type"] == "literal_error" else err["msg"]
         given = err.get("input")
         lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}"))
+    if len(lines) == 1:
+        return f"invalid configuration{source}: {lines[0]}"
     return f"invalid configuration{source}:\n  " + "\n  ".join(lines)
 
 
@@ -218,12 +226,8 @@ def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        return tomllib.loads(read_utf8(path, "config file", ConfigError))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 

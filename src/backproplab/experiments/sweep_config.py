@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from .config import (
     PublishedValue,
     RunConfig,
+    Seed,
     _format_error,
     deep_merge,
     parse_assignment,
@@ -50,7 +51,7 @@ class _Section(BaseModel):
 class SearchConfig(_Section):
     method: Literal["grid", "random"] = "grid"
     num_trials: int = Field(0, ge=0, description="random search: how many points to draw")
-    seed: int = Field(0, description="random search: sampling seed")
+    seed: Seed = Field(0, description="random search: sampling seed")
     space: dict[str, Any] = Field(default_factory=dict, description="dotted run-config keys -> values")
 
     @model_validator(mode="after")
@@ -69,7 +70,7 @@ class SelectionConfig(_Section):
     metric: str = "test_loss"
     mode: Literal["min", "max"] | None = Field(None, description="default: max for *_acc, min otherwise")
     retrain: bool = Field(False, description="retrain the best point on train+validation and evaluate test")
-    seeds: list[int] = Field(default_factory=lambda: [0], description="every point runs once per seed")
+    seeds: list[Seed] = Field(default_factory=lambda: [0], description="every point runs once per seed")
 
     @field_validator("metric")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import check_memory
 from ..errors import ConfigError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
@@ -54,6 +55,7 @@ def mlp(
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or any(s < 1 for s in sizes):
         raise ConfigError(f"mlp sizes must be >= 2 positive integers (input, ..., output); got {sizes}")
+    _check_fits(sizes, dtype)
     rng = as_rng(seed)
     if dropout:
         draw = rng.integers(2**63) if isinstance(rng, np.random.Generator) else rng.randint(2**31)
@@ -68,3 +70,14 @@ def mlp(
             if dropout:
                 layers.append(Dropout(dropout, rng=dropout_rng))
     return Sequential(*layers)
+
+
+def _check_fits(sizes: list[int], dtype: Any) -> None:
+    """`ResourceError` before allocating when the weights, biases and their gradients do not fit in memory."""
+    count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False))
+    try:
+        itemsize = np.dtype(dtype).itemsize
+    except TypeError:  # a dtype of another array library
+        itemsize = int(getattr(dtype, "itemsize", 8))
+    check_memory(2 * count * itemsize, f"model {'-'.join(map(str, sizes))} ({count:,} parameters of "
+                 f"{itemsize} bytes, and as many gradients)")

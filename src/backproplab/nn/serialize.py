@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import BackproplabError
+from ..errors import BackproplabError, ModelFileError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .dropout import Dropout
+from .model_file import ARCHITECTURE as _ARCH_KEY
+from .model_file import read_model_file
 from .module import Module, Sequential
 from .softmax import Softmax
-
-_ARCH_KEY = "__architecture__"
 
 
 def layer_spec(layer: Module) -> dict[str, Any]:
@@ -65,17 +65,17 @@ def save_model(model: Module, path: str | Path) -> Path:
 
 
 def load_model(path: str | Path) -> Sequential:
-    """Rebuild a model saved by `save_model` (reads with ``allow_pickle=False``)."""
+    """Rebuild a model saved by `save_model`; the file is checked before it is unpacked (`read_model_file`), and
+    any problem raises `ModelFileError` naming the file (`ResourceError` when the model cannot fit in memory)."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise BackproplabError(f"{path}: not a readable backproplab model file ({exc})") from exc
-    if _ARCH_KEY not in arrays:
-        raise BackproplabError(f"{path}: no architecture record; was it written by backproplab.save_model?")
-    specs = json.loads(str(arrays.pop(_ARCH_KEY)))
-    dtype = next(iter(arrays.values())).dtype if arrays else np.float32
-    model = Sequential(*(_build_layer(s, dtype) for s in specs))
+    specs, arrays = read_model_file(path)
+    dtype = next(iter(arrays.values())).dtype.newbyteorder("=") if arrays else np.dtype(np.float32)
+    layers = []
+    for i, spec in enumerate(specs):
+        try:
+            layers.append(_build_layer(spec, dtype))
+        except (BackproplabError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: layer {i} ({spec.get('type')}) cannot be rebuilt: {exc}") from None
+    model = Sequential(*layers)
     model.load_state_dict(arrays)
     return model

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..nn.parameter import Parameter
 from .schedules import Schedule
 
@@ -24,7 +25,7 @@ class Optimizer:
                 raise TypeError(f"optimizer parameter {i} is a {type(p).__name__}, expected Parameter; "
                                 "pass model.parameters()")
         if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"learning rate must be a finite number > 0; got {lr}")
+            raise ConfigError(f"learning rate must be a finite number > 0; got {lr}")
         self.base_lr = float(lr)
         self.lr = float(lr)
         self.schedule = schedule
