@@ -21,3 +21,7 @@ class ShapeError(BackproplabError, ValueError):
 
 class EngineError(BackproplabError, ValueError):
     """``engine="fast"`` was asked for a run the fast engine cannot train; the message names each reason."""
+
+
+class BackendError(BackproplabError, ValueError):
+    """A backend or device cannot be used here (torch missing, no CUDA, arrays on different devices)."""
