@@ -16,11 +16,9 @@ def softmax(z: Any, axis: int = -1) -> Any:
 
 
 def log_softmax(z: Any, axis: int = -1) -> Any:
-    """log softmax(z) = (z - max z) - log sum exp(z - max z)."""
-    xp = namespace(z)
-    shifted = z - xp.max(z, axis=axis, keepdims=True)
-    shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    return shifted
+    """log softmax(z) = (z - max z) - log sum exp(z - max z): ``xp.log_softmax`` of the array's namespace
+    (torch's fused one, or this formula for NumPy; see `backproplab._xp`)."""
+    return namespace(z).log_softmax(z, axis=axis)
 
 
 class Softmax(Module):
