@@ -49,7 +49,7 @@ def _describe(exp: Experiment) -> str:
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
     return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
-            f"  model {sizes}, {c.model.activation}, init {c.model.init}, {c.model.dtype}\n"
+            f"  model {sizes}, {c.model.activation}, init {c.model.init}, {c.model.dtype}, {exp.model.placement}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
@@ -132,7 +132,8 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         "init_from": resolved.model.init_from,
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
-        "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters()},
+        "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters(), "backend": exp.model.backend,
+                  "device": exp.model.device},
         "environment": environment(),
     }
     write_json(run_dir / CONFUSION_FILE, confusion)
