@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,18 @@ def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: P
     return EpochResult(steps, total / steps)
 
 
+def _without_autograd(train: Callable[..., History]) -> Callable[..., History]:
+    """Run ``train(model, ...)`` under ``torch.no_grad()`` when the model is on torch (nothing for NumPy)."""
+
+    @functools.wraps(train)
+    def wrapper(model: Module, *args: Any, **kwargs: Any) -> History:
+        with no_grad(model.placement):
+            return train(model, *args, **kwargs)
+
+    return wrapper
+
+
+@_without_autograd
 def fit(
     model: Module,
     loss: Loss,
@@ -195,7 +208,7 @@ def fit(
     rng = np.random.default_rng(seed)
     report_sets = (["train"] if eval_train else []) + list(sets)
 
-    with no_grad(model.placement), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for cb in callbacks:
             cb.on_train_begin(state)
         for epoch in range(1, epochs + 1):
