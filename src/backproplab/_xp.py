@@ -9,7 +9,9 @@ array-API standard, with three additions the modules use on purpose:
 - ``expit`` (the logistic sigmoid) and ``log_softmax``, which the standard lacks. torch has both as single fused
   operations (``torch.special``); NumPy has neither (SciPy has, and backproplab does not depend on it), so their
   NumPy forms are written out below. The two backends compute the same functions to within a unit in the last
-  place (float64 results agree to ~1e-16), not to the bit.
+  place (float64 results agree to ~1e-16), not to the bit;
+- ``axpy(a, x, y)``: y += a x in place (BLAS's name), SGD's update: one fused pass on torch
+  (``y.add_(x, alpha=a)``), ``y += a * x`` on NumPy (the same bits as ``y -= lr * x`` for a = -lr).
 
 The namespaces call the few functions of every training step directly (`_NumPy.sum` is ``np.add.reduce``;
 `_Torch.matmul` is ``torch.matmul``): NumPy's and array-api-compat's Python wrappers around them cost more than
@@ -37,7 +39,7 @@ class _Namespace:
 
 class _NumPy(_Namespace):
     """NumPy: reductions straight to their ufuncs (the same bits as ``np.sum``/``np.max``/``np.min``), and the
-    logistic function and log-softmax written out."""
+    logistic function, log-softmax and ``axpy`` written out."""
 
     @staticmethod
     def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False, out: Any = None) -> Any:
@@ -54,6 +56,10 @@ class _NumPy(_Namespace):
     @staticmethod
     def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
         return x.astype(dtype, copy=copy)
+
+    @staticmethod
+    def axpy(a: float, x: Any, y: Any) -> None:
+        y += a * x
 
     @staticmethod
     def expit(x: Any) -> Any:
@@ -82,7 +88,7 @@ class _NumPy(_Namespace):
 class _Torch(_Namespace):
     """array-api-compat's torch namespace, with the functions of every step calling torch directly (the
     compat versions first reconcile mixed dtypes, which modules never pass: ~5 µs per matmul) and torch's fused
-    ``expit`` and ``log_softmax``."""
+    ``expit``, ``log_softmax`` and ``axpy``."""
 
     def __init__(self, base: Any) -> None:
         import torch
@@ -109,6 +115,10 @@ class _Torch(_Namespace):
 
     def log_softmax(self, z: Any, /, *, axis: int = -1) -> Any:
         return self._torch.special.log_softmax(z, axis)
+
+    @staticmethod
+    def axpy(a: float, x: Any, y: Any) -> None:
+        y.add_(x, alpha=a)
 
 
 NUMPY = _NumPy(np)

@@ -46,11 +46,6 @@ def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
     return None, targets
 
 
-def _rows(outputs: Any) -> Any:
-    """``arange(N)`` on the outputs' device: with labels, ``a[_rows(a), labels]`` picks one entry per row."""
-    return namespace(outputs).arange(outputs.shape[0], device=outputs.device)
-
-
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> Any:
     """``(N,)`` integer labels -> ``(N, K)`` one-hot rows (``dtype`` on the labels' backend)."""
     xp = namespace(labels)
@@ -104,18 +99,19 @@ class SoftmaxCrossEntropy(Loss):
         xp = namespace(outputs)
         logp = log_softmax(outputs, axis=1)
         n = outputs.shape[0]
-        picked = logp[_rows(logp), labels] if labels is not None else rows * logp
-        self._cache = (logp, labels, rows)
-        return float(-xp.sum(picked) / n)
+        # with labels: logp[picks] is each row's log-probability of its class
+        picks = None if labels is None else (xp.arange(n, device=logp.device), labels)
+        self._cache = (logp, picks, rows)
+        return float(-xp.sum(logp[picks] if picks is not None else rows * logp) / n)
 
     def backward(self) -> Any:
-        logp, labels, rows = self._cached()
+        logp, picks, rows = self._cached()
         xp = namespace(logp)
         n = logp.shape[0]
         p = xp.exp(logp)
-        if labels is None:
+        if picks is None:
             return (p * xp.sum(rows, axis=1, keepdims=True) - rows) / n
-        p[_rows(p), labels] -= 1.0
+        p[picks] -= 1.0
         p /= n
         return p
 

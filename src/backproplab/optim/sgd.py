@@ -55,7 +55,7 @@ class SGD(Optimizer):
                 v *= self.momentum
                 v += g
             g = g + self.momentum * v if self.nesterov else v
-        p.value -= self.lr * g
+        namespace(g).axpy(-self.lr, g, p.value)  # W -= lr * g, in place
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
