@@ -21,7 +21,7 @@ from backproplab import nn
 from backproplab.data import Dataset
 from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, InverseScaling, StepDecay
-from backproplab.train import EarlyStopping, History, evaluate, fit
+from backproplab.train import EarlyStopping, History, TerminateOnDivergence, evaluate, fit
 from backproplab.train import engine as engine_module
 from backproplab.train.progress import Progress
 
@@ -197,12 +197,12 @@ def test_huge_learning_rate_diverges_on_the_fast_engine(rows: Dataset) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from overflow either
         h = fit(model, nn.MSE(), SGD(model.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-                verbose=0, engine="fast", divergence_factor=None)
+                verbose=0, engine="fast", callbacks=[TerminateOnDivergence(factor=None)])
     assert h.engine == "fast" and h.diverged and len(h) == 1
     assert h.stop_reason.startswith("Training diverged: the loss became NaN or infinite at epoch 1, batch ")
     ref = nn.mlp([784, 16, 10], "relu", seed=0)
     h_np = fit(ref, nn.MSE(), SGD(ref.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-               verbose=0, engine="numpy", divergence_factor=None)
+               verbose=0, engine="numpy", callbacks=[TerminateOnDivergence(factor=None)])
     assert h_np.stop_reason == h.stop_reason  # same batch: the engines take the same steps up to the bad one
 
 
@@ -402,7 +402,7 @@ def test_huge_learning_rate_stops_the_fast_minibatch_engine_at_the_same_batch(ro
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             h = fit(model, nn.MSE(), SGD(model.parameters(), lr=500.0), rows.take(600), epochs=5, batch_size=8,
-                    verbose=0, engine=engine, divergence_factor=None)
+                    verbose=0, engine=engine, callbacks=[TerminateOnDivergence(factor=None)])
         assert h.engine == engine and h.diverged and len(h) == 1
         reasons[engine] = h.stop_reason
     assert reasons["fast"] == reasons["numpy"]

@@ -14,7 +14,7 @@ import pytest
 from backproplab import nn
 from backproplab.data import Dataset, train_validation_indices
 from backproplab.optim import SGD, Adam, StepDecay
-from backproplab.train import History, LambdaCallback, evaluate, fit
+from backproplab.train import History, LambdaCallback, TerminateOnDivergence, evaluate, fit
 
 TIMING = ("seconds", "train_seconds")
 
@@ -58,8 +58,8 @@ class RowRecorder(nn.Module):
             self.seen.append(x[:, 0].astype(np.int64))
         return x[:, 1:]
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return np.hstack([np.zeros((len(grad_out), 1), grad_out.dtype), grad_out])
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        return np.hstack([np.zeros((len(grad_out), 1), grad_out.dtype), grad_out]) if need_input_grad else None
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -201,7 +201,7 @@ def test_nan_or_infinite_loss_is_divergence_too(fashion_small: Dataset) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = fit(model, nn.MSE(), SGD(model.parameters(), lr=10.0), fashion_small, epochs=5, batch_size=10,
-                      verbose=0, divergence_factor=None)
+                      verbose=0, callbacks=[TerminateOnDivergence(factor=None)])
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert history.diverged and len(history) == 1
     assert "the loss became NaN or infinite at epoch 1, batch" in history.stop_reason
@@ -224,7 +224,7 @@ def test_history_serialises(fashion_small: Dataset) -> None:
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"epochs": 0}, ValueError, "epochs must be >= 1; got 0"),
     ({"batch_size": 0}, ValueError, "batch_size must be >= 1; got 0"),
-    ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast' or 'numpy'; got 'gpu'"),
+    ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast', 'numpy' or 'torch'; got 'gpu'"),
     ({"eval_sets": {"train": None}}, ValueError, "eval set name 'train' is reserved"),
 ])
 def test_bad_settings_are_rejected(fashion_small: Dataset, kwargs: dict, error: type, message: str) -> None:

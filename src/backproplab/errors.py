@@ -31,6 +31,10 @@ class ResourceError(BackproplabError):
     """A request needs more memory than this machine has available; the message gives both sizes."""
 
 
+class BackendError(BackproplabError, ValueError):
+    """A backend or device cannot be used here (torch missing, no CUDA, arrays on different devices)."""
+
+
 def brief(exc: BaseException, limit: int = 160) -> str:
     """A third-party exception as one short line for a message (some quote whole file headers)."""
     text = " ".join(str(exc).split()) or type(exc).__name__

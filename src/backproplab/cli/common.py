@@ -82,3 +82,15 @@ tracking_uri_option = click.option(
     help="MLflow tracking URI, e.g. http://host:5000 for a shared server [default: $MLFLOW_TRACKING_URI, "
          "else sqlite:///<runs dir>/mlflow.db]; for wandb: the directory for its offline files.")
 verbosity_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+
+backend_option = click.option("--backend", type=click.Choice(["numpy", "torch"]), default=None,
+                              help="Compute with NumPy arrays or torch tensors (model.backend; torch: pip install "
+                                   "'backproplab[torch]').")
+device_option = click.option("--device", metavar="auto|cpu|cuda|cuda:N", default=None,
+                             help="Device of the torch backend (model.device; auto: CUDA when available).")
+
+
+def backend_assignments(backend: str | None, device: str | None) -> tuple[str, ...]:
+    """``--backend`` / ``--device`` as ``--set`` assignments (``model.backend="torch"``, ...)."""
+    pairs = (("model.backend", backend), ("model.device", device))
+    return tuple(f'{key}="{value}"' for key, value in pairs if value is not None)

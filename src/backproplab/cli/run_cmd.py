@@ -9,6 +9,9 @@ import click
 from ..experiments import apply_quick, load_any, load_preset, preset_kind, preset_names, with_overrides
 from ..experiments.config import parse_assignment
 from .common import (
+    backend_assignments,
+    backend_option,
+    device_option,
     friendly_errors,
     report_option,
     run_and_report,
@@ -25,6 +28,8 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @click.argument("preset")
 @click.option("--quick", is_flag=True, help="A short variant (fewer epochs, data slices) for previews and tests.")
 @click.option("--data-root", help="Directory (or file) holding the dataset.")
+@backend_option
+@device_option
 @set_option
 @runs_dir_option
 @report_option
@@ -33,14 +38,15 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @verbosity_option
 @with_executor_options
 @friendly_errors
-def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
-                runs_dir: Path | None, report: bool, quiet: bool, executor: str, address: str | None,
-                workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
+def run_command(preset: str, quick: bool, data_root: str | None, backend: str | None, device: str | None,
+                assignments: tuple[str, ...], runs_dir: Path | None, report: bool, quiet: bool, executor: str,
+                address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
     --executor, --address and --workers apply to sweeps only.
     """
+    assignments = backend_assignments(backend, device) + assignments
     if preset_kind(preset) == "sweep":
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)

@@ -8,6 +8,9 @@ from typing import Any
 import click
 
 from .common import (
+    backend_assignments,
+    backend_option,
+    device_option,
     friendly_errors,
     report_option,
     runs_dir_option,
@@ -106,6 +109,8 @@ def with_executor_options(func: Any) -> Any:
 @click.option("--dir", "sweep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Sweep directory (default <runs-dir>/<name>-sweep); re-running into it resumes the sweep.")
 @click.option("--quick", is_flag=True, help="The sweep's short variant (its [quick] table).")
+@backend_option
+@device_option
 @set_option
 @runs_dir_option
 @report_option
@@ -114,8 +119,9 @@ def with_executor_options(func: Any) -> Any:
 @verbosity_option
 @friendly_errors
 def sweep_command(sweep_file: str, executor: str, address: str | None, workers: int | None,
-                  sweep_dir: Path | None, quick: bool, assignments: tuple[str, ...], runs_dir: Path | None,
-                  report: bool, tracker: str | None, tracking_uri: str | None, quiet: bool) -> None:
+                  sweep_dir: Path | None, quick: bool, backend: str | None, device: str | None,
+                  assignments: tuple[str, ...], runs_dir: Path | None, report: bool, tracker: str | None,
+                  tracking_uri: str | None, quiet: bool) -> None:
     """Run a sweep file (or sweep preset): every trial in parallel, the best point picked (and retrained).
 
     \b
@@ -128,7 +134,7 @@ def sweep_command(sweep_file: str, executor: str, address: str | None, workers: 
       backproplab sweep examples/sweep-spiral.toml
       backproplab sweep my-sweep.toml --executor dask --address tcp://10.0.0.5:8786
     """
-    sweep = load_sweep_options(sweep_file, quick, assignments)
+    sweep = load_sweep_options(sweep_file, quick, backend_assignments(backend, device) + assignments)
     run_sweep_and_report(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
                          workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
 

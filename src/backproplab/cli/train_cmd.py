@@ -9,6 +9,8 @@ import click
 
 from ..experiments.config import SEED_MAX, RunConfig, deep_merge, load_config, parse_assignment, parse_config
 from .common import (
+    backend_option,
+    device_option,
     friendly_errors,
     report_option,
     run_and_report,
@@ -26,7 +28,7 @@ FLAG_KEYS = {
     "limit_test": ("data", "limit_test"),
     "hidden": ("model", "hidden"), "activation": ("model", "activation"), "elu_alpha": ("model", "elu_alpha"),
     "dropout": ("model", "dropout"), "init": ("model", "init"), "init_std": ("model", "init_std"),
-    "dtype": ("model", "dtype"),
+    "dtype": ("model", "dtype"), "backend": ("model", "backend"), "device": ("model", "device"),
     "loss": ("loss", "name"),
     "optimizer": ("optimizer", "name"), "lr": ("optimizer", "lr"), "momentum": ("optimizer", "momentum"),
     "lr_decay": ("optimizer", "lr_decay"),
@@ -85,6 +87,8 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
                                            "normal", "zeros"]))
 @click.option("--init-std", type=float, help="Std of --init normal.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]))
+@backend_option
+@device_option
 @click.option("--loss", type=click.Choice(["softmax_cross_entropy", "mse"]))
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]))
 @click.option("--lr", type=float, help="Learning rate.")
@@ -99,7 +103,7 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle each epoch, or train in file order.")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX),
               help="Seed for initialisation, shuffling and the validation split.")
-@click.option("--engine", type=click.Choice(["auto", "fast", "numpy"]))
+@click.option("--engine", type=click.Choice(["auto", "fast", "numpy", "torch"]))
 @set_option
 @runs_dir_option
 @report_option

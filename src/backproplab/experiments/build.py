@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import resolve
 from ..data import Dataset, fit_pca, load_splits
 from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
 from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
@@ -100,10 +101,14 @@ class Experiment:
 
 
 def build_experiment(config: RunConfig) -> Experiment:
+    """Data, model (on ``model.backend`` / ``model.device``), loss, optimizer, penalties and callbacks. A backend
+    or device that cannot be had fails first, before any data are loaded."""
+    placement = resolve(config.model.backend, config.model.device)
     datasets = build_datasets(config)
     train = datasets["train"]
     model = build_model(config.model, train.num_features, train.num_classes)
     if config.model.init_from is not None:
         load_initial_weights(model, config.model.init_from)
+    model.to(placement.backend, placement.device)
     return Experiment(config, datasets, model, build_loss(config), build_optimizer(config.optimizer, model),
                       build_regularizers(config), build_callbacks(config))

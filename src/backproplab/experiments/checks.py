@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .._xp import to_numpy
+from ..backend import as_inputs, as_targets
 from ..check import gradcheck, rel_error, two_layer_net
 from ..nn import Dense, Sequential
 from ..nn.regularization import total_penalty
@@ -46,8 +48,8 @@ def _library_pass(exp: Experiment, model: Sequential, X: np.ndarray, y: np.ndarr
     for reg in exp.regularizers:
         reg.add_gradient(params)
     names = parameter_names(model)
-    grads = {names.get(k, k): np.array(p.grad, dtype=np.float64) for k, p in model.named_parameters()}
-    return {"scores": np.asarray(scores, dtype=np.float64), "data_loss": data_loss, "penalty": penalty,
+    grads = {names.get(k, k): np.array(to_numpy(p.grad), dtype=np.float64) for k, p in model.named_parameters()}
+    return {"scores": np.asarray(to_numpy(scores), dtype=np.float64), "data_loss": data_loss, "penalty": penalty,
             "loss": data_loss + penalty, "grads": grads}
 
 
@@ -56,8 +58,9 @@ def initial_checks(exp: Experiment) -> dict[str, Any]:
     cfg = exp.config.check
     train = exp.datasets["train"].take(cfg.samples)
     X, y = train.X.astype(np.float64), train.y
-    model = copy.deepcopy(exp.model).astype(np.float64)
-    lib = _library_pass(exp, model, X, y)
+    model = copy.deepcopy(exp.model).astype(np.float64)  # on the model's backend and device
+    lib = _library_pass(exp, model, as_inputs(X, model.placement, model.dtype),
+                        as_targets(y, model.placement, model.dtype))
     result: dict[str, Any] = {"samples": len(train), "tolerance": cfg.tolerance, "scores": lib["scores"],
                               "data_loss": lib["data_loss"], "penalty": lib["penalty"], "loss": lib["loss"]}
     passed = True
@@ -69,7 +72,7 @@ def initial_checks(exp: Experiment) -> dict[str, Any]:
         passed &= result["gradcheck"]["passed"]
     if cfg.reference == "two_layer":
         dense = [m for m in model.layers if isinstance(m, Dense)]
-        W1, b1, W2, b2 = (np.asarray(a.value) for d in dense for a in (d.weight, d.bias))
+        W1, b1, W2, b2 = (to_numpy(a.value) for d in dense for a in (d.weight, d.bias))
         reg = exp.config.regularization.l2
         scores, loss, grads = two_layer_net(X, y, W1, b1, W2, b2, reg)
         comparison = {"scores_max_abs_diff": float(np.max(np.abs(scores - lib["scores"]))),

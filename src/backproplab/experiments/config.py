@@ -7,6 +7,7 @@ and what was given, e.g. ``optimizer.name: expected one of 'sgd', 'adam'; got 'a
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .._text import read_utf8
+from ..backend import DEVICES_TEXT
 from ..errors import ConfigError
 
 
@@ -54,6 +56,10 @@ class ModelConfig(_Section):
         "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
         "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
     dtype: Literal["float32", "float64"] = "float32"
+    backend: Literal["numpy", "torch"] = Field(
+        "numpy", description="the arrays the modules compute with: numpy, or torch tensors (the torch extra)")
+    device: str = Field("auto", description="torch backend: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when torch "
+                        "sees a GPU, else the CPU); the numpy backend runs on the CPU")
     init_from: str | None = Field(
         None, description="start from saved weights: a model.npz file, a run or sweep directory, or a preset "
         "name (its latest finished run under the runs directory, run first if there is none); "
@@ -69,6 +75,11 @@ class ModelConfig(_Section):
     def _positive_widths(self) -> ModelConfig:
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"model.hidden: every width must be >= 1; got {self.hidden}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"model.device: expected {DEVICES_TEXT}; got {self.device!r}")
+        if self.backend == "numpy" and self.device.startswith("cuda"):
+            raise ValueError(f"model.device = {self.device!r} needs model.backend = 'torch' (NumPy computes on the "
+                             "CPU)")
         return self
 
 
@@ -139,7 +150,7 @@ class TrainingConfig(_Section):
     eval_train: bool = Field(True, description="evaluate the whole training set after each epoch")
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
-    engine: Literal["auto", "fast", "numpy"] = "auto"
+    engine: Literal["auto", "fast", "numpy", "torch"] = "auto"
 
 
 class PublishedValue(_Section):
@@ -180,6 +191,10 @@ class RunConfig(_Section):
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
         if self.check.reference == "two_layer":
             self._check_two_layer()
+        engine, backend = self.training.engine, self.model.backend
+        if engine != "auto" and (engine == "torch") != (backend == "torch"):
+            raise ValueError(f"training.engine = {engine!r} cannot train model.backend = {backend!r}: the fast and "
+                             "numpy engines train NumPy models, the torch engine torch models; use 'auto'")
         return self
 
     def _check_two_layer(self) -> None:

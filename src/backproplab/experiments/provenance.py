@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import torch_version
+
 
 @lru_cache(maxsize=32)
 def file_sha256(path: str) -> str:
@@ -45,4 +47,4 @@ def environment() -> dict[str, Any]:
     from .. import __version__
 
     return {"backproplab": __version__, "python": sys.version.split()[0], "numpy": np.__version__,
-            "platform": platform.platform(), "git_commit": git_commit()}
+            "torch": torch_version(), "platform": platform.platform(), "git_commit": git_commit()}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_text
+from .._xp import to_numpy
 from ..nn import save_model
 from ..train import Callback, TrainingState
 from .rundir import write_json
@@ -30,13 +31,13 @@ class RunRecorder(Callback):
 
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         self._write_history(state)
-        if all(np.isfinite(p.value).all() for p in state.model.parameters()):
+        if not state.history.diverged and _finite(state):  # a diverged epoch's weights were given back
             save_model(state.model, self.run_dir / MODEL_FILE)
             self.checkpoint_epoch = epoch
 
     def on_train_end(self, state: TrainingState) -> None:
         self._write_history(state)  # picks up stop_reason and restored weights
-        if all(np.isfinite(p.value).all() for p in state.model.parameters()):
+        if _finite(state):
             save_model(state.model, self.run_dir / MODEL_FILE)
 
     def _write_history(self, state: TrainingState) -> None:
@@ -45,3 +46,7 @@ class RunRecorder(Callback):
             history.stop_reason = state.stop_reason
         atomic_write_text(self.run_dir / METRICS_CSV, history.to_csv())
         write_json(self.run_dir / METRICS_JSON, history.to_dict())
+
+
+def _finite(state: TrainingState) -> bool:
+    return all(np.isfinite(to_numpy(p.value)).all() for p in state.model.parameters())

@@ -50,7 +50,7 @@ def _describe(exp: Experiment) -> str:
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
     return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
             f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
-            f"{c.model.dtype}\n"
+            f"{c.model.dtype}, {exp.model.placement}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
@@ -133,7 +133,8 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         "init_from": resolved.model.init_from,
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
-        "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters()},
+        "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters(), "backend": exp.model.backend,
+                  "device": exp.model.device},
         "environment": environment(),
     }
     write_json(run_dir / CONFUSION_FILE, confusion)

@@ -31,7 +31,7 @@ from .executors import LazyExecutor, run_trial
 from .published import compare_published
 from .rundir import default_runs_dir, read_json, write_json
 from .sweep_config import SweepConfig, parse_sweep
-from .sweep_trials import Trial, expand_trials
+from .sweep_trials import Trial, check_placements, expand_trials
 
 SWEEP_FILE = "sweep.toml"
 TRIALS_JSON = "trials.json"
@@ -72,6 +72,8 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
     started = time.perf_counter()
     pool = LazyExecutor(executor, address=address, workers=workers)  # checks the options before anything runs
     trials = expand_trials(sweep)
+    if address is None:  # the trials run on this machine: a backend or device it lacks fails now, once
+        check_placements(trials)
     resolved = sweep.resolved()
     sweep_dir = _prepare_dir(resolved, sweep_dir, runs_dir)
     atomic_write_text(sweep_dir / SWEEP_FILE, resolved.to_toml())

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import resolve
 from ..errors import ConfigError
 from .config import RunConfig, parse_config
 from .sweep_config import SweepConfig
@@ -112,3 +113,9 @@ def _check_selection(sweep: SweepConfig, trials: list[Trial]) -> None:
         if bad:
             raise ConfigError(f"selection.metric = {metric!r} needs a validation split, but data.validation_size "
                               f"is 0 in trial(s) {', '.join(bad[:5])}; set config.data.validation_size")
+
+
+def check_placements(trials: list[Trial]) -> None:
+    """Raise `BackendError` (one line) if a trial's ``model.backend`` / ``model.device`` cannot be had here."""
+    for backend, device in sorted({(t.config.model.backend, t.config.model.device) for t in trials}):
+        resolve(backend, device)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
+from .._xp import to_numpy
 from ..errors import BackproplabError, ModelFileError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
@@ -57,9 +58,12 @@ def architecture(model: Module) -> list[dict[str, Any]]:
 
 
 def save_model(model: Module, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
+    """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file.
+
+    The file is the same on every backend (NumPy arrays); `load_model` gives a NumPy model, and
+    ``load_model(path).to("torch", device=...)`` puts it back on torch."""
     path = Path(path)
-    arrays = {name: np.asarray(v) for name, v in model.state_dict().items()}
+    arrays = {name: to_numpy(p.value) for name, p in model.named_parameters()}
     arrays[_ARCH_KEY] = np.array(json.dumps(architecture(model)))
     return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 

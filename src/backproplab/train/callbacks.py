@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class TrainingState:
-    """What callbacks can see and change during `fit`. Set ``stop_training = True`` to stop after this epoch."""
+    """What callbacks can see and change during `fit`. Set ``stop_training = True`` to stop after this epoch.
+
+    ``train_data`` is the training set ``(X, y)`` as fit trains on it (on the model's device when it fits);
+    ``bad_batch`` the 1-based batch of the epoch just trained whose loss was NaN or infinite (the epoch stopped
+    there, before that batch's update), else None.
+    """
 
     model: Module
     loss: Loss
@@ -25,6 +30,8 @@ class TrainingState:
     stop_training: bool = False
     stop_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    train_data: tuple[Any, Any] | None = None
+    bad_batch: int | None = None
 
 
 class Callback:

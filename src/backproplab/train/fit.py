@@ -1,15 +1,18 @@
-"""`fit`: mini-batch training with per-epoch evaluation on whole sets, callbacks and divergence handling."""
+"""`fit`: mini-batch training with per-epoch evaluation on whole sets and callbacks."""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._xp import to_numpy
+from ..backend import as_inputs, no_grad
 from ..data.split import train_validation_indices
 from ..errors import ShapeError
 from ..fast import FastTrainer
@@ -18,9 +21,11 @@ from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
 from ..optim.optimizer import Optimizer
 from .callbacks import Callback, TrainingState
+from .device_data import DeviceData, on_device_if_fits
+from .divergence import TerminateOnDivergence
 from .engine import choose_engine
 from .history import History
-from .metrics import DEFAULT_EVAL_BATCH, as_arrays, evaluate
+from .metrics import as_arrays, evaluate
 from .progress import Progress, format_epoch_line
 
 
@@ -44,7 +49,7 @@ def _check_training_data(X: Any, y: Any, model: Module) -> None:
         raise ShapeError(f"training set has {len(X)} rows in X but {len(y)} targets in y")
     if np.issubdtype(np.asarray(X).dtype, np.floating) and not _all_finite(X):
         raise ValueError("training X contains NaN or infinite values")
-    outputs = model.forward(X[:1], training=False)
+    outputs = model.forward(as_inputs(X[:1], model.placement, model.dtype), training=False)
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
         k = outputs.shape[1]
         lo, hi = int(y.min()), int(y.max())
@@ -74,41 +79,25 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
         X, y = as_arrays(data)
         if y is None or len(X) != len(y) or len(X) == 0:
             raise ValueError(f"eval set {name!r} must be a non-empty Dataset or (X, y) pair of equal length")
-        sets[str(name)] = (X, y)
+        sets[str(name)] = (to_numpy(X), to_numpy(y))
     return sets
 
 
-def train_epoch_numpy(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer],
-                      X: Any, y: Any, batch_size: int, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One pass over ``(X, y)`` in ``order`` (None: file order): forward, loss, backward, penalty, step.
-
-    Shuffled batches are gathered by index into one kept buffer (no per-step allocation of the batch), and
-    the first layer skips dL/dx, which nobody needs (``need_input_grad=False``).
-    """
-    n = len(X)
-    num_batches = math.ceil(n / batch_size)
+def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer], data: DeviceData,
+                batch_size: int, order: Any, progress: Progress) -> EpochResult:
+    """One pass over ``data`` in ``order`` (None: file order; else `DeviceData.order` of a permutation):
+    forward, loss, backward (the first layer skips dL/dx: ``need_input_grad=False``), penalty, step."""
+    num_batches = math.ceil(len(data) / batch_size)
     every = progress.every
     params = model.parameters()
-    lean_backward = model.accepts_need_input_grad
-    gather = order is not None and isinstance(X, np.ndarray) and X.ndim == 2
-    buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype) if gather else None
     total = 0.0
     for b in range(num_batches):
-        s = b * batch_size
-        if order is None:
-            xb, yb = X[s:s + batch_size], y[s:s + batch_size]
-        else:
-            idx = order[s:s + batch_size]
-            xb = np.take(X, idx, axis=0, out=buffer[:len(idx)]) if buffer is not None else X[idx]
-            yb = y[idx]
+        xb, yb = data.batch(b * batch_size, batch_size, order)
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
             return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
         total += value
-        if lean_backward:
-            model.backward(loss.backward(), need_input_grad=False)
-        else:
-            model.backward(loss.backward())
+        model.backward(loss.backward(), need_input_grad=False)
         for reg in regs:
             reg.add_gradient(params)
         optimizer.step()
@@ -128,6 +117,18 @@ def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: P
     return EpochResult(steps, total / steps)
 
 
+def _without_autograd(train: Callable[..., History]) -> Callable[..., History]:
+    """Run ``train(model, ...)`` under ``torch.no_grad()`` when the model is on torch (nothing for NumPy)."""
+
+    @functools.wraps(train)
+    def wrapper(model: Module, *args: Any, **kwargs: Any) -> History:
+        with no_grad(model.placement):
+            return train(model, *args, **kwargs)
+
+    return wrapper
+
+
+@_without_autograd
 def fit(
     model: Module,
     loss: Loss,
@@ -144,9 +145,7 @@ def fit(
     verbose: int = 1,
     regularizer: Regularizer | Sequence[Regularizer] | None = None,
     eval_train: bool = True,
-    eval_batch_size: int = DEFAULT_EVAL_BATCH,
     engine: str = "auto",
-    divergence_factor: float | None = 1e3,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -157,23 +156,25 @@ def fit(
     on the full training set, not averaged over the epoch's batches (that running average is kept as
     ``batch_loss``). With a regularizer, ``train_objective`` = ``train_loss`` + penalty is recorded too.
 
+    Training follows the model's backend (``model.to("torch", device=...)``): the data stay NumPy arrays (or
+    tensors) on the caller's side and fit moves them to the model's device, the whole training set once when it
+    fits in device memory, else batch by batch; on torch everything runs under ``torch.no_grad()``.
+
     Args:
         train: a `Dataset` or ``(X, y)``; ``X`` ``(N, D)``, ``y`` labels ``(N,)`` or rows ``(N, K)``.
         eval_sets: ``{"test": test_set, ...}``; metrics are logged as ``test_loss``, ``test_acc``.
         validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
             evaluated as ``val``.
+        callbacks: `Callback` objects. A `TerminateOnDivergence` (default settings) is added when none is
+            given: divergence stops training with a message, sets ``History.diverged`` and gives the model
+            back its weights from before the diverging epoch.
         verbose: 0 silent, 1 progress bar on a terminal (else one line per epoch), 2 one line per epoch.
-        engine: ``"auto"`` (default) trains with the compiled kernels of `backproplab.fast` when they
-            support the run (Dense/elementwise-activation MLP, softmax-CE or MSE, SGD, L2/L1; batch sizes above 1
-            only for mostly-zero inputs, see `engine.choose_engine`) and with NumPy otherwise; ``"fast"``
-            insists (`EngineError` naming what is unsupported); ``"numpy"`` never compiles. Both engines
-            compute the same steps; ``History.engine`` says which one ran.
-
-    Divergence stops training with a message, sets ``History.diverged`` and records the epoch in which it
-    happened: a NaN/infinite loss or parameter, or (unless ``divergence_factor`` is None) a training loss
-    that grew to more than ``divergence_factor`` times max(1, initial loss), the initial loss measured on up
-    to 1024 training examples before the first step. (A stable softmax cross-entropy stays finite even when
-    the weights explode, so a NaN test alone misses divergence.)
+        engine: ``"auto"`` (default) trains NumPy models with the compiled kernels of `backproplab.fast` when
+            they support the run (Dense/elementwise-activation MLP, softmax-CE or MSE, SGD, L2/L1; batch sizes
+            above 1 only for mostly-zero inputs, see `engine.choose_engine`) and module by module otherwise
+            (``"numpy"``), and torch models module by module (``"torch"``); ``"fast"``, ``"numpy"`` and
+            ``"torch"`` insist (`EngineError` saying why not). The engines compute the same steps;
+            ``History.engine`` says which one ran.
     """
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
@@ -181,6 +182,7 @@ def fit(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     epochs, batch_size = int(epochs), int(batch_size)
     X, y = as_arrays(train)
+    X, y = to_numpy(X), to_numpy(y)
     _check_training_data(X, y, model)
     sets = _eval_sets(eval_sets)
     if validation_split is not None:
@@ -193,14 +195,18 @@ def fit(
     params = model.parameters()
     engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
     trainer = FastTrainer(model, loss, optimizer, regs, X, y, batch_size) if engine == "fast" else None
+    data = DeviceData(model, X, y, batch_size)
+    sets = {name: on_device_if_fits(model, *xy) for name, xy in sets.items()}
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
-                              "regularizer": [repr(r) for r in regs]}, engine=engine)
-    state = TrainingState(model, loss, optimizer, history, epochs)
+                              "regularizer": [repr(r) for r in regs], "backend": model.backend,
+                              "device": model.device}, engine=engine)
+    state = TrainingState(model, loss, optimizer, history, epochs, train_data=(data.X, data.y))
+    if not any(isinstance(cb, TerminateOnDivergence) for cb in callbacks):
+        callbacks = [TerminateOnDivergence(), *callbacks]
     progress = Progress(verbose, epochs)
     rng = np.random.default_rng(seed)
     report_sets = (["train"] if eval_train else []) + list(sets)
-    reference_loss = evaluate(model, loss, X[:1024], y[:1024])["loss"] if divergence_factor else None
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for cb in callbacks:
@@ -215,11 +221,12 @@ def fit(
             if trainer is not None:
                 result = train_epoch_fast(trainer, order, progress)
             else:
-                result = train_epoch_numpy(model, loss, optimizer, regs, X, y, batch_size, order, progress)
+                result = train_epoch(model, loss, optimizer, regs, data, batch_size, data.order(order), progress)
+            state.bad_batch = result.bad_batch
             train_seconds = time.perf_counter() - started
             record: dict[str, Any] = {"epoch": epoch}
             if eval_train:
-                m = evaluate(model, loss, X, y, eval_batch_size)
+                m = evaluate(model, loss, data.X, data.y)
                 record["train_loss"], record["train_acc"] = m["loss"], m["accuracy"]
             if regs:
                 penalty = total_penalty(regs, params)
@@ -227,7 +234,7 @@ def fit(
                 if eval_train:
                     record["train_objective"] = record["train_loss"] + penalty
             for name, (Xs, ys) in sets.items():
-                m = evaluate(model, loss, Xs, ys, eval_batch_size)
+                m = evaluate(model, loss, Xs, ys)
                 record[f"{name}_loss"], record[f"{name}_acc"] = m["loss"], m["accuracy"]
             record["batch_loss"] = result.mean_batch_loss
             record["lr"] = lr
@@ -235,44 +242,13 @@ def fit(
             record["seconds"] = time.perf_counter() - started
             history.append(record)
             progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
-
-            reason = _divergence(result, record, params, epoch, lr, reference_loss, divergence_factor)
-            if reason:
-                history.diverged = True
-                state.stop_training, state.stop_reason = True, reason
-                progress.message(reason)
             for cb in callbacks:
                 cb.on_epoch_end(state, epoch, record)
             if state.stop_training:
                 history.stop_reason = state.stop_reason
-                if not history.diverged and state.stop_reason:
+                if state.stop_reason:
                     progress.message(state.stop_reason)
                 break
         for cb in callbacks:
             cb.on_train_end(state)
     return history
-
-
-def _divergence(result: EpochResult, record: dict[str, Any], params: Sequence[Any], epoch: int,
-                lr: float, reference: float | None, factor: float | None) -> str | None:
-    """A message if training diverged in this epoch, else None."""
-    if result.bad_batch is not None:
-        return (f"Training diverged: the loss became NaN or infinite at epoch {epoch}, batch {result.bad_batch} "
-                f"(learning rate {lr:g}); stopped. Try a smaller learning rate.")
-    for key, value in record.items():
-        if key.endswith("_loss") and not math.isfinite(value):
-            return (f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
-                    "Try a smaller learning rate.")
-    if factor is not None and reference is not None:
-        # The whole-set loss decides; the epoch's batch average (which can spike and recover) only without it.
-        key = "train_loss" if "train_loss" in record else "batch_loss"
-        value = record.get(key)
-        if value is not None and value > factor * max(reference, 1.0):
-            return (f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than {factor:g} "
-                    f"times the initial loss {reference:.4g} (learning rate {lr:g}); stopped. "
-                    "Try a smaller learning rate.")
-    for p in params:
-        if not np.isfinite(p.value).all():
-            return (f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
-                    f"(learning rate {lr:g}); stopped.")
-    return None

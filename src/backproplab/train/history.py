@@ -19,8 +19,8 @@ class History:
         epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based) and ``seconds``.
         diverged: True when training stopped because a loss or parameter became NaN or infinite.
         stop_reason: why training ended early (divergence, early stopping), else None.
-        engine: which training engine ran (``"numpy"`` here).
-        params: the settings of the run (epochs, batch_size, shuffle, seed, ...).
+        engine: which training engine ran (``"fast"``, ``"numpy"`` or ``"torch"``).
+        params: the settings of the run (epochs, batch_size, shuffle, seed, backend, device, ...).
     """
 
     def __init__(self, params: dict[str, Any] | None = None, engine: str = "numpy") -> None:
