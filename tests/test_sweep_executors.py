@@ -13,8 +13,7 @@ from click.testing import CliRunner
 
 from backproplab.cli.main import main
 from backproplab.errors import ConfigError
-from backproplab.experiments import executors
-from backproplab.experiments.sweep import open_executor, parse_sweep, run_sweep
+from backproplab.experiments.sweep import executors, open_executor, parse_sweep, run_sweep
 from backproplab.nn import load_model
 
 distributed = pytest.importorskip("distributed", reason="the dask extra (in the test extra) is not installed")

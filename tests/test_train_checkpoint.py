@@ -154,8 +154,8 @@ def test_checkpoint_frequency(data: Any, tmp_path: Path) -> None:
     bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=2, batch_size=32, verbose=0,
            callbacks=[Spy(tmp_path / "b.npz", min_seconds=1e9)])
     assert written == [] and not (tmp_path / "b.npz").exists()
-    with pytest.raises(ValueError, match="every_epochs must be >= 1; got 0"):
-        Checkpoint(tmp_path / "c.npz", every_epochs=0)
+    with pytest.raises(ValueError, match=r"every_epochs must be >= 0 \(0: only when stopped\); got -1"):
+        Checkpoint(tmp_path / "c.npz", every_epochs=-1)
 
 
 def test_a_real_sigint_stops_fit_at_a_step_boundary_and_returns_the_history(data: Any, tmp_path: Path) -> None:

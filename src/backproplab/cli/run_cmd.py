@@ -9,9 +9,11 @@ import click
 from ..experiments import apply_quick, load_any, load_preset, preset_kind, preset_names, with_overrides
 from ..experiments.config import parse_assignment
 from .common import (
+    echo,
+    finish,
     friendly_errors,
     report_option,
-    run_and_report,
+    resume_option,
     runs_dir_option,
     set_option,
     tracker_option,
@@ -32,19 +34,23 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @tracking_uri_option
 @verbosity_option
 @with_executor_options
+@resume_option
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
                 runs_dir: Path | None, report: bool, quiet: bool, executor: str, address: str | None,
-                workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
+                workers: int | None, tracker: str | None, tracking_uri: str | None, resume: Path | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
-    --executor, --address and --workers apply to sweeps only.
+    --executor, --address and --workers apply to sweeps only. Ctrl-C or SIGTERM stops at a step boundary
+    with a checkpoint; --resume RUN_DIR (or `backproplab resume RUN_DIR`) continues it.
     """
+    from .. import lab
+
     if preset_kind(preset) == "sweep":
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)
-        run_sweep_and_report(sweep, sweep_dir=None, runs_dir=runs_dir, executor=executor, address=address,
+        run_sweep_and_report(sweep, sweep_dir=resume, runs_dir=runs_dir, executor=executor, address=address,
                              workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
         return
     config = load_preset(preset)
@@ -55,8 +61,12 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
         overrides.append({"data": {"root": data_root}})
     if overrides:
         config = with_overrides(config, *overrides)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
-                   tracking_uri=tracking_uri)
+    options = {"report": report, "tracker": tracker, "tracking_uri": tracking_uri, "verbose": 0 if quiet else 1,
+               "say": echo}
+    if resume is not None:
+        finish(lab.resume(resume, expected=config, **options))
+    else:
+        finish(lab.run(config, runs_dir=runs_dir, **options))
 
 
 @click.command("presets")

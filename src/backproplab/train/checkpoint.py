@@ -153,7 +153,7 @@ class TrainingSnapshot:
 
 
 class Checkpoint(Callback):
-    """Write a `TrainingSnapshot` to ``path`` after every ``every_epochs`` epochs (at most once every
+    """Write a `TrainingSnapshot` to ``path`` after every ``every_epochs`` epochs (0: never; at most once every
     ``min_seconds`` seconds) and whenever training is stopped by a stop request (Ctrl-C, SIGTERM).
 
     It runs after the other callbacks (``runs_last``), so their end-of-epoch state (e.g. early stopping's
@@ -165,8 +165,8 @@ class Checkpoint(Callback):
 
     def __init__(self, path: str | Path, every_epochs: int = 1, min_seconds: float = 0.0,
                  meta: Callable[[], Mapping[str, Any]] | None = None) -> None:
-        if int(every_epochs) < 1:
-            raise ValueError(f"Checkpoint every_epochs must be >= 1; got {every_epochs}")
+        if int(every_epochs) < 0:
+            raise ValueError(f"Checkpoint every_epochs must be >= 0 (0: only when stopped); got {every_epochs}")
         if not min_seconds >= 0:
             raise ValueError(f"Checkpoint min_seconds must be >= 0; got {min_seconds}")
         self.path = Path(path)
@@ -180,7 +180,8 @@ class Checkpoint(Callback):
         self._last_write = time.monotonic()
 
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
-        due = epoch % self.every_epochs == 0 and time.monotonic() - self._last_write >= self.min_seconds
+        due = (self.every_epochs > 0 and epoch % self.every_epochs == 0
+               and time.monotonic() - self._last_write >= self.min_seconds)
         if due:
             self.write(state)
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ... import __version__
+
 
 @lru_cache(maxsize=32)
 def file_sha256(path: str) -> str:
@@ -42,7 +44,5 @@ def git_commit(cwd: Path | None = None) -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    from .. import __version__
-
     return {"backproplab": __version__, "python": sys.version.split()[0], "numpy": np.__version__,
             "platform": platform.platform(), "git_commit": git_commit()}

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..check import gradcheck, rel_error, two_layer_net
-from ..nn import Dense, Sequential
-from ..nn.regularization import total_penalty
+from ...check import gradcheck, rel_error, two_layer_net
+from ...nn import Dense, Sequential
+from ...nn.regularization import total_penalty
 from .build import Experiment
 
 CHECK_FILE = "check.json"
