@@ -38,15 +38,17 @@ def echo(message: str) -> None:
     click.echo(message, err=message.startswith(("warning", "note", "SIG", "Interrupted")))
 
 
-def finish(result: Any) -> None:
-    """After a run or sweep: an interrupted one prints how to resume it and exits with 128 + the signal number
-    (130 after Ctrl-C, 143 after SIGTERM), as shells expect of a process stopped by a signal."""
+def finish(result: Any, quiet: bool) -> None:
+    """After a run or sweep: an interrupted one says how to resume it (a run's closing lines already do, unless
+    ``quiet``) and exits with 128 + the signal number (130 after Ctrl-C, 143 after SIGTERM), as shells expect of
+    a process stopped by a signal."""
     from .. import lab  # matplotlib comes with the reports: loaded only by the commands that train
 
     line = lab.describe_end(result)
     if line is None:
         return
-    click.echo(line, err=True)
+    if quiet or not hasattr(result, "run_dir"):
+        click.echo(line, err=True)
     raise SystemExit(128 + (lab.stopped_by(result) or signal.SIGINT))
 
 

@@ -33,4 +33,4 @@ def resume_command(directory: Path, executor: str, address: str | None, workers:
                         tracker=tracker, tracking_uri=tracking_uri, verbose=0 if quiet else 1, say=echo)
     if isinstance(result, SweepResult):
         show_sweep(result, quiet)
-    finish(result)
+    finish(result, quiet)

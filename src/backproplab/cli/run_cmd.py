@@ -64,9 +64,9 @@ def run_command(preset: str, quick: bool, data_root: str | None, assignments: tu
     options = {"report": report, "tracker": tracker, "tracking_uri": tracking_uri, "verbose": 0 if quiet else 1,
                "say": echo}
     if resume is not None:
-        finish(lab.resume(resume, expected=config, **options))
+        finish(lab.resume(resume, expected=config, **options), quiet)
     else:
-        finish(lab.run(config, runs_dir=runs_dir, **options))
+        finish(lab.run(config, runs_dir=runs_dir, **options), quiet)
 
 
 @click.command("presets")

@@ -33,7 +33,7 @@ def run_sweep_and_report(sweep: Any, *, sweep_dir: Path | None, runs_dir: Path |
                        workers=workers, report=report, tracker=tracker, tracking_uri=tracking_uri,
                        verbose=0 if quiet else 1, say=echo)
     show_sweep(result, quiet)
-    finish(result)
+    finish(result, quiet)
     return result.sweep_dir
 
 

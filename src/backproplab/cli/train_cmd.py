@@ -127,7 +127,7 @@ def train_command(config_path: Path | None, name: str | None, seed: int | None, 
     given = config_path or name or seed is not None or assignments or any(v is not None for v in flags.values())
     if resume is not None:
         expected = config_from_flags(config_path, flags, assignments, name, seed) if given else None
-        finish(lab.resume(resume, expected=expected, **options))
+        finish(lab.resume(resume, expected=expected, **options), quiet)
         return
     config = config_from_flags(config_path, flags, assignments, name, seed)
-    finish(lab.run(config, runs_dir=runs_dir, **options))
+    finish(lab.run(config, runs_dir=runs_dir, **options), quiet)

@@ -159,6 +159,7 @@ def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print
             resolved = config.model_copy(update={"model": config.model.model_copy(update={"init_from": None})})
         exp = build_experiment(resolved)
         run.remove(RunDir.SUMMARY)  # the directory describes a run in progress again
+        run.remove(RunDir.REPORT)
         if verbose:
             say(_describe(exp))
             where = ("from the start" if snapshot is None else
@@ -287,15 +288,15 @@ def final_lines(summary: dict[str, Any]) -> str:
     status = summary_status(summary)
     lines = [f"Final ({summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
              + ", ".join(parts)]
+    if summary.get("diverged") or (summary.get("stop_reason") and status != INTERRUPTED):
+        lines.append(f"Stopped: {summary['stop_reason']}")
+    table = format_published(summary.get("published") or [])
+    if table:
+        lines += ["Published vs this run:", table]
     if status == INTERRUPTED:
         point = summary.get("resume") or {}
         where = (f"in epoch {point['epoch']} after step {point['step']}" if point.get("step")
                  else f"before epoch {point.get('epoch')}") if point else "with no checkpoint yet"
         lines.append(f"Interrupted after {summary['epochs_run']} complete epoch(s); checkpoint {where}. "
                      f"Resume with: backproplab resume {summary['run_dir']}")
-    elif summary.get("diverged") or summary.get("stop_reason"):
-        lines.append(f"Stopped: {summary['stop_reason']}")
-    table = format_published(summary.get("published") or [])
-    if table:
-        lines += ["Published vs this run:", table]
     return "\n".join(lines)

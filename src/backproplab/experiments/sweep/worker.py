@@ -88,7 +88,7 @@ def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
                     result = run_experiment(parse_config(config), run_dir=run_dir, verbose=0)
             finally:
                 signum = interrupts.requested()
-        return outcome(result.summary, time.perf_counter() - started)
+        return outcome(result.summary, result.summary.get("wall_seconds"))
     except Exception as exc:  # the sweep records it and goes on with the other trials
         last = traceback.extract_tb(exc.__traceback__)[-1:] or None
         where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
@@ -103,7 +103,9 @@ def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
 def outcome(summary: dict[str, Any], seconds: float | None) -> dict[str, Any]:
     """A trial's outcome from its run's ``summary.json``."""
     status = TRIAL_STATUS.get(str(summary.get("status")), "error")
-    error = summary.get("error") if status == "error" else summary.get("stop_reason") if status != "ok" else None
+    error = {"ok": None, "diverged": summary.get("stop_reason"), "error": summary.get("error"),
+             "interrupted": f"stopped by {summary.get('stopped_by') or 'a signal'} after "
+                            f"{summary.get('epochs_run')} epoch(s); resumable from its checkpoint"}[status]
     return {"status": status, "error": error, "final": summary.get("final", {}),
             "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"), "seconds": seconds}
 
