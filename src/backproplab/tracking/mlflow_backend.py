@@ -83,17 +83,19 @@ def sqlite_path(uri: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def http_limits(timeout: int = HTTP_TIMEOUT_SECONDS) -> Iterator[None]:
-    """MLflow's HTTP requests within this block: at most ``timeout`` seconds each (a smaller value the user set
-    is kept) and no retries, so a refused connection fails at once and a silent server after ``timeout``."""
-    names = {"MLFLOW_HTTP_REQUEST_TIMEOUT": timeout, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 0}
+def http_limits(timeout: int | None = None) -> Iterator[None]:
+    """MLflow's HTTP requests within this block: at most ``timeout`` (default `HTTP_TIMEOUT_SECONDS`) seconds each
+    (a smaller value the user set is kept) and no retries, so a refused connection fails at once and a silent
+    server after ``timeout``."""
+    limit = HTTP_TIMEOUT_SECONDS if timeout is None else timeout
+    names = {"MLFLOW_HTTP_REQUEST_TIMEOUT": limit, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 0}
     saved = {k: os.environ.get(k) for k in names}
-    for key, limit in names.items():
+    for key, cap in names.items():
         try:
-            current = int(saved[key]) if saved[key] is not None else limit
+            current = int(saved[key]) if saved[key] is not None else cap
         except ValueError:
-            current = limit
-        os.environ[key] = str(min(current, limit))
+            current = cap
+        os.environ[key] = str(min(current, cap))
     try:
         yield
     finally:
