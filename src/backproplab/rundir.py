@@ -309,7 +309,7 @@ class SweepDir(_Directory):
     SUMMARY = "sweep_summary.json"
     TRIALS = "trials"
     RETRAIN = "retrain"
-    REPORT = "report.html"
+    REPORT = RunDir.REPORT
 
     @staticmethod
     def is_sweep_dir(path: str | Path) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..experiments.sweep import SweepResult
 from .common import echo, finish, friendly_errors, report_option, tracker_option, tracking_uri_option, verbosity_option
 from .sweep_cmd import show_sweep, with_executor_options
 
@@ -27,7 +28,6 @@ def resume_command(directory: Path, executor: str, address: str | None, workers:
     (each from its checkpoint). --executor, --address and --workers apply to sweeps.
     """
     from .. import lab
-    from ..experiments.sweep import SweepResult
 
     result = lab.resume(directory, executor=executor, address=address, workers=workers, report=report,
                         tracker=tracker, tracking_uri=tracking_uri, verbose=0 if quiet else 1, say=echo)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .._environ import environ
 from .._lock import DirLock
 from ..errors import BackproplabError
 from .base import ARTIFACTS_DIR
@@ -88,22 +89,15 @@ def http_limits(timeout: int | None = None) -> Iterator[None]:
     (a smaller value the user set is kept) and no retries, so a refused connection fails at once and a silent
     server after ``timeout``."""
     limit = HTTP_TIMEOUT_SECONDS if timeout is None else timeout
-    names = {"MLFLOW_HTTP_REQUEST_TIMEOUT": limit, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 0}
-    saved = {k: os.environ.get(k) for k in names}
-    for key, cap in names.items():
+    caps = {"MLFLOW_HTTP_REQUEST_TIMEOUT": limit, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 0}
+    values = {}
+    for key, cap in caps.items():
         try:
-            current = int(saved[key]) if saved[key] is not None else cap
+            values[key] = str(min(int(os.environ.get(key, cap)), cap))
         except ValueError:
-            current = cap
-        os.environ[key] = str(min(current, cap))
-    try:
+            values[key] = str(cap)
+    with environ(values):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def store_tables(db: Path) -> set[str] | None:

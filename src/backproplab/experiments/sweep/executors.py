@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
+from ..._environ import environ
 from ...errors import ConfigError
 from .worker import init_pool_worker
 
@@ -34,19 +35,9 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-@contextlib.contextmanager
-def _thread_env() -> Iterator[None]:
-    """Set the thread-count variables to 1 while worker processes start (they read them at import)."""
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: "1" for k in THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _thread_env() -> contextlib.AbstractContextManager[None]:
+    """The thread-count variables at 1 while worker processes start (they read them at import)."""
+    return environ({k: "1" for k in THREAD_VARS})
 
 
 class SerialExecutor(Executor):
