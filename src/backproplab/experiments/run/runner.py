@@ -141,7 +141,9 @@ def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print
     run = RunDir(run_dir)
     if not RunDir.is_run_dir(run.path):
         raise RunDirError(f"{run.path}: not a run directory (no {RunDir.CONFIG}); nothing to resume")
-    with run.lock():
+    with run.lock() as lock:
+        if lock.took_over:
+            say(lock.takeover_note() or "")
         for path in run.clean():
             say(f"  removed {path.name}, left by a killed writer")
         config = parse_config(run.read_config(), str(run.file(RunDir.CONFIG)))
