@@ -196,12 +196,35 @@ SWEEP = {
 }
 
 
-def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_trials(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sweep_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SWEEP run once, uninterrupted, in this process's way of running trials (serial)."""
+    tmp_path = tmp_path_factory.mktemp("sweep-reference")
     path = tmp_path / "faults.toml"
     path.write_text(tomli_w.dumps(SWEEP))
     reference = _run(["sweep", str(path), "--dir", "reference", "--executor", "serial", "--no-report", "-q"],
                      tmp_path)
     assert reference.returncode == 0, reference.stdout + reference.stderr
+    return tmp_path / "reference"
+
+
+def _same_sweep(reference: Path, sweep_dir: Path) -> list[dict[str, Any]]:
+    trials = json.loads((sweep_dir / SweepDir.TRIALS_JSON).read_text())
+    expected = json.loads((reference / SweepDir.TRIALS_JSON).read_text())
+    assert [t["status"] for t in trials] == ["ok"] * len(expected)
+    assert [t["final"] for t in trials] == [t["final"] for t in expected]
+    for t in expected:
+        _same_run(reference / t["run_dir"], sweep_dir / t["run_dir"])
+    summary = json.loads((sweep_dir / SweepDir.SUMMARY).read_text())
+    assert summary["status"] == "complete"
+    assert summary["best"] == json.loads((reference / SweepDir.SUMMARY).read_text())["best"]
+    return trials
+
+
+def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_trials(
+        tmp_path: Path, sweep_reference: Path) -> None:
+    path = tmp_path / "faults.toml"
+    path.write_text(tomli_w.dumps(SWEEP))
     sweep_dir = tmp_path / "sw"
     args = ["sweep", str(path), "--dir", str(sweep_dir), "--workers", "2", "--no-report", "-q"]
     rng = random.Random("sweep-faults")
@@ -223,15 +246,34 @@ def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_
     done = _run(["resume", str(sweep_dir), "--workers", "2", "--no-report", "-q"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     _files_parse(sweep_dir)
-    trials = json.loads((sweep_dir / SweepDir.TRIALS_JSON).read_text())
-    expected = json.loads((tmp_path / "reference" / SweepDir.TRIALS_JSON).read_text())
-    assert [t["status"] for t in trials] == ["ok"] * 4
-    assert [t["final"] for t in trials] == [t["final"] for t in expected]
-    for t in expected:
-        _same_run(tmp_path / "reference" / t["run_dir"], sweep_dir / t["run_dir"])
-    summary = json.loads((sweep_dir / SweepDir.SUMMARY).read_text())
-    assert summary["status"] == "complete" and summary["best"] == json.loads(
-        (tmp_path / "reference" / SweepDir.SUMMARY).read_text())["best"]
+    _same_sweep(sweep_reference, sweep_dir)
+
+
+def test_a_trial_whose_worker_dies_is_retried_and_recorded(tmp_path: Path, sweep_reference: Path) -> None:
+    path = tmp_path / "faults.toml"
+    path.write_text(tomli_w.dumps(SWEEP))
+    proc = _start(["sweep", str(path), "--dir", "sw", "--workers", "2", "--no-report", "-q"], tmp_path)
+
+    def worker_in_a_trial() -> tuple[str, int] | None:
+        """(trial id, pid) of a worker that has trained at least one epoch of its trial."""
+        pids = {p.pid for p in _workers(proc)}
+        for run_dir in sorted((tmp_path / "sw" / SweepDir.TRIALS).glob("t*")):
+            holder = (run_dir / ".lock").read_text() if (run_dir / ".lock").is_file() else ""
+            pid = int(holder.split()[0].removeprefix("pid=")) if holder.startswith("pid=") else 0
+            if pid in pids and (run_dir / RunDir.CHECKPOINT).is_file():
+                return run_dir.name, pid
+        return None
+
+    assert _wait_for(lambda: worker_in_a_trial() is not None, proc), proc.communicate()[0]
+    trial_id, pid = worker_in_a_trial()
+    os.kill(pid, signal.SIGKILL)  # out of memory, or killed by hand
+    KILLS["count"] += 1
+    out, _ = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 0, out
+    trials = {t["trial"]: t for t in _same_sweep(sweep_reference, tmp_path / "sw")}
+    assert trials[trial_id]["attempts"] == 2, trials[trial_id]
+    assert trials[trial_id]["worker_errors"][0].startswith("BrokenProcessPool")
+    assert all(t["attempts"] <= 2 for t in trials.values())
 
 
 def test_a_second_sweep_on_a_directory_in_use_is_refused_naming_the_first(tmp_path: Path) -> None:
