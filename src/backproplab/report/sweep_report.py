@@ -164,7 +164,7 @@ def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
 
 def _headline(data: SweepData) -> str:
     s = data.summary
-    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "error")}
+    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "interrupted", "error")}
     total = len(data.trials)
     parts = [f"{total} trials"] + [f"{v} {k}" for k, v in counts.items() if v]
     best = s.get("best")
@@ -176,6 +176,9 @@ def _headline(data: SweepData) -> str:
                  f" with {esc(data.metric)} {fmt_metric(data.metric, trial.get('selection'))}.")
     else:
         line += ' <span class="bad">No trial finished with a finite selection metric.</span>'
+    if s.get("status") == "interrupted":
+        line += (f' <span class="bad">The sweep was interrupted ({esc(s.get("stopped_by") or "stopped")}): resume it '
+                 f'with <code>backproplab resume {esc(data.path)}</code>.</span>')
     if s.get("retrain_error"):
         line += f' <span class="bad">Retraining the best point failed: {esc(s["retrain_error"])}</span>'
     final = s.get("final") or {}
