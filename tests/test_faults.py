@@ -78,7 +78,7 @@ def _kill(proc: subprocess.Popen, sig: int) -> int | None:
         return None
     tree = _workers(proc)
     proc.send_signal(sig)
-    KILLS["count"] += 1
+    KILLS["count"] += 1  # (a process may end on its own just before the signal: then it counts, harmlessly)
     try:
         proc.wait(timeout=WAIT)
         proc.communicate(timeout=WAIT)  # EOF once every process holding its output (workers too) has ended
@@ -149,42 +149,47 @@ RUNS = {
 
 @pytest.mark.parametrize("case", list(RUNS))
 def test_a_run_killed_again_and_again_resumes_to_the_uninterrupted_result(tmp_path: Path, case: str) -> None:
+    """``kills`` kills, whatever the machine's speed: a run that ends before the next kill is checked, and a new
+    one takes the remaining kills."""
     training, model, limit, kills = RUNS[case]
     config = _config(tmp_path, case, training, model, limit)
     reference = _run(["train", "--config", str(config), "--runs-dir", "reference", "--no-report", "-q"], tmp_path)
     assert reference.returncode == 0, reference.stdout + reference.stderr
     (reference_dir,) = (tmp_path / "reference").iterdir()
     rng = random.Random(f"faults-{case}")
-
-    proc = _start(["train", "--config", str(config), "--runs-dir", "runs", "--no-report", "-q"], tmp_path)
-    for i in range(kills):
-        started = _wait_for(lambda: any((tmp_path / "runs").glob(f"*/{RunDir.CONFIG}")), proc)
-        assert started, proc.communicate()[0]
-        time.sleep(rng.uniform(0.0, 2.5))  # a random point: loading data, training, evaluating, writing ...
-        sig = signal.SIGKILL if i % 3 != 2 else signal.SIGTERM
-        status = _kill(proc, sig)
-        (run_dir,) = (tmp_path / "runs").iterdir()
+    delivered, runs = 0, 0
+    while delivered < kills:
+        runs += 1
+        root = tmp_path / f"runs{runs}"
+        proc = _start(["train", "--config", str(config), "--runs-dir", str(root), "--no-report", "-q"], tmp_path)
+        while delivered < kills:
+            started = _wait_for(lambda r=root: any(r.glob(f"*/{RunDir.CONFIG}")), proc)
+            assert started, proc.communicate()[0]
+            time.sleep(rng.uniform(0.0, 2.5))  # a random point: loading data, training, evaluating, writing ...
+            sig = signal.SIGKILL if delivered % 3 != 2 else signal.SIGTERM
+            status = _kill(proc, sig)
+            (run_dir,) = root.iterdir()
+            _files_parse(run_dir)
+            if status is None:  # it finished before the kill
+                break
+            delivered += 1
+            if status == 128 + signal.SIGTERM:  # a clean stop: summary, checkpoint, exit status 143
+                summary = json.loads((run_dir / RunDir.SUMMARY).read_text())
+                assert summary["status"] == "interrupted" and summary["stopped_by"] == "SIGTERM", summary
+                assert (run_dir / RunDir.CHECKPOINT).is_file()
+            else:  # SIGKILL, or a SIGTERM that came while Python was still starting (before any handler)
+                assert status == -sig, (status, sig)
+            proc = _start(["resume", str(run_dir), "--no-report", "-q"], tmp_path)
+        proc.communicate(timeout=WAIT)
+        (run_dir,) = root.iterdir()
+        if RunDir(run_dir).status() != "complete":  # the last kill stopped it: resume once more
+            done = _run(["resume", str(run_dir), "--no-report", "-q"], tmp_path)
+            assert done.returncode == 0, done.stdout + done.stderr
         _files_parse(run_dir)
-        if status is None:  # it finished before the kill
-            break
-        if status == 128 + signal.SIGTERM:  # a clean stop: summary, checkpoint, exit status 143
-            summary = json.loads((run_dir / RunDir.SUMMARY).read_text())
-            assert summary["status"] == "interrupted" and summary["stopped_by"] == "SIGTERM", summary
-            assert (run_dir / RunDir.CHECKPOINT).is_file()
-        else:  # SIGKILL, or a SIGTERM that came while Python was still starting (before any handler)
-            assert status == -sig, (status, sig)
-        proc = _start(["resume", str(run_dir), "--no-report", "-q"], tmp_path)
-    proc.communicate(timeout=WAIT)
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    if RunDir(run_dir).status() != "complete":  # the last kill stopped it: resume once more
-        done = _run(["resume", str(run_dir), "--no-report", "-q"], tmp_path)
-        assert done.returncode == 0, done.stdout + done.stderr
-    _files_parse(run_dir)
-    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]  # killed writers' leftovers are gone
-    assert not (run_dir / RunDir.CHECKPOINT).exists()
-    _same_run(reference_dir, run_dir)
-    summary = json.loads((run_dir / RunDir.SUMMARY).read_text())
-    assert summary["sessions"] >= 2
+        assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]  # killed writers' leftovers are gone
+        assert not (run_dir / RunDir.CHECKPOINT).exists()
+        _same_run(reference_dir, run_dir)
+    assert delivered == kills
 
 
 SWEEP = {
@@ -225,28 +230,33 @@ def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_
         tmp_path: Path, sweep_reference: Path) -> None:
     path = tmp_path / "faults.toml"
     path.write_text(tomli_w.dumps(SWEEP))
-    sweep_dir = tmp_path / "sw"
-    args = ["sweep", str(path), "--dir", str(sweep_dir), "--workers", "2", "--no-report", "-q"]
     rng = random.Random("sweep-faults")
-    for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGTERM):
-        proc = _start(args, tmp_path)
-        assert _wait_for(lambda p=proc: len(_workers(p)) >= 2, proc), proc.communicate()[0]
-        time.sleep(rng.uniform(0.5, 2.5))
-        workers = _workers(proc)
-        status = _kill(proc, sig)
-        if status is None:
-            break
-        assert status == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + signal.SIGTERM)
-        # whatever killed the parent, its workers end with it (they checkpoint first when they can)
-        assert _wait_for(lambda w=workers: not _alive(w), seconds=WAIT), [p.cmdline() for p in _alive(workers)]
+    signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGTERM]
+    sweeps = 0
+    while signals:  # every kill is delivered: a sweep that ends before the next one is checked, and another starts
+        sweeps += 1
+        sweep_dir = tmp_path / f"sw{sweeps}"
+        args = ["sweep", str(path), "--dir", str(sweep_dir), "--workers", "2", "--no-report", "-q"]
+        while signals:
+            proc = _start(args, tmp_path)
+            assert _wait_for(lambda p=proc: len(_workers(p)) >= 2, proc), proc.communicate()[0]
+            time.sleep(rng.uniform(0.5, 2.5))
+            workers = _workers(proc)
+            status = _kill(proc, signals[0])
+            if status is None:  # it finished before the kill
+                break
+            sig = signals.pop(0)
+            assert status == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + signal.SIGTERM)
+            # whatever killed the parent, its workers end with it (they checkpoint first when they can)
+            assert _wait_for(lambda w=workers: not _alive(w), seconds=WAIT), [p.cmdline() for p in _alive(workers)]
+            _files_parse(sweep_dir)
+            if sig == signal.SIGTERM:
+                summary = json.loads((sweep_dir / SweepDir.SUMMARY).read_text())
+                assert summary["status"] == "interrupted" and summary["stopped_by"] == "SIGTERM"
+        done = _run(["resume", str(sweep_dir), "--workers", "2", "--no-report", "-q"], tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
         _files_parse(sweep_dir)
-        if sig == signal.SIGTERM:
-            summary = json.loads((sweep_dir / SweepDir.SUMMARY).read_text())
-            assert summary["status"] == "interrupted" and summary["stopped_by"] == "SIGTERM"
-    done = _run(["resume", str(sweep_dir), "--workers", "2", "--no-report", "-q"], tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    _files_parse(sweep_dir)
-    _same_sweep(sweep_reference, sweep_dir)
+        _same_sweep(sweep_reference, sweep_dir)
 
 
 def test_a_trial_whose_worker_dies_is_retried_and_recorded(tmp_path: Path, sweep_reference: Path) -> None:

@@ -28,7 +28,7 @@ POLL_SECONDS = 0.1
 
 
 class LockedError(BackproplabError):
-    """Another live process holds the lock; the message names its PID."""
+    """Another live process holds the lock (the message names its PID), or the lock file cannot be opened."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -72,7 +72,10 @@ class DirLock:
             return self
         deadline = time.monotonic() + self.timeout
         while True:
-            fh = self.path.open("a+")
+            try:
+                fh = self.path.open("a+")
+            except OSError as exc:
+                raise LockedError(f"cannot lock the {self.what}: {exc.strerror or exc} ({self.path})") from None
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
