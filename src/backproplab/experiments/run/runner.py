@@ -196,7 +196,10 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
                       callbacks=[*exp.callbacks, recorder, checkpoint], verbose=verbose,
                       regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot)
     except BaseException as exc:
-        _write_failure(run, base, exc, wall_seconds(), checkpoint)
+        point = _write_failure(run, base, exc, wall_seconds(), checkpoint)
+        if point is not None:
+            exc.add_note(f"{run.path} keeps a checkpoint after {point['completed_epochs']} complete epoch(s); "
+                         f"continue with: backproplab resume {run.path}")
         raise
     status = DIVERGED if history.diverged else INTERRUPTED if history.interrupted else COMPLETE
     with np.errstate(all="ignore"):
@@ -251,9 +254,10 @@ def _resume_point(run: RunDir, checkpoint: Checkpoint) -> dict[str, Any] | None:
 
 
 def _write_failure(run: RunDir, base: dict[str, Any], exc: BaseException, wall_seconds: float,
-                   checkpoint: Checkpoint) -> None:
+                   checkpoint: Checkpoint) -> dict[str, Any] | None:
     """``summary.json`` for a run that an exception (or a second Ctrl-C) ended: status ``error`` or
-    ``interrupted``, the message, and what can be resumed. Best effort: the original error matters more."""
+    ``interrupted``, the message, and what can be resumed (returned). Best effort: the original error matters
+    more."""
     interrupted = isinstance(exc, KeyboardInterrupt)
     resume = None
     try:
@@ -270,6 +274,7 @@ def _write_failure(run: RunDir, base: dict[str, Any], exc: BaseException, wall_s
         run.write_summary(summary)
     except Exception:  # noqa: BLE001 - e.g. the disk is still full; the error being raised says what happened
         pass
+    return resume
 
 
 def _best_epoch(exp: Experiment, history: History) -> int | None:
