@@ -43,7 +43,7 @@ from hypothesis.extra import numpy as hnp
 from backproplab.data import load_splits
 from backproplab.data.locations import FASHION_MNIST_DEFAULT
 from backproplab.errors import BackproplabError
-from backproplab.experiments.init_from import load_initial_weights
+from backproplab.experiments.run.init_from import load_initial_weights
 from backproplab.nn import Dense, load_model, mlp, save_model
 from test_data_cifar10 import py2_pickle
 

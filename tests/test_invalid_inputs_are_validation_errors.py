@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from backproplab.cli.main import main
 from backproplab.errors import ConfigError, ResourceError
 from backproplab.experiments.config import load_config, parse_config
-from backproplab.experiments.sweep_config import load_sweep
+from backproplab.experiments.sweep import load_sweep
 from backproplab.nn import mlp
 from backproplab.optim import SGD
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from backproplab import _memory
 from backproplab.cli.main import main
 from backproplab.errors import ModelFileError, ResourceError
-from backproplab.experiments.init_from import load_initial_weights
+from backproplab.experiments.run.init_from import load_initial_weights
 from backproplab.nn import load_model, mlp, save_model
 
 NOT_A_MODEL = "not a readable backproplab model file"

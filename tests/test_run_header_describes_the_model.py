@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backproplab.experiments import load_preset
+from backproplab.experiments import load_preset, run_experiment
 from backproplab.experiments.config import parse_config
-from backproplab.experiments.runner import run_experiment
 
 
 def header(config_data: dict, tmp_path: Path) -> str:

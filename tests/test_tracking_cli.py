@@ -82,7 +82,7 @@ def test_bad_tracker_name_names_the_choices(tmp_path: Path) -> None:
 
 
 def test_default_tracker_follows_what_is_installed() -> None:
-    from backproplab.experiments.tracking import default_tracker_kind
+    from backproplab.tracking import default_tracker_kind
 
     kind, note = default_tracker_kind()
     if importlib.util.find_spec("mlflow") is None:

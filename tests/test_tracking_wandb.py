@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backproplab.experiments import parse_config, run_experiment
-from backproplab.experiments.tracking import log_run_dir, make_tracker
+from backproplab.tracking import log_run_dir, make_tracker
 
 wandb = pytest.importorskip("wandb", reason="the optional 'wandb' extra is not installed")
 

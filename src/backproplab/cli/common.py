@@ -1,8 +1,9 @@
-"""Helpers shared by the CLI commands: error reporting and running a configured experiment."""
+"""Helpers shared by the CLI commands: error reporting, exit statuses and the common options."""
 
 from __future__ import annotations
 
 import functools
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +23,8 @@ class InvalidInput(click.ClickException):
 
 def friendly_errors(func: F) -> F:
     """Turn backproplab's own errors into a one-paragraph message without a traceback: exit status 2 for an
-    invalid configuration (`ConfigError`), 1 for the rest (data or model files, memory, a failed run)."""
+    invalid configuration (`ConfigError`), 1 for the rest (data or model files, memory, a failed run); a second
+    Ctrl-C (training stopped at once) exits with status 130 after saying what was kept."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,40 +33,32 @@ def friendly_errors(func: F) -> F:
         except ConfigError as exc:
             raise InvalidInput(str(exc)) from exc
         except BackproplabError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException("\n".join([str(exc), *getattr(exc, "__notes__", [])])) from exc
+        except KeyboardInterrupt as exc:
+            for note in getattr(exc, "__notes__", []):
+                click.echo(note, err=True)
+            raise SystemExit(130) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def tracking_say(verbose: int) -> Callable[[str], None]:
-    """Messages of the tracking step: warnings and notes on stderr always, the rest only when verbose."""
-
-    def say(message: str) -> None:
-        if message.startswith(("warning", "note")):
-            click.echo(message, err=True)
-        elif verbose:
-            click.echo(message)
-
-    return say
+def echo(message: str) -> None:
+    """A message of the pipeline: warnings, notes and stop messages on stderr, the rest on stdout."""
+    click.echo(message, err=message.startswith(("warning", "note", "SIG", "Interrupted")))
 
 
-def run_and_report(config: Any, runs_dir: Path | None, report: bool, verbose: int, *, tracker: str | None = None,
-                   tracking_uri: str | None = None) -> Path:
-    """Train ``config`` into a new run directory, (unless ``report`` is False) write its plots and HTML, then
-    log the finished directory to the tracker (``None``: MLflow when installed). A tracking failure is a
-    warning: the run directory is complete either way and the exit status stays 0."""
-    from ..experiments import run_experiment
-    from ..experiments.tracking import track_run_dir
+def finish(result: Any, quiet: bool) -> None:
+    """After a run or sweep: an interrupted one says how to resume it (a run's closing lines already do, unless
+    ``quiet``) and exits with 128 + the signal number (130 after Ctrl-C, 143 after SIGTERM), as shells expect of
+    a process stopped by a signal."""
+    from .. import lab  # matplotlib comes with the reports: loaded only by the commands that train
 
-    result = run_experiment(config, runs_dir=runs_dir, verbose=verbose, say=click.echo)
-    if report:
-        from ..report import write_run_report
-
-        html = write_run_report(result.run_dir)
-        if verbose:
-            click.echo(f"Report: {html}")
-    track_run_dir(result.run_dir, tracker=tracker, uri=tracking_uri, say=tracking_say(verbose))
-    return result.run_dir
+    line = lab.describe_end(result)
+    if line is None:
+        return
+    if quiet or not hasattr(result, "run_dir"):
+        click.echo(line, err=True)
+    raise SystemExit(128 + (lab.stopped_by(result) or signal.SIGINT))
 
 
 runs_dir_option = click.option("--runs-dir", type=click.Path(path_type=Path), default=None,
@@ -94,3 +88,7 @@ def backend_assignments(backend: str | None, device: str | None) -> tuple[str, .
     """``--backend`` / ``--device`` as ``--set`` assignments (``model.backend="torch"``, ...)."""
     pairs = (("model.backend", backend), ("model.device", device))
     return tuple(f'{key}="{value}"' for key, value in pairs if value is not None)
+resume_option = click.option(
+    "--resume", metavar="RUN_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="Continue the interrupted or killed run in RUN_DIR from its checkpoint (same as `backproplab resume "
+         "RUN_DIR`; the config given must be the one it was started with).")

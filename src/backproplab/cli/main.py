@@ -9,6 +9,7 @@ from .data_cmd import data_group
 from .explain_cmd import explain_command
 from .gradcheck_cmd import gradcheck_command
 from .report_cmd import report_command
+from .resume_cmd import resume_command
 from .run_cmd import presets_command, run_command
 from .sweep_cmd import sweep_command
 from .track_cmd import track_command, ui_command
@@ -25,6 +26,7 @@ def main() -> None:
       backproplab run fashion-sgd      the flagship Fashion-MNIST experiment, with its report
       backproplab presets              all named experiments (runs and sweeps)
       backproplab sweep FILE           a hyperparameter sweep, trials in parallel (resumable)
+      backproplab resume DIR           continue an interrupted run or sweep from its checkpoint
       backproplab train --help         train from flags or a TOML config
       backproplab gradcheck            check every layer against numerical gradients
       backproplab ui                   browse tracked runs in the MLflow UI
@@ -35,6 +37,7 @@ main.add_command(train_command)
 main.add_command(run_command)
 main.add_command(presets_command)
 main.add_command(sweep_command)
+main.add_command(resume_command)
 main.add_command(data_group)
 main.add_command(gradcheck_command)
 main.add_command(report_command)

@@ -12,9 +12,11 @@ from .common import (
     backend_assignments,
     backend_option,
     device_option,
+    echo,
+    finish,
     friendly_errors,
     report_option,
-    run_and_report,
+    resume_option,
     runs_dir_option,
     set_option,
     tracker_option,
@@ -37,20 +39,25 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @tracking_uri_option
 @verbosity_option
 @with_executor_options
+@resume_option
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, backend: str | None, device: str | None,
                 assignments: tuple[str, ...], runs_dir: Path | None, report: bool, quiet: bool, executor: str,
-                address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
+                address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None,
+                resume: Path | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
-    --executor, --address and --workers apply to sweeps only.
+    --executor, --address and --workers apply to sweeps only. Ctrl-C or SIGTERM stops at a step boundary
+    with a checkpoint; --resume RUN_DIR (or `backproplab resume RUN_DIR`) continues it.
     """
+    from .. import lab
+
     assignments = backend_assignments(backend, device) + assignments
     if preset_kind(preset) == "sweep":
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)
-        run_sweep_and_report(sweep, sweep_dir=None, runs_dir=runs_dir, executor=executor, address=address,
+        run_sweep_and_report(sweep, sweep_dir=resume, runs_dir=runs_dir, executor=executor, address=address,
                              workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
         return
     config = load_preset(preset)
@@ -61,8 +68,12 @@ def run_command(preset: str, quick: bool, data_root: str | None, backend: str | 
         overrides.append({"data": {"root": data_root}})
     if overrides:
         config = with_overrides(config, *overrides)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
-                   tracking_uri=tracking_uri)
+    options = {"report": report, "tracker": tracker, "tracking_uri": tracking_uri, "verbose": 0 if quiet else 1,
+               "say": echo}
+    if resume is not None:
+        finish(lab.resume(resume, expected=config, **options), quiet)
+    else:
+        finish(lab.run(config, runs_dir=runs_dir, **options), quiet)
 
 
 @click.command("presets")

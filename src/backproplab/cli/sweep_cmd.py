@@ -7,16 +7,19 @@ from typing import Any
 
 import click
 
+from ..experiments.run.published import format_published
+from ..experiments.sweep import apply_quick_sweep, expand_trials, load_sweep, with_sweep_overrides
 from .common import (
     backend_assignments,
     backend_option,
     device_option,
+    echo,
+    finish,
     friendly_errors,
     report_option,
     runs_dir_option,
     set_option,
     tracker_option,
-    tracking_say,
     tracking_uri_option,
     verbosity_option,
 )
@@ -25,27 +28,22 @@ from .common import (
 def run_sweep_and_report(sweep: Any, *, sweep_dir: Path | None, runs_dir: Path | None, executor: str,
                          address: str | None, workers: int | None, report: bool, quiet: bool,
                          tracker: str | None = None, tracking_uri: str | None = None) -> Path:
-    """Run ``sweep``, print the trial table, write the sweep report, then log the finished sweep directory to
-    the tracker (``None``: MLflow when installed; a tracking failure is a warning, the directory is complete)."""
-    from ..experiments.sweep import run_sweep
+    """Run ``sweep`` through `backproplab.lab.sweep` (report and tracking included), print the trial table,
+    and exit as `finish` says after an interrupt."""
+    from .. import lab
 
-    say = (lambda _: None) if quiet else click.echo
-    result = run_sweep(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
-                       workers=workers, say=say)
+    result = lab.sweep(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
+                       workers=workers, report=report, tracker=tracker, tracking_uri=tracking_uri,
+                       verbose=0 if quiet else 1, say=echo)
+    show_sweep(result, quiet)
+    finish(result, quiet)
+    return result.sweep_dir
+
+
+def show_sweep(result: Any, quiet: bool) -> None:
     if not quiet:
         click.echo(format_trials(result.trials, result.summary))
-    if report:
-        from ..report import write_sweep_report
-
-        html = write_sweep_report(result.sweep_dir)
-        if not quiet:
-            click.echo(f"Report: {html}")
-    from ..experiments.tracking import track_sweep_dir
-
-    track_sweep_dir(result.sweep_dir, tracker=tracker, uri=tracking_uri, say=tracking_say(0 if quiet else 1))
-    if not quiet:
         click.echo(f"Sweep directory: {result.sweep_dir}")
-    return result.sweep_dir
 
 
 def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
@@ -67,7 +65,8 @@ def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     counts = summary["trials"]
-    lines.append(f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed")
+    interrupted = f", {counts['interrupted']} interrupted" if counts.get("interrupted") else ""
+    lines.append(f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed{interrupted}")
     if summary["best"]:
         lines.append(f"Best: {summary['best']} {summary['best_params']} ({metric} {summary['best_selection']:.4f})")
         final = summary["final"]
@@ -80,8 +79,6 @@ def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     if summary.get("retrain_error"):
         lines.append(f"Retrain failed: {summary['retrain_error']}")
     if summary["published"]:
-        from ..experiments.published import format_published
-
         lines += ["Published vs this sweep:", format_published(summary["published"])]
     return "\n".join(lines)
 
@@ -140,8 +137,6 @@ def sweep_command(sweep_file: str, executor: str, address: str | None, workers: 
 
 
 def load_sweep_options(sweep_file: str, quick: bool, assignments: tuple[str, ...]) -> Any:
-    from ..experiments.sweep import apply_quick_sweep, expand_trials, load_sweep, with_sweep_overrides
-
     sweep = load_sweep(sweep_file)
     if quick:
         sweep = apply_quick_sweep(sweep)

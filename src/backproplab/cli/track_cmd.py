@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..experiments.rundir import default_runs_dir
+from ..rundir import default_runs_dir
 from .common import friendly_errors, tracking_uri_option
 
 
@@ -26,7 +26,7 @@ def track_command(directories: tuple[Path, ...], tracker: str, tracking_uri: str
 
     The default store is mlflow.db beside each directory (runs/mlflow.db for runs/<run>).
     """
-    from ..experiments.tracking import is_run_dir, is_sweep_dir, track_dir
+    from ..tracking import is_run_dir, is_sweep_dir, track_dir
 
     failed = []
     for directory in directories:

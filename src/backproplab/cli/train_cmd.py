@@ -11,9 +11,11 @@ from ..experiments.config import SEED_MAX, RunConfig, deep_merge, load_config, p
 from .common import (
     backend_option,
     device_option,
+    echo,
+    finish,
     friendly_errors,
     report_option,
-    run_and_report,
+    resume_option,
     runs_dir_option,
     set_option,
     tracker_option,
@@ -110,16 +112,27 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @tracker_option
 @tracking_uri_option
 @verbosity_option
+@resume_option
 @friendly_errors
 def train_command(config_path: Path | None, name: str | None, seed: int | None, assignments: tuple[str, ...],
                   runs_dir: Path | None, report: bool, quiet: bool, tracker: str | None,
-                tracking_uri: str | None, **flags: Any) -> None:
+                  tracking_uri: str | None, resume: Path | None, **flags: Any) -> None:
     """Train a network from flags and/or --config FILE.toml and write a run directory.
 
     Defaults are the flagship experiment (Fashion-MNIST 784-256-10 sigmoid, SGD lr 0.01, batch 1,
     15 epochs, file order). Example: backproplab train --dataset mnist --hidden 256,64 --activation elu
     --elu-alpha 0.9 --lr 0.1 --batch-size 32 --epochs 20 --shuffle --validation-size 10000
+
+    --resume RUN_DIR continues an interrupted or killed run (alone, or with the flags it was started with).
     """
+    from .. import lab
+
+    options = {"report": report, "tracker": tracker, "tracking_uri": tracking_uri, "verbose": 0 if quiet else 1,
+               "say": echo}
+    given = config_path or name or seed is not None or assignments or any(v is not None for v in flags.values())
+    if resume is not None:
+        expected = config_from_flags(config_path, flags, assignments, name, seed) if given else None
+        finish(lab.resume(resume, expected=expected, **options), quiet)
+        return
     config = config_from_flags(config_path, flags, assignments, name, seed)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
-                   tracking_uri=tracking_uri)
+    finish(lab.run(config, runs_dir=runs_dir, **options), quiet)

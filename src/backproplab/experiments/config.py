@@ -151,6 +151,10 @@ class TrainingConfig(_Section):
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
     engine: Literal["auto", "fast", "numpy", "torch"] = "auto"
+    checkpoint_every: int = Field(1, ge=0, description="write checkpoint.npz after every N epochs (0: only when "
+                                  "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it")
+    checkpoint_seconds: float = Field(0.0, ge=0, allow_inf_nan=False,
+                                      description="at most one checkpoint every this many seconds")
 
 
 class PublishedValue(_Section):
@@ -303,3 +307,20 @@ def apply_quick(config: RunConfig) -> RunConfig:
         return config
     quick = with_overrides(config, config.quick)
     return quick.model_copy(update={"name": config.name, "quick": {}, "variant": "quick"})
+
+
+# settings that do not change what a run computes
+NOT_TRAINING = ("name", "description", "published", "quick")
+
+
+def training_part(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A dumped config without the settings that do not change what it computes (name, description ...)."""
+    return {k: v for k, v in config.items() if k not in NOT_TRAINING}
+
+
+def config_differences(old: RunConfig, new: RunConfig) -> list[str]:
+    """``key: old -> new`` for every setting in which ``new`` would compute something else than ``old``."""
+    a = flatten_dotted(training_part(old.model_dump(mode="json", exclude_none=True)))
+    b = flatten_dotted(training_part(new.model_dump(mode="json", exclude_none=True)))
+    return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]

@@ -1,19 +1,16 @@
 """Named presets: the TOML files in ``backproplab/configs`` (the repository's ``configs/`` directory).
 
-A preset is a run config, or a sweep (``kind = "sweep"``, see `backproplab.experiments.sweep_config`).
+A preset is a run config, or a sweep (``kind = "sweep"``, see `backproplab.experiments.sweep.spec`, which also
+has `load_any` for either kind).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from .config import RunConfig, parse_config, read_toml
-
-if TYPE_CHECKING:
-    from .sweep_config import SweepConfig
 
 
 def presets_dir() -> Path:
@@ -64,11 +61,3 @@ def load_preset(name_or_path: str) -> RunConfig:
         raise ConfigError(f"{path}: kind: expected one of 'run', 'sweep'; got {kind!r}")
     return _named(parse_config(data, str(path)), name_or_path)
 
-
-def load_any(name_or_path: str) -> RunConfig | SweepConfig:
-    """A RunConfig or a SweepConfig, by the file's ``kind``."""
-    if preset_kind(name_or_path) == "sweep":
-        from .sweep_config import load_sweep
-
-        return load_sweep(name_or_path)
-    return load_preset(name_or_path)

@@ -2,50 +2,45 @@
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._io import atomic_write_text
-from ..errors import BackproplabError
+from ..rundir import INTERRUPTED, RunDir, summary_status
 from .html import esc, figure, page, table
 from .plots import plot_confusion, plot_curves, plot_misclassified
 from .sections import config_table, fmt_metric, published_section
 from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
-REPORT_FILE = "report.html"
+REPORT_FILE = RunDir.REPORT
+# The plots of a run report, by key (the sweep report shows some of them too).
+PLOT_FILES = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_train": "confusion_train.png",
+              "confusion_validation": "confusion_validation.png", "confusion_test": "confusion_test.png",
+              "misclassified": "misclassified.png", "weights": "weights.png"}
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
 DATASET_IMAGE_SHAPES = {"fashion-mnist": (28, 28), "mnist": (28, 28), "cifar10": (3, 32, 32)}
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BackproplabError(f"{path.parent}: not a finished run directory ({path.name} is missing)") from None
 
-def _read_config(run_dir: Path) -> tuple[str, dict[str, Any]]:
-    path = run_dir / "config.toml"
-    text = path.read_text() if path.is_file() else ""
-    return text, (tomllib.loads(text) if text else {})
+def _read_config(run: RunDir) -> tuple[str, dict[str, Any]]:
+    if not run.has(RunDir.CONFIG):
+        return "", {}
+    return run.read_config_text(), run.read_config()
 
 def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] | None:
     """Shape of one input example as an image: from ``misclassified.npz`` (written from the Dataset's
     ``image_shape``), else from the dataset's name; None for non-image data (spiral, plain features)."""
-    mis_path = Path(run_dir) / "misclassified.npz"
-    if mis_path.is_file():
-        with np.load(mis_path, allow_pickle=False) as m:
-            if "image_shape" in m.files:
-                shape = tuple(int(s) for s in m["image_shape"])
-                return shape or None
+    mis = RunDir(run_dir).read_misclassified()
+    if mis is not None and "image_shape" in mis:
+        shape = tuple(int(s) for s in mis["image_shape"])
+        return shape or None
     return DATASET_IMAGE_SHAPES.get(str(summary.get("data", {}).get("dataset", "")).lower())
 
 def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Path | None:
     """``weights.png`` when the model's first layer reads a whole image (not after PCA etc.); else None."""
     shape = run_image_shape(run_dir, summary)
-    model_path = run_dir / "model.npz"
+    model_path = RunDir(run_dir).model_path
     if shape is None or not model_path.is_file():
         return None
     weights = first_layer_weights(model_path)
@@ -53,53 +48,49 @@ def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Pat
         return None
     if dense_layer_count(model_path) == 1:  # softmax regression: each column is one class's template
         classes = _classes(run_dir)
-        return plot_weight_tiles(weights, shape, run_dir / "weights.png", labels=classes,
+        return plot_weight_tiles(weights, shape, run_dir / PLOT_FILES["weights"], labels=classes,
                                  title=f"{name}: weights of each class as images")
-    return plot_weight_tiles(weights, shape, run_dir / "weights.png",
+    return plot_weight_tiles(weights, shape, run_dir / PLOT_FILES["weights"],
                              title=f"{name}: first-layer weights of the hidden units as images")
 
 
 def _classes(run_dir: Path) -> list[str] | None:
-    path = run_dir / "confusion.json"
-    if path.is_file():
-        return [str(c) for c in json.loads(path.read_text()).get("classes", [])] or None
-    return None
+    confusion = RunDir(run_dir).read_confusion()
+    return [str(c) for c in confusion.get("classes", [])] or None if confusion else None
 
 def write_run_plots(run_dir: Path) -> dict[str, Path]:
     """Write ``loss.png``, ``accuracy.png``, ``confusion_<split>.png``, ``misclassified.png`` and (image
     models) ``weights.png``; return them by key."""
-    run_dir = Path(run_dir)
-    metrics = _read_json(run_dir / "metrics.json")
-    summary = _read_json(run_dir / "summary.json")
+    run = RunDir(run_dir)
+    run_dir = run.path
+    summary = run.read_summary()
+    history = run.read_metrics()["history"]
     name = summary["name"]
-    history = metrics["history"]
-    loss_name = _read_config(run_dir)[1].get("loss", {}).get("name", "softmax_cross_entropy")
+    loss_name = _read_config(run)[1].get("loss", {}).get("name", "softmax_cross_entropy")
     plots: dict[str, Path] = {}
     if any(k.endswith("_loss") for k in history):
-        plots["loss"] = plot_curves(history, "loss", run_dir / "loss.png", title=f"{name}: loss per epoch",
+        plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"], title=f"{name}: loss per epoch",
                                     published=summary.get("published", []),
                                     loss_label="mean squared error" if loss_name == "mse" else None)
     if any(k.endswith("_acc") for k in history):
-        plots["accuracy"] = plot_curves(history, "acc", run_dir / "accuracy.png",
+        plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
                                         title=f"{name}: accuracy per epoch", published=summary.get("published", []))
-    confusion_path = run_dir / "confusion.json"
-    if confusion_path.is_file():
-        confusion = json.loads(confusion_path.read_text())
+    confusion = run.read_confusion()
+    if confusion is not None:
         for split in ("train", "validation", "test"):
             if split in confusion:
                 plots[f"confusion_{split}"] = plot_confusion(
-                    confusion[split], confusion["classes"], run_dir / f"confusion_{split}.png",
+                    confusion[split], confusion["classes"], run_dir / PLOT_FILES[f"confusion_{split}"],
                     title=f"{name}\nconfusion matrix, {split} set")
-    mis_path = run_dir / "misclassified.npz"
-    if mis_path.is_file():
-        with np.load(mis_path, allow_pickle=False) as m:
-            shape = tuple(int(s) for s in m["image_shape"])
-            if not shape or int(np.prod(shape)) != m["images"].shape[-1]:
-                return _with_tiles(plots, run_dir, summary, name)  # not images (spiral, PCA features)
-            plots["misclassified"] = plot_misclassified(
-                m["images"], m["true"], m["pred"], m["index"], [str(c) for c in m["classes"]],
-                m["image_shape"], run_dir / "misclassified.png",
-                title=f"{name}: first misclassified test image of each class")
+    m = run.read_misclassified()
+    if m is not None:
+        shape = tuple(int(s) for s in m["image_shape"])
+        if not shape or int(np.prod(shape)) != m["images"].shape[-1]:
+            return _with_tiles(plots, run_dir, summary, name)  # not images (spiral, PCA features)
+        plots["misclassified"] = plot_misclassified(
+            m["images"], m["true"], m["pred"], m["index"], [str(c) for c in m["classes"]],
+            m["image_shape"], run_dir / PLOT_FILES["misclassified"],
+            title=f"{name}: first misclassified test image of each class")
     return _with_tiles(plots, run_dir, summary, name)
 
 
@@ -120,13 +111,20 @@ def _epochs_section(metrics: dict[str, Any]) -> str:
 
 def write_run_report(run_dir: str | Path) -> Path:
     """Plots plus ``report.html`` (self-contained: images embedded) for a finished run directory."""
-    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
+    run_dir = run.path
     plots = write_run_plots(run_dir)
-    summary = _read_json(run_dir / "summary.json")
-    metrics = _read_json(run_dir / "metrics.json")
-    config_text, config = _read_config(run_dir)
+    summary = run.read_summary()
+    metrics = run.read_metrics()
+    config_text, config = _read_config(run)
     status = ""
-    if summary.get("diverged"):
+    if summary_status(summary) == INTERRUPTED:
+        status = (f'<p class="bad">Interrupted after {esc(summary.get("epochs_run"))} complete epoch(s): the '
+                  f'figures below are those of the run so far. Resume it with <code>backproplab resume '
+                  f'{esc(run_dir)}</code>.</p>')
+    elif summary.get("status") == "error":
+        status = f'<p class="bad">The run failed: {esc(summary.get("error"))}</p>'
+    elif summary.get("diverged"):
         status = f'<p class="bad">Training diverged: {esc(summary.get("stop_reason"))}</p>'
     elif summary.get("stop_reason"):
         status = f'<p>Stopped early: {esc(summary["stop_reason"])}</p>'

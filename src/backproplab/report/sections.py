@@ -22,7 +22,8 @@ def fmt_metric(metric: str, value: Any) -> str:
 
 
 def published_section(rows: list[dict[str, Any]], heading: str = "Published vs this run") -> str:
-    """The rows of `experiments.published.compare_published` as a table (empty string when there are none)."""
+    """The rows of `backproplab.experiments.run.published.compare_published` as a table (empty string when
+    there are none)."""
     if not rows:
         return ""
     body = []

@@ -8,8 +8,9 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..errors import BackproplabError
+from ..rundir import RunDir
 from .html import esc, figure, page, table
-from .run_report import REPORT_FILE, write_run_plots, write_run_report
+from .run_report import PLOT_FILES, REPORT_FILE, write_run_plots, write_run_report
 from .sections import fmt_metric, published_section
 from .style import save
 from .sweep_data import (
@@ -146,13 +147,12 @@ def _config_section(data: SweepData) -> str:
 def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
     """Final metrics and the main plots of the best trial or the retrained run (its own report linked)."""
     run = data.path / rel
-    if not (run / "summary.json").is_file():
+    if not RunDir.is_finished(run):
         return ""
-    summary = json.loads((run / "summary.json").read_text())
+    summary = RunDir(run).read_summary()
     if not (run / REPORT_FILE).is_file():
         write_run_report(run)  # also writes its PNGs
-    files = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_test": "confusion_test.png",
-             "confusion_validation": "confusion_validation.png", "weights": "weights.png"}
+    files = {k: PLOT_FILES[k] for k in ("loss", "accuracy", "confusion_test", "confusion_validation", "weights")}
     if not all((run / f).is_file() for k, f in files.items() if k in ("loss", "accuracy")):
         write_run_plots(run)  # a report without its plots (deleted by hand): draw them again
     plots = {k: run / f for k, f in files.items() if (run / f).is_file()}
@@ -164,7 +164,7 @@ def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
 
 def _headline(data: SweepData) -> str:
     s = data.summary
-    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "error")}
+    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "interrupted", "error")}
     total = len(data.trials)
     parts = [f"{total} trials"] + [f"{v} {k}" for k, v in counts.items() if v]
     best = s.get("best")
@@ -176,6 +176,9 @@ def _headline(data: SweepData) -> str:
                  f" with {esc(data.metric)} {fmt_metric(data.metric, trial.get('selection'))}.")
     else:
         line += ' <span class="bad">No trial finished with a finite selection metric.</span>'
+    if s.get("status") == "interrupted":
+        line += (f' <span class="bad">The sweep was interrupted ({esc(s.get("stopped_by") or "stopped")}): resume it '
+                 f'with <code>backproplab resume {esc(data.path)}</code>.</span>')
     if s.get("retrain_error"):
         line += f' <span class="bad">Retraining the best point failed: {esc(s["retrain_error"])}</span>'
     final = s.get("final") or {}
@@ -208,7 +211,7 @@ def write_sweep_report(sweep_dir: str | Path, *, trial_reports: bool = False) ->
     if trial_reports:
         for t in data.trials:
             run = data.run_dir(t)
-            if run is not None and (run / "summary.json").is_file() and not (run / REPORT_FILE).is_file():
+            if run is not None and RunDir.is_finished(run) and not (run / REPORT_FILE).is_file():
                 write_run_report(run)
     plots = write_sweep_plots(data)
     s = data.summary

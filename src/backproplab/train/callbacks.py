@@ -6,11 +6,26 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._xp import to_numpy
+
 if TYPE_CHECKING:
     from ..nn.losses import Loss
     from ..nn.module import Module
     from ..optim.optimizer import Optimizer
     from .history import History
+
+
+@dataclass
+class Position:
+    """Where training continues: in ``epoch`` (1-based), after ``step`` of its steps, whose batch losses sum to
+    ``loss_total``; ``shuffle_state`` is the shuffling generator's state before that epoch's permutation, and
+    ``seconds`` the training time already spent in that epoch."""
+
+    epoch: int
+    step: int = 0
+    loss_total: float = 0.0
+    shuffle_state: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -20,6 +35,8 @@ class TrainingState:
     ``train_data`` is the training set ``(X, y)`` as fit trains on it (on the model's device when it fits);
     ``bad_batch`` the 1-based batch of the epoch just trained whose loss was NaN or infinite (the epoch stopped
     there, before that batch's update), else None.
+    ``position`` (set by `fit` after every epoch and when a stop request stops training mid-epoch) is the step
+    boundary a checkpoint taken now would resume from; ``callbacks`` and ``shuffle_rng`` are `fit`'s own.
     """
 
     model: Module
@@ -32,9 +49,24 @@ class TrainingState:
     extra: dict[str, Any] = field(default_factory=dict)
     train_data: tuple[Any, Any] | None = None
     bad_batch: int | None = None
+    callbacks: list[Callback] = field(default_factory=list)
+    shuffle_rng: Any = None
+    position: Position | None = None
 
 
 class Callback:
+    """Hooks `fit` calls. Callbacks whose ``runs_last`` is True are called after all others (a checkpoint that
+    must see every other callback's end-of-epoch state). ``state_dict()`` / ``load_state_dict()`` carry a
+    callback's own state through a checkpoint (arrays allowed); the default has none."""
+
+    runs_last = False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (called after ``on_train_begin`` when `fit` resumes)."""
+
     def on_train_begin(self, state: TrainingState) -> None:
         """Before the first epoch."""
 
@@ -44,8 +76,12 @@ class Callback:
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         """After epoch ``epoch`` has been evaluated; ``logs`` is its History record."""
 
+    def on_interrupt(self, state: TrainingState) -> None:
+        """Training was stopped by a stop request (Ctrl-C, SIGTERM) at the step boundary ``state.position``;
+        called before ``on_train_end``, with the model, optimizer and generators as they are at that boundary."""
+
     def on_train_end(self, state: TrainingState) -> None:
-        """After the last epoch, also when training stopped early or diverged."""
+        """After the last epoch, also when training stopped early, diverged or was interrupted."""
 
 
 class EarlyStopping(Callback):
@@ -75,6 +111,14 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, state: TrainingState) -> None:
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        best_state = None if self.best_state is None else {k: to_numpy(v) for k, v in self.best_state.items()}
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_state": best_state, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.best_state, self.wait = state["best_state"], int(state["wait"])
 
     def _improved(self, value: float) -> bool:
         if self.best is None:

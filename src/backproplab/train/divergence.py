@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._xp import namespace
+from .._xp import namespace, to_numpy
 from .callbacks import Callback, TrainingState
 from .metrics import evaluate
 
@@ -39,12 +39,25 @@ class TerminateOnDivergence(Callback):
             X, y = state.train_data
             self.reference = evaluate(state.model, state.loss, X[:REFERENCE_ROWS], y[:REFERENCE_ROWS])["loss"]
 
+    def state_dict(self) -> dict[str, Any]:
+        """The reference loss and, within an epoch (a checkpoint of an interrupted run), that epoch's starting
+        weights."""
+        before = None if self._before is None else {k: to_numpy(v) for k, v in self._before.items()}
+        return {"reference": self.reference, "before": before}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reference, self._before = state["reference"], state["before"]
+
     def on_epoch_begin(self, state: TrainingState, epoch: int) -> None:
+        position = state.position
+        if position is not None and position.epoch == epoch and position.step and self._before is not None:
+            return  # continuing an epoch stopped midway: its starting weights came with the checkpoint
         self._before = state.model.state_dict()
 
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         reason = self.reason(state, epoch, logs)
         if reason is None:
+            self._before = None  # the next epoch takes its own; an end-of-epoch checkpoint need not carry them
             return
         state.history.diverged = True
         state.stop_training, state.stop_reason = True, reason

@@ -1,4 +1,4 @@
-"""`fit`: mini-batch training with per-epoch evaluation on whole sets and callbacks."""
+"""`fit`: mini-batch training with per-epoch evaluation on whole sets, callbacks, interrupts and resume."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer, as_regularizers, total_penalty
 from ..optim.optimizer import Optimizer
-from .callbacks import Callback, TrainingState
+from . import interrupts
+from .callbacks import Callback, Position, TrainingState
+from .checkpoint import TrainingSnapshot
 from .device_data import DeviceData, on_device_if_fits
 from .divergence import TerminateOnDivergence
 from .engine import choose_engine
@@ -36,6 +38,8 @@ class EpochResult:
     batches: int
     mean_batch_loss: float
     bad_batch: int | None = None  # 1-based index of the batch whose loss was NaN/inf, if any
+    loss_total: float = 0.0  # sum of the batch losses so far (for a pass stopped mid-epoch)
+    stopped_at: int | None = None  # steps taken when a stop request ended the pass early, if it did
 
 
 def _check_training_data(X: Any, y: Any, model: Module) -> None:
@@ -84,14 +88,18 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
 
 
 def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer], data: DeviceData,
-                batch_size: int, order: Any, progress: Progress) -> EpochResult:
+                batch_size: int, order: Any, progress: Progress, start: Position | None = None) -> EpochResult:
     """One pass over ``data`` in ``order`` (None: file order; else `DeviceData.order` of a permutation):
-    forward, loss, backward (the first layer skips dL/dx: ``need_input_grad=False``), penalty, step."""
+    forward, loss, backward (the first layer skips dL/dx: ``need_input_grad=False``), penalty, step; from
+    ``start.step`` with ``start.loss_total`` when the pass continues one that was stopped. A stop request
+    (`interrupts`) ends the pass between two steps."""
     num_batches = math.ceil(len(data) / batch_size)
     every = progress.every
     params = model.parameters()
-    total = 0.0
-    for b in range(num_batches):
+    total = start.loss_total if start is not None else 0.0
+    for b in range(start.step if start is not None else 0, num_batches):
+        if interrupts.requested() is not None:
+            return EpochResult(b, total / max(b, 1), loss_total=total, stopped_at=b)
         xb, yb = data.batch(b * batch_size, batch_size, order)
         value = loss.forward(model.forward(xb, training=True), yb)
         if not math.isfinite(value):
@@ -103,18 +111,25 @@ def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[
         optimizer.step()
         if (b + 1) % every == 0:
             progress.advance(every, value)
-    return EpochResult(num_batches, total / num_batches)
+    return EpochResult(num_batches, total / num_batches, loss_total=total)
 
 
-def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress) -> EpochResult:
-    """One batch-size-1 pass through the compiled kernel (`backproplab.fast.FastTrainer`); the progress bar,
-    if any, advances every ``progress.every`` steps with the mean loss of those steps."""
+def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress, num_steps: int,
+                     start: Position | None = None) -> EpochResult:
+    """One pass through the compiled kernels (`backproplab.fast.FastTrainer`) in chunks of 1% of the steps
+    (whatever the verbosity, so the batch losses always add up in the same order); a stop request ends the
+    pass between two chunks. The progress bar, if any, advances after every chunk."""
     use_bar = progress.bar is not None
-    total, steps, bad = trainer.run_epoch(order, progress.every if use_bar else None,
-                                          progress.advance if use_bar else None)
+    first = start.step if start is not None else 0
+    total, steps, bad, stopped = trainer.run_epoch(
+        order, max(1, num_steps // 100), progress.advance if use_bar else None, start=first,
+        total=start.loss_total if start is not None else 0.0,
+        should_stop=lambda: interrupts.requested() is not None)
     if bad is not None:
         return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad)
-    return EpochResult(steps, total / steps)
+    if stopped is not None:
+        return EpochResult(stopped, total / max(stopped, 1), loss_total=total, stopped_at=stopped)
+    return EpochResult(num_steps, total / num_steps, loss_total=total)
 
 
 def _without_autograd(train: Callable[..., History]) -> Callable[..., History]:
@@ -146,6 +161,7 @@ def fit(
     regularizer: Regularizer | Sequence[Regularizer] | None = None,
     eval_train: bool = True,
     engine: str = "auto",
+    resume: TrainingSnapshot | None = None,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -175,6 +191,13 @@ def fit(
             (``"numpy"``), and torch models module by module (``"torch"``); ``"fast"``, ``"numpy"`` and
             ``"torch"`` insist (`EngineError` saying why not). The engines compute the same steps;
             ``History.engine`` says which one ran.
+        resume: a `TrainingSnapshot` (``TrainingSnapshot.load(path)``) written by a `Checkpoint` callback of the
+            same call: training continues from it, and the final weights, History and metrics are bit-identical
+            to those of a run that never stopped (``engine="auto"`` takes the checkpoint's engine).
+
+    Ctrl-C (or SIGTERM) stops training at the next step boundary (a second Ctrl-C at once): `fit` then calls each
+    callback's ``on_interrupt`` and ``on_train_end`` and returns the History of the complete epochs with
+    ``interrupted=True``; a `Checkpoint` callback saves the state at that boundary.
     """
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1; got {epochs}")
@@ -193,7 +216,8 @@ def fit(
         X, y = X[tr], y[tr]
     regs = as_regularizers(regularizer)
     params = model.parameters()
-    engine = choose_engine(engine, model, loss, optimizer, regs, batch_size, X, y)
+    engine = choose_engine(resume.engine if resume is not None and engine == "auto" else engine,
+                           model, loss, optimizer, regs, batch_size, X, y)
     trainer = FastTrainer(model, loss, optimizer, regs, X, y, batch_size) if engine == "fast" else None
     data = DeviceData(model, X, y, batch_size)
     sets = {name: on_device_if_fits(model, *xy) for name, xy in sets.items()}
@@ -201,29 +225,44 @@ def fit(
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
                               "regularizer": [repr(r) for r in regs], "backend": model.backend,
                               "device": model.device}, engine=engine)
-    state = TrainingState(model, loss, optimizer, history, epochs, train_data=(data.X, data.y))
     if not any(isinstance(cb, TerminateOnDivergence) for cb in callbacks):
         callbacks = [TerminateOnDivergence(), *callbacks]
-    progress = Progress(verbose, epochs)
+    callbacks = sorted(callbacks, key=lambda cb: bool(getattr(cb, "runs_last", False)))  # stable
     rng = np.random.default_rng(seed)
+    state = TrainingState(model, loss, optimizer, history, epochs, train_data=(data.X, data.y),
+                          callbacks=callbacks, shuffle_rng=rng)
+    if resume is not None:
+        resume.check_fits(history.params, engine, callbacks)
+    progress = Progress(verbose, epochs)
     report_sets = (["train"] if eval_train else []) + list(sets)
+    num_steps = math.ceil(len(X) / batch_size)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), interrupts.stop_on_signals():
         for cb in callbacks:
             cb.on_train_begin(state)
-        for epoch in range(1, epochs + 1):
+        start = resume.restore(state) if resume is not None else Position(1, shuffle_state=rng.bit_generator.state)
+        for epoch in range(start.epoch, epochs + 1):
+            if state.stop_training:  # resumed from the checkpoint of a run that had already stopped
+                break
+            within = start if epoch == start.epoch and start.step else None  # continuing a stopped epoch
             lr = optimizer.set_epoch(epoch - 1)
             for cb in callbacks:
                 cb.on_epoch_begin(state, epoch)
             started = time.perf_counter()
+            shuffle_state = rng.bit_generator.state
             order = rng.permutation(len(X)) if shuffle else None
-            progress.start_epoch(epoch, math.ceil(len(X) / batch_size))
+            progress.start_epoch(epoch, num_steps, done=within.step if within else 0)
             if trainer is not None:
-                result = train_epoch_fast(trainer, order, progress)
+                result = train_epoch_fast(trainer, order, progress, num_steps, within)
             else:
-                result = train_epoch(model, loss, optimizer, regs, data, batch_size, data.order(order), progress)
+                result = train_epoch(model, loss, optimizer, regs, data, batch_size, data.order(order), progress,
+                                     within)
             state.bad_batch = result.bad_batch
-            train_seconds = time.perf_counter() - started
+            train_seconds = time.perf_counter() - started + (within.seconds if within else 0.0)
+            if result.stopped_at is not None:
+                state.position = Position(epoch, result.stopped_at, result.loss_total, shuffle_state, train_seconds)
+                history.interrupted = True
+                break
             record: dict[str, Any] = {"epoch": epoch}
             if eval_train:
                 m = evaluate(model, loss, data.X, data.y)
@@ -241,6 +280,7 @@ def fit(
             record["train_seconds"] = train_seconds
             record["seconds"] = time.perf_counter() - started
             history.append(record)
+            state.position = Position(epoch + 1, shuffle_state=rng.bit_generator.state)
             progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
             for cb in callbacks:
                 cb.on_epoch_end(state, epoch, record)
@@ -249,6 +289,11 @@ def fit(
                 if state.stop_reason:
                     progress.message(state.stop_reason)
                 break
+        if history.interrupted:
+            progress.message(f"Interrupted in epoch {state.position.epoch} after {state.position.step} of "
+                             f"{num_steps} steps; the History holds the {len(history)} complete epoch(s).")
+            for cb in callbacks:
+                cb.on_interrupt(state)
         for cb in callbacks:
             cb.on_train_end(state)
     return history

@@ -18,6 +18,8 @@ class History:
             penalty is used). Accuracies are fractions in [0, 1].
         epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based) and ``seconds``.
         diverged: True when training stopped because a loss or parameter became NaN or infinite.
+        interrupted: True when a stop request (Ctrl-C, SIGTERM) ended training before its last epoch; the epochs
+            listed are the complete ones (a checkpoint can resume the rest).
         stop_reason: why training ended early (divergence, early stopping), else None.
         engine: which training engine ran (``"fast"``, ``"numpy"`` or ``"torch"``).
         params: the settings of the run (epochs, batch_size, shuffle, seed, backend, device, ...).
@@ -27,6 +29,7 @@ class History:
         self.history: dict[str, list[float]] = {}
         self.epochs: list[dict[str, Any]] = []
         self.diverged = False
+        self.interrupted = False
         self.stop_reason: str | None = None
         self.engine = engine
         self.params: dict[str, Any] = dict(params or {})
@@ -58,7 +61,8 @@ class History:
         return self.epochs[i]["epoch"], value
 
     def to_dict(self) -> dict[str, Any]:
-        return {"engine": self.engine, "diverged": self.diverged, "stop_reason": self.stop_reason,
+        return {"engine": self.engine, "diverged": self.diverged, "interrupted": self.interrupted,
+                "stop_reason": self.stop_reason,
                 "params": self.params, "epochs": self.epochs, "history": self.history}
 
     def to_json(self) -> str:
@@ -81,11 +85,12 @@ class History:
         for record in data.get("epochs", []):
             h.append(record)
         h.diverged = bool(data.get("diverged", False))
+        h.interrupted = bool(data.get("interrupted", False))
         h.stop_reason = data.get("stop_reason")
         return h
 
     def __repr__(self) -> str:
-        flag = ", diverged" if self.diverged else ""
+        flag = ", diverged" if self.diverged else ", interrupted" if self.interrupted else ""
         return f"History(epochs={len(self)}, metrics={sorted(self.history)}{flag})"
 
 

@@ -36,10 +36,11 @@ class Progress:
         self.bar: tqdm | None = None
         self.every = 1 << 62  # batches between bar updates
 
-    def start_epoch(self, epoch: int, num_batches: int) -> None:
-        """Open the bar, updated every 1% of the batches (cheap even at batch size 1)."""
+    def start_epoch(self, epoch: int, num_batches: int, done: int = 0) -> None:
+        """Open the bar (``done`` batches already taken), updated every 1% of the batches (cheap even at batch
+        size 1)."""
         if self.use_bar:
-            self.bar = tqdm(total=num_batches, desc=f"Epoch {epoch}/{self.epochs}", unit="batch",
+            self.bar = tqdm(total=num_batches, initial=done, desc=f"Epoch {epoch}/{self.epochs}", unit="batch",
                             leave=False, dynamic_ncols=True, mininterval=0.2)
             self.every = max(1, num_batches // 100)
 

@@ -27,8 +27,8 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import ConfigError
-from .config import (
+from ...errors import ConfigError
+from ..config import (
     PublishedValue,
     RunConfig,
     Seed,
@@ -38,6 +38,8 @@ from .config import (
     parse_config,
     read_toml,
 )
+from ..presets import find_preset, load_preset, preset_kind
+from .trials import expand_trials
 
 DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform", "choice")
 SPLIT_METRICS = [f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "acc")]
@@ -119,8 +121,6 @@ class SweepConfig(_Section):
 
     def base_config(self) -> RunConfig:
         """The run config every trial starts from: the base preset with ``config`` merged over it."""
-        from .presets import load_preset
-
         data: dict[str, Any] = {}
         if self.base:
             data = load_preset(self.base).model_dump(mode="json", exclude_none=True)
@@ -234,9 +234,6 @@ def _resolve_base(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def load_sweep(path_or_preset: str | Path) -> SweepConfig:
     """A sweep from a TOML file or a preset name; every trial's run config is validated before returning."""
-    from .presets import find_preset
-    from .sweep_trials import expand_trials
-
     path = find_preset(str(path_or_preset))
     sweep = parse_sweep(_resolve_base(read_toml(path), path), str(path))
     expand_trials(sweep)
@@ -278,3 +275,10 @@ def with_sweep_overrides(sweep: SweepConfig, *assignments: str) -> SweepConfig:
         else:
             data = deep_merge(data, {"config": override})
     return parse_sweep(data, f"sweep {sweep.name!r} with --set")
+
+
+def load_any(name_or_path: str) -> RunConfig | SweepConfig:
+    """A RunConfig or a SweepConfig, by the file's ``kind``."""
+    if preset_kind(name_or_path) == "sweep":
+        return load_sweep(name_or_path)
+    return load_preset(name_or_path)

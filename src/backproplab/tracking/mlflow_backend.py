@@ -1,4 +1,11 @@
-"""MLflow backend: `MlflowClient` against a SQLite store (default) or a tracking server; works offline."""
+"""MLflow backend: `MlflowClient` against a SQLite store (default) or a tracking server; works offline.
+
+Nothing here waits without bound: each request to a tracking server gets `HTTP_TIMEOUT_SECONDS` and no retries
+(MLflow's defaults, 120 s and 7 retries with backoff, add up to minutes against a server that does not
+answer), and `backproplab.tracking.directories` bounds the whole tracking step of a run. A new SQLite store is
+created under a file lock beside it, so runs started together do not race MLflow's schema creation, and a
+store whose creation was cut short (tables missing) is reported instead of being written into.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,15 @@ import contextlib
 import logging
 import os
 import re
+import sqlite3
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackproplabError
+from .._environ import environ
+from .._lock import DirLock
+from ..errors import BackproplabError
 from .base import ARTIFACTS_DIR
 from .records import RunRecord, epoch_metrics
 
@@ -22,6 +32,12 @@ MAX_TAGS = 100
 MAX_PARAM_LENGTH = 6000
 KEY_TAG = "backproplab.key"
 COMPLETE_TAG = "backproplab.complete"
+RUN_STATUS = {"error": "FAILED", "interrupted": "KILLED"}  # backproplab status -> MLflow run status
+STATE_TAG = "backproplab.logged_state"  # what the directory held when logged (see RunRecord.state)
+HTTP_TIMEOUT_SECONDS = 10  # per request to a tracking server
+STORE_LOCK_SECONDS = 60.0  # waiting for another process creating the same SQLite store
+# Tables every MLflow SQLite store has once created (its schema revision is in alembic_version).
+STORE_TABLES = frozenset({"alembic_version", "experiments", "runs", "metrics", "params", "tags"})
 
 
 def _quiet_mlflow() -> None:
@@ -67,6 +83,47 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
+@contextlib.contextmanager
+def http_limits(timeout: int | None = None) -> Iterator[None]:
+    """MLflow's HTTP requests within this block: at most ``timeout`` (default `HTTP_TIMEOUT_SECONDS`) seconds each
+    (a smaller value the user set is kept) and no retries, so a refused connection fails at once and a silent
+    server after ``timeout``."""
+    limit = HTTP_TIMEOUT_SECONDS if timeout is None else timeout
+    caps = {"MLFLOW_HTTP_REQUEST_TIMEOUT": limit, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 0}
+    values = {}
+    for key, cap in caps.items():
+        try:
+            values[key] = str(min(int(os.environ.get(key, cap)), cap))
+        except ValueError:
+            values[key] = str(cap)
+    with environ(values):
+        yield
+
+
+def store_tables(db: Path) -> set[str] | None:
+    """The table names of an SQLite file (None when it is not a readable SQLite database)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as con:
+            return {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return None
+
+
+def check_store(db: Path) -> None:
+    """Raise `BackproplabError` when ``db`` exists but is not a whole MLflow store (half-built or foreign)."""
+    if not db.exists() or db.stat().st_size == 0:
+        return
+    tables = store_tables(db)
+    if tables is None:
+        raise BackproplabError(f"the MLflow store {db} is not an SQLite database; move it aside "
+                               f"(mv {db} {db}.broken) so that a new one is created, or pass --tracking-uri")
+    missing = sorted(STORE_TABLES - tables)
+    if missing:
+        raise BackproplabError(f"the MLflow store {db} is half-built (its creation was interrupted): it lacks the "
+                               f"tables {', '.join(missing)}. Move it aside (mv {db} {db}.broken) and log the runs "
+                               "again with `backproplab track RUN_DIR...`")
+
+
 class MlflowTracker:
     """Logs `RunRecord`s with `MlflowClient`: params and per-epoch metrics through ``log_batch`` in chunks.
 
@@ -82,11 +139,16 @@ class MlflowTracker:
         self.experiment = experiment
         db = sqlite_path(uri)
         self.artifact_root = db.parent / ARTIFACTS_DIR if db is not None else None
-        with _quiet_warnings():  # creates (and migrates) the store
-            if db is not None and not db.exists():
+        with _quiet_warnings(), http_limits():
+            if db is None:
+                self.client = client_cls(tracking_uri=uri)
+            else:  # one process at a time creates (and migrates) a store; the others wait, then find it whole
                 db.parent.mkdir(parents=True, exist_ok=True)
-                self._create_store(uri)
-            self.client = client_cls(tracking_uri=uri)
+                with DirLock(db.parent / f".{db.name}.lock", what=f"MLflow store {db}", timeout=STORE_LOCK_SECONDS):
+                    check_store(db)
+                    if not db.exists() or db.stat().st_size == 0:
+                        self._create_store(uri)
+                    self.client = client_cls(tracking_uri=uri)
         self._experiments: dict[str, str] = {}
 
     def _create_store(self, uri: str) -> None:
@@ -114,32 +176,33 @@ class MlflowTracker:
         self._experiments[name] = exp_id
         return exp_id
 
-    def find(self, experiment_id: str, key: str) -> Any | None:
-        """The finished run logged from ``key`` (a run or sweep directory), if any; unfinished ones are deleted."""
+    def find(self, experiment_id: str, key: str, state: str = "") -> Any | None:
+        """The finished run logged from ``key`` (a run or sweep directory) in this ``state``, if any; half-logged
+        copies and copies of an earlier state of the directory (e.g. before it was resumed) are deleted."""
         quoted = key.replace("'", "\\'")
         runs = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{quoted}'",
                                        max_results=10)
         found = None
         for run in runs:
-            complete = run.data.tags.get(COMPLETE_TAG) == "true"
-            if complete and found is None:
+            current = run.data.tags.get(COMPLETE_TAG) == "true" and run.data.tags.get(STATE_TAG, "") == state
+            if current and found is None:
                 found = run
-            elif not complete:
-                self.client.delete_run(run.info.run_id)  # a half-logged copy from an interrupted attempt
+            elif not current:
+                self.client.delete_run(run.info.run_id)  # half-logged, or the directory has moved on since
         return found
 
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str:
-        with _quiet_warnings():
+        with _quiet_warnings(), http_limits():
             return self._log_run(record, parent)
 
     def _log_run(self, record: RunRecord, parent: str | None) -> str:
         from mlflow.entities import Metric, Param, RunTag
 
         exp_id = self.experiment_id(record.experiment)
-        existing = self.find(exp_id, record.key)
+        existing = self.find(exp_id, record.key, record.state)
         if existing is not None:
             return str(existing.info.run_id)
-        tags = {**record.tags, KEY_TAG: record.key}
+        tags = {**record.tags, KEY_TAG: record.key, STATE_TAG: record.state}
         if record.description:
             tags["mlflow.note.content"] = record.description
         if parent:
@@ -158,8 +221,7 @@ class MlflowTracker:
         except BaseException:
             self.client.set_terminated(run_id, "FAILED")
             raise
-        self.client.set_terminated(run_id, "FAILED" if record.status == "error" else "FINISHED",
-                                   end_time=record.end_ms)
+        self.client.set_terminated(run_id, RUN_STATUS.get(record.status, "FINISHED"), end_time=record.end_ms)
         return str(run_id)
 
     @staticmethod

@@ -1,15 +1,25 @@
-"""Log finished run and sweep directories to a tracker; the CLI's never-fail wrappers around that."""
+"""Log finished run and sweep directories to a tracker; the CLI's never-fail, time-bounded wrappers around that.
+
+The tracking step of a run (`track_run_dir`, `track_sweep_dir`) never fails the run and never stalls it: it
+runs in a helper thread and is given up after `TRACKING_SECONDS` (each request to a server also has its own
+limit, see `backproplab.tracking.mlflow_backend`), with a one-line warning saying how to log the directory later.
+"""
 
 from __future__ import annotations
 
-import json
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from ..rundir import SweepDir
 from .base import Tracker, default_tracker_kind, make_tracker
 from .records import RunRecord, is_sweep_dir, read_run_dir, read_sweep_dir
+
+TRACKING_SECONDS = 30.0
+T = TypeVar("T")
 
 Say = Callable[[str], None]
 
@@ -70,8 +80,32 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
 
 
 def _trials(sweep_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(sweep_dir) / "trials.json"
-    return json.loads(path.read_text()) if path.is_file() else []
+    return SweepDir(sweep_dir).read_trials()
+
+
+class TrackingTimeout(TimeoutError):
+    """The tracking step took longer than its limit."""
+
+
+def bounded(work: Callable[[], T], seconds: float) -> T:
+    """``work()`` in a daemon thread, given up after ``seconds`` (`TrackingTimeout`; the thread is left to end
+    on its own, or with the process)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as exc:  # handed to the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="backproplab-tracking", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TrackingTimeout(f"no answer within {seconds:g} s")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | None, experiment: str | None,
@@ -82,7 +116,8 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
             say(note)
     if kind == "none":
         return True
-    try:
+
+    def work() -> tuple[Tracker, str | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's deprecation and pydantic warnings are not the user's concern
             tracker = make_tracker(kind, uri, experiment, runs_dir=runs_dir)
@@ -91,11 +126,17 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
             close = getattr(tracker, "close", None)
             if close is not None:
                 close()
+        return tracker, run_id
+
+    started = time.monotonic()
+    try:
+        tracker, run_id = bounded(work, TRACKING_SECONDS)
     except Exception as exc:  # noqa: BLE001 - tracking must never lose or fail a finished run
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 300 else reason[:297] + "..."
-        say(f"warning: tracking with {kind} failed ({type(exc).__name__}: {reason}); the run directory {directory} "
-            f"is complete; log it later with `backproplab track {directory}`")
+        say(f"warning: tracking with {kind} failed after {time.monotonic() - started:.1f} s "
+            f"({type(exc).__name__}: {reason}); the directory {directory} is complete; log it later with "
+            f"`backproplab track {directory}`")
         return False
     say(f"Tracked in {tracker.describe()} (run {run_id}); browse with `backproplab ui`"
         if kind == "mlflow" else f"Tracked in {tracker.describe()} (run {run_id})")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 from ..rundir import default_runs_dir
 from .records import RunRecord
 

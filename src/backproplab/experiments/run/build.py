@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import resolve
-from ..data import Dataset, fit_pca, load_splits
-from ..nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
-from ..optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
-from ..optim.schedules import Schedule
-from ..train import Callback, EarlyStopping
-from .config import ModelConfig, OptimizerConfig, RunConfig
+from ...backend import resolve
+from ...data import Dataset, fit_pca, load_splits
+from ...nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
+from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
+from ...optim.schedules import Schedule
+from ...train import Callback, EarlyStopping
+from ..config import ModelConfig, OptimizerConfig, RunConfig
 from .init_from import load_initial_weights
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..train import History
-from .config import PublishedValue
+from ...train import History
+from ..config import PublishedValue
 
 
 def compare_published(published: list[PublishedValue], history: History,

@@ -10,14 +10,16 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backend import resolve
-from ..errors import ConfigError
-from .config import RunConfig, parse_config
-from .sweep_config import SweepConfig
+from ...backend import resolve
+from ...errors import ConfigError
+from ..config import RunConfig, deep_merge, parse_config
+
+if TYPE_CHECKING:
+    from .spec import SweepConfig
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,6 @@ def nested(params: dict[str, Any]) -> dict[str, Any]:
 
 def trial_config(base: RunConfig, params: dict[str, Any], seed: int, name: str) -> RunConfig:
     """``base`` with the point's values and the seed (model.seed, training.seed) set; raises ConfigError."""
-    from .config import deep_merge
-
     data = deep_merge(base.model_dump(mode="json", exclude_none=True), nested(params))
     data = deep_merge(data, {"model": {"seed": seed}, "training": {"seed": seed}})
     data["name"], data["quick"] = name, {}

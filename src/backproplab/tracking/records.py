@@ -7,19 +7,16 @@ or sweep can be logged after the fact).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackproplabError
-from ..config import flatten_dotted
+from ..experiments.config import flatten_dotted
+from ..rundir import RunDir, SweepDir, summary_status
 
-# Files of a run directory that are metrics or provenance rather than plots, model or report.
-RUN_SUMMARY = "summary.json"
-SWEEP_SUMMARY = "sweep_summary.json"
 # Per-epoch record keys that are not metrics.
 NOT_METRICS = frozenset({"epoch"})
 
@@ -42,10 +39,11 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: list[Path] = field(default_factory=list)
     description: str = ""
-    status: str = "ok"  # ok | diverged | error
+    status: str = "ok"  # ok | diverged | interrupted | error
     start_ms: int | None = None
     end_ms: int | None = None
     config: dict[str, Any] = field(default_factory=dict)  # nested, for trackers that take a dict (W&B)
+    state: str = ""  # what the directory held (a digest of its summary): a resumed run is logged again
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -64,14 +62,11 @@ def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
             if k not in NOT_METRICS and isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def _read_json(path: Path) -> Any:
+def _digest(path: Path) -> str:
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BackproplabError(f"{path.parent}: not a finished run or sweep directory ({path.name} is missing)") \
-            from None
-    except json.JSONDecodeError as exc:
-        raise BackproplabError(f"{path}: not valid JSON ({exc})") from None
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return ""
 
 
 def _mtime_ms(path: Path) -> int | None:
@@ -81,35 +76,37 @@ def _mtime_ms(path: Path) -> int | None:
         return None
 
 
-def _files(directory: Path) -> list[Path]:
-    """Top-level regular files (no hidden temporaries, no sub-directories), sorted."""
-    return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
 def _numeric(values: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()
             if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def is_run_dir(path: Path) -> bool:
-    return (Path(path) / RUN_SUMMARY).is_file()
+    """A run directory whose run ended (it has ``summary.json``), so there is something to log."""
+    return RunDir.is_finished(path)
 
 
 def is_sweep_dir(path: Path) -> bool:
-    return (Path(path) / SWEEP_SUMMARY).is_file()
+    """A sweep directory whose sweep ended (``sweep_summary.json``)."""
+    return SweepDir.is_finished(path)
+
+
+_TRACKED_STATUS = {"complete": "ok"}  # a run's status as the tracker's (ok | diverged | interrupted | error)
 
 
 def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
                  tags: dict[str, str] | None = None) -> RunRecord:
     """A `RunRecord` from a finished run directory (``summary.json``, ``metrics.json``, ``config.toml`` ...)."""
-    run_dir = Path(run_dir).resolve()
-    summary = _read_json(run_dir / RUN_SUMMARY)
-    metrics = _read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
-    config_path = run_dir / "config.toml"
-    config = tomllib.loads(config_path.read_text()) if config_path.is_file() else {}
+    run = RunDir(Path(run_dir).resolve())
+    run_dir = run.path
+    summary = run.read_summary()
+    metrics = run.read_metrics() if run.has(RunDir.METRICS_JSON) else {}
+    config = run.read_config() if run.has(RunDir.CONFIG) else {}
+    config_path = run.file(RunDir.CONFIG)
     env = summary.get("environment") or {}
     data = summary.get("data") or {}
-    status = "diverged" if summary.get("diverged") else "ok"
+    run_status = summary_status(summary)
+    status = _TRACKED_STATUS.get(run_status, run_status)
     # named apart from the per-epoch keys (an epoch record has its own train_seconds)
     extra = {"epochs_run": summary.get("epochs_run"), "total_train_seconds": summary.get("train_seconds"),
              "wall_seconds": summary.get("wall_seconds")}
@@ -127,6 +124,7 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
         "backproplab.dataset": str(data.get("dataset") or ""),
         "backproplab.dataset_checksum": str(data.get("checksum") or "none (generated data)"),
         "backproplab.run_dir": str(run_dir),
+        "backproplab.epochs_run": str(summary.get("epochs_run", "")),
         "git_commit": str(env.get("git_commit") or "unknown"),
         "mlflow.source.git.commit": str(env.get("git_commit") or ""),
     }
@@ -136,17 +134,19 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
     return RunRecord(
         name=run_dir.name, experiment=experiment or name, key=str(run_dir),
         params=flatten(config), epochs=list(metrics.get("epochs", [])), final=final, tags=record_tags,
-        artifacts=_files(run_dir), description=str(config.get("description", "")), status=status,
-        start_ms=_mtime_ms(config_path), end_ms=_mtime_ms(run_dir / RUN_SUMMARY), config=config)
+        artifacts=run.files(), description=str(config.get("description", "")), status=status,
+        start_ms=_mtime_ms(config_path), end_ms=_mtime_ms(run.file(RunDir.SUMMARY)), config=config,
+        state=_digest(run.file(RunDir.SUMMARY)))
 
 
 def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
                    ) -> tuple[RunRecord, list[tuple[dict[str, Any], Path]], Path | None]:
     """The sweep's parent record, its trials as ``(trial record, run dir)`` (trials with a finished run
     directory only), and the retrain run directory (or None). Layout: see the sweep directory contract."""
-    sweep_dir = Path(sweep_dir).resolve()
-    summary = _read_json(sweep_dir / SWEEP_SUMMARY)
-    trials = _read_json(sweep_dir / "trials.json") if (sweep_dir / "trials.json").is_file() else []
+    sweep = SweepDir(Path(sweep_dir).resolve())
+    sweep_dir = sweep.path
+    summary = sweep.read_summary()
+    trials = sweep.read_trials()
     name = str(summary.get("name") or sweep_dir.name)
     selection = summary.get("selection") or {}
     counts = summary.get("trials") or {}
@@ -159,20 +159,20 @@ def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
     final.update(_numeric({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
     tags = {"backproplab.kind": "sweep", "backproplab.preset": name,
             "backproplab.sweep_dir": str(sweep_dir), "backproplab.best_trial": str(summary.get("best") or ""),
-            "backproplab.status": "ok" if summary.get("best") else "error"}
+            "backproplab.status": ("interrupted" if summary.get("status") == "interrupted"
+                                   else "ok" if summary.get("best") else "error")}
     if selection:
         tags["backproplab.selection"] = f"{selection.get('metric')} ({selection.get('mode')})"
     tags = {k: v for k, v in tags.items() if v}
-    sweep_toml = sweep_dir / "sweep.toml"
     parent = RunRecord(
         name=sweep_dir.name, experiment=experiment or name, key=str(sweep_dir), params=params, final=final,
-        tags=tags, artifacts=_files(sweep_dir), description=str(summary.get("description") or ""),
-        status=tags["backproplab.status"], start_ms=_mtime_ms(sweep_toml),
-        end_ms=_mtime_ms(sweep_dir / SWEEP_SUMMARY),
+        tags=tags, artifacts=sweep.files(), description=str(summary.get("description") or ""),
+        status=tags["backproplab.status"], start_ms=_mtime_ms(sweep.path / SweepDir.SPEC),
+        end_ms=_mtime_ms(sweep.path / SweepDir.SUMMARY), state=_digest(sweep.path / SweepDir.SUMMARY),
         config={"space": summary.get("space"), "selection": selection, "best_params": summary.get("best_params")})
     children = []
     for trial in trials:
-        run_dir = sweep_dir / str(trial.get("run_dir") or os.path.join("trials", str(trial.get("trial"))))
+        run_dir = sweep_dir / str(trial.get("run_dir") or os.path.join(SweepDir.TRIALS, str(trial.get("trial"))))
         if is_run_dir(run_dir):
             children.append((trial, run_dir))
     retrain = summary.get("retrain")

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .._xp import to_numpy
-from ..backend import as_inputs, as_targets
-from ..check import gradcheck, rel_error, two_layer_net
-from ..nn import Dense, Sequential
-from ..nn.regularization import total_penalty
+from ..._xp import to_numpy
+from ...backend import as_inputs, as_targets
+from ...check import gradcheck, rel_error, two_layer_net
+from ...nn import Dense, Sequential
+from ...nn.regularization import total_penalty
 from .build import Experiment
 
 CHECK_FILE = "check.json"

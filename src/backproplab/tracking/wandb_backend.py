@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackproplabError
+from ..errors import BackproplabError
 from .records import RunRecord, epoch_metrics
 
 

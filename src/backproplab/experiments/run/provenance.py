@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import torch_version
+from ... import __version__
+from ...backend import torch_version
 
 
 @lru_cache(maxsize=32)
@@ -44,7 +45,5 @@ def git_commit(cwd: Path | None = None) -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    from .. import __version__
-
     return {"backproplab": __version__, "python": sys.version.split()[0], "numpy": np.__version__,
             "torch": torch_version(), "platform": platform.platform(), "git_commit": git_commit()}
