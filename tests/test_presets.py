@@ -24,7 +24,7 @@ SWEEP_PRESETS = [n for n in preset_names() if preset_kind(n) == "sweep"]
 CIFAR_PRESETS = [n for n in SWEEP_PRESETS if n.startswith("cifar10")]
 ISSUE_PRESETS = {"fashion-sgd", "fashion-batch5", "fashion-batch-size", "fashion-width", "toy-two-layer",
                  "cifar10-two-layer", "cifar10-depth", "mnist-elu", "mnist-lr", "mnist-adam-vs-sgd",
-                 "mnist-two-hidden", "mnist-l1", "fashion-softmax-regression"}
+                 "mnist-two-hidden", "mnist-two-hidden-published", "mnist-l1", "fashion-softmax-regression"}
 
 
 def test_every_study_of_the_issue_is_a_preset() -> None:
@@ -90,6 +90,23 @@ def test_mnist_presets_are_spec_c_and_d() -> None:
     assert ((100, 100), 0.0, 0.0, 0.05, 16, 50, "sigmoid") in points  # the published configuration
     assert {(p.metric, p.value, p.at_least) for p in two.published} == {("test_acc", 0.9813, False),
                                                                         ("test_acc", 0.98, True)}
+
+
+def test_spec_d_published_point_adds_only_momentum_and_l1_crosses_rate_with_strength() -> None:
+    c = load_preset("mnist-two-hidden-published")
+    assert (c.data.dataset, c.data.validation_size, c.data.limit_train, c.model.hidden, c.model.activation,
+            c.model.init, c.model.dropout) == ("mnist", 0, 0, [100, 100], "sigmoid", "glorot_uniform", 0.0)
+    assert (c.regularization.l1, c.regularization.l2, c.optimizer.name, c.optimizer.lr, c.optimizer.schedule,
+            c.training.batch_size, c.training.epochs, c.training.shuffle) == (0, 0, "sgd", 0.05, "none", 16, 50, True)
+    assert (c.optimizer.momentum, c.optimizer.nesterov) == (0.9, False)  # the one change, named in the description
+    assert "momentum 0.9" in c.description
+    assert [(p.metric, p.value, p.at_least) for p in c.published] == [("test_acc", 0.9813, False)]
+    l1 = load_any("mnist-l1")
+    grid = {(t.config.model.init_from, t.config.regularization.l1, t.config.optimizer.lr) for t in expand_trials(l1)}
+    starts, strengths, rates = ({g[i] for g in grid} for i in range(3))
+    assert starts == {"mnist-l2", None} and len(strengths) >= 3 and len(rates) >= 3 and 0.05 in rates
+    assert len(grid) == len(starts) * len(strengths) * len(rates)  # every strength at every rate, from both starts
+    assert [(p.metric, p.value) for p in l1.published] == [("test_acc", 0.9781)]
 
 
 def test_softmax_regression_preset_is_spec_e() -> None:
