@@ -10,13 +10,15 @@ import numpy as np
 from .._io import atomic_write_text
 from ..rundir import INTERRUPTED, RunDir, summary_status
 from .html import esc, figure, page, table
+from .loss_iterations import plot_loss_per_iteration
 from .plots import plot_confusion, plot_curves, plot_misclassified
 from .sections import config_table, fmt_metric, published_section
 from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
 REPORT_FILE = RunDir.REPORT
 # The plots of a run report, by key (the sweep report shows some of them too).
-PLOT_FILES = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_train": "confusion_train.png",
+PLOT_FILES = {"loss": "loss.png", "loss_iterations": "loss_iterations.png", "accuracy": "accuracy.png",
+              "confusion_train": "confusion_train.png",
               "confusion_validation": "confusion_validation.png", "confusion_test": "confusion_test.png",
               "misclassified": "misclassified.png", "weights": "weights.png"}
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
@@ -64,7 +66,8 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
     run = RunDir(run_dir)
     run_dir = run.path
     summary = run.read_summary()
-    history = run.read_metrics()["history"]
+    metrics = run.read_metrics()
+    history = metrics["history"]
     name = summary["name"]
     loss_name = _read_config(run)[1].get("loss", {}).get("name", "softmax_cross_entropy")
     plots: dict[str, Path] = {}
@@ -72,6 +75,8 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
         plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"], title=f"{name}: loss per epoch",
                                     published=summary.get("published", []),
                                     loss_label="mean squared error" if loss_name == "mse" else None)
+    if metrics.get("batch_losses"):
+        plots["loss_iterations"] = _loss_per_iteration(metrics, run_dir / PLOT_FILES["loss_iterations"], name)
     if any(k.endswith("_acc") for k in history):
         plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
                                         title=f"{name}: accuracy per epoch", published=summary.get("published", []))
@@ -92,6 +97,13 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
             m["image_shape"], run_dir / PLOT_FILES["misclassified"],
             title=f"{name}: first misclassified test image of each class")
     return _with_tiles(plots, run_dir, summary, name)
+
+
+def _loss_per_iteration(metrics: dict[str, Any], path: Path, name: str) -> Path:
+    every = int(metrics.get("params", {}).get("loss_every") or 1)
+    ends = [(e["iteration"], e["train_loss"]) for e in metrics["epochs"] if "iteration" in e and "train_loss" in e]
+    return plot_loss_per_iteration(metrics["iterations"], metrics["batch_losses"], every, path, epoch_ends=ends,
+                                   title=f"{name}: training loss per iteration")
 
 
 def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], name: str) -> dict[str, Path]:
@@ -138,6 +150,9 @@ def write_run_report(run_dir: str | Path) -> Path:
              ["parameters", summary.get("model", {}).get("parameters")],
              ["git commit", esc(summary.get("environment", {}).get("git_commit"))]]
     captions = {"loss": "Loss per epoch (whole sets)", "accuracy": "Accuracy per epoch",
+                "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
+                                   "every k when recorded every k iterations); dots: the whole training set at "
+                                   "the end of each epoch",
                 "confusion_train": "Confusion matrix, training set (true on y, predicted on x)",
                 "confusion_validation": "Confusion matrix, validation set",
                 "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",

@@ -33,7 +33,9 @@ FORMAT = "backproplab-checkpoint"
 VERSION = 1
 _META = "meta.json"
 # fit settings a resumed run must repeat exactly
-FIT_KEYS = ("epochs", "batch_size", "shuffle", "seed", "train_size")
+FIT_KEYS = ("epochs", "batch_size", "shuffle", "seed", "train_size", "iterations", "loss_every")
+# ... of which checkpoints written before they existed lack these (such a checkpoint is compared without them)
+LATER_FIT_KEYS = ("iterations", "loss_every")
 
 
 class CheckpointError(BackproplabError):
@@ -84,8 +86,8 @@ class TrainingSnapshot:
     def check_fits(self, fit_params: Mapping[str, Any], engine: str, callbacks: list[Callback]) -> None:
         """Raise `CheckpointError` naming every difference between this snapshot's run and the one resuming."""
         saved = self.history.get("params", {})
-        diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}"
-                 for k in FIT_KEYS if saved.get(k) != fit_params.get(k)]
+        diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}" for k in FIT_KEYS
+                 if saved.get(k) != fit_params.get(k) and (k in saved or k not in LATER_FIT_KEYS)]
         if engine != self.engine:
             diffs.append(f"engine: checkpoint {self.engine!r}, now {engine!r}")
         names = [type(cb).__name__ for cb in callbacks]

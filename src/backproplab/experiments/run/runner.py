@@ -65,10 +65,11 @@ def _describe(exp: Experiment) -> str:
     sets = ", ".join(f"{k} {len(v)}" for k, v in exp.datasets.items())
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
+    length = f"{c.training.iterations} iterations" if c.training.iterations else f"{c.training.epochs} epochs"
     return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
             f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
             f"{c.model.dtype}, {exp.model.placement}\n"
-            f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
+            f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
 
@@ -193,6 +194,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
                             "sessions": session["sessions"]}
     try:
         history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
+                      iterations=t.iterations, loss_every=t.loss_every,
                       batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
                       callbacks=[*exp.callbacks, recorder, checkpoint], verbose=verbose,
                       regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot)
