@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import backproplab as bp
+from backproplab._xp import to_numpy
 from backproplab.train import interrupts
 from backproplab.train.checkpoint import Checkpoint, TrainingSnapshot
 from backproplab.train.iterations import AUTO_POINTS, resolve_every, training_length
@@ -65,13 +66,16 @@ def numpy_sgd(model: Any, X: np.ndarray, y: np.ndarray, iterations: int, batch: 
 
 def _fit(rows: tuple[np.ndarray, np.ndarray], engine: str, **kwargs: Any) -> tuple[Any, Any, Any]:
     model = _model()
+    if engine == "torch":
+        pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
+        model.to("torch", device="cpu")
     opt = bp.optim.SGD(model.parameters(), lr=LR)
     settings = {"batch_size": BATCH, "shuffle": True, "seed": SEED, "verbose": 0, "engine": engine, **kwargs}
     history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, rows, **settings)
     return model, opt, history
 
 
-@pytest.mark.parametrize("engine", ["numpy", "fast"])
+@pytest.mark.parametrize("engine", ["numpy", "fast", "torch"])
 @pytest.mark.parametrize("batch", [1, BATCH])
 def test_batch_losses_are_those_of_a_plain_numpy_sgd_loop(rows: Any, engine: str, batch: int) -> None:
     model, _, history = _fit(rows, engine, epochs=2, batch_size=batch, loss_every=1)
@@ -82,7 +86,7 @@ def test_batch_losses_are_those_of_a_plain_numpy_sgd_loop(rows: Any, engine: str
     np.testing.assert_allclose(history.batch_losses, expected, rtol=1e-12, atol=0)
     assert [e["iteration"] for e in history.epochs] == [steps, 2 * steps]
     for name, value in model.state_dict().items():
-        np.testing.assert_allclose(value, weights[name], rtol=0, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(to_numpy(value), weights[name], rtol=0, atol=1e-12, err_msg=name)
     # the per-epoch running average is the mean of that epoch's batch losses
     np.testing.assert_allclose(history.history["batch_loss"], [np.mean(expected[:steps]), np.mean(expected[steps:])],
                                rtol=1e-12)
@@ -110,7 +114,7 @@ def test_auto_records_every_iteration_up_to_ten_thousand() -> None:
             resolve_every(bad, 100)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "fast"])
+@pytest.mark.parametrize("engine", ["numpy", "fast", "torch"])
 @pytest.mark.parametrize("iterations", [1, 5, STEPS, 25])
 def test_iterations_stop_exactly_where_asked(rows: Any, engine: str, iterations: int) -> None:
     model, opt, history = _fit(rows, engine, iterations=iterations, loss_every=1)
@@ -118,7 +122,7 @@ def test_iterations_stop_exactly_where_asked(rows: Any, engine: str, iterations:
     assert opt.steps == iterations and history.iterations == list(range(1, iterations + 1))
     np.testing.assert_allclose(history.batch_losses, expected, rtol=1e-12, atol=0)
     for name, value in model.state_dict().items():
-        np.testing.assert_allclose(value, weights[name], rtol=0, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(to_numpy(value), weights[name], rtol=0, atol=1e-12, err_msg=name)
     epochs = math.ceil(iterations / STEPS)
     assert len(history) == epochs == history.params["epochs"] and history.params["iterations"] == iterations
     assert [e["iteration"] for e in history.epochs] == [min(STEPS * e, iterations) for e in range(1, epochs + 1)]

@@ -32,7 +32,7 @@ def plot_loss_per_iteration(iterations: Sequence[int], losses: Sequence[float], 
     ax.set_ylabel("training loss")
     ax.set_title(title)
     if x.size:
-        ax.set_xlim(0, max(int(x.max()), 1))
+        ax.set_xlim(0, 1.02 * max(int(x.max()), 1))
     ax.legend()
     save(fig, str(path))
     return path

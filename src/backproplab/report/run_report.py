@@ -11,6 +11,7 @@ from .._io import atomic_write_text
 from ..rundir import INTERRUPTED, RunDir, summary_status
 from .html import esc, figure, page, table
 from .loss_iterations import plot_loss_per_iteration
+from .pca_plot import plot_explained_variance
 from .plots import plot_confusion, plot_curves, plot_misclassified
 from .sections import config_table, fmt_metric, published_section
 from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
@@ -20,7 +21,7 @@ REPORT_FILE = RunDir.REPORT
 PLOT_FILES = {"loss": "loss.png", "loss_iterations": "loss_iterations.png", "accuracy": "accuracy.png",
               "confusion_train": "confusion_train.png",
               "confusion_validation": "confusion_validation.png", "confusion_test": "confusion_test.png",
-              "misclassified": "misclassified.png", "weights": "weights.png"}
+              "misclassified": "misclassified.png", "weights": "weights.png", "pca": "pca_variance.png"}
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
 DATASET_IMAGE_SHAPES = {"fashion-mnist": (28, 28), "mnist": (28, 28), "cifar10": (3, 32, 32)}
 
@@ -37,6 +38,9 @@ def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] |
     if mis is not None and "image_shape" in mis:
         shape = tuple(int(s) for s in mis["image_shape"])
         return shape or None
+    data = summary.get("data", {})
+    if "image_shape" in data:  # recorded by runs since test sets without labels (no misclassified.npz)
+        return tuple(int(s) for s in data["image_shape"] or ()) or None
     return DATASET_IMAGE_SHAPES.get(str(summary.get("data", {}).get("dataset", "")).lower())
 
 def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Path | None:
@@ -80,6 +84,11 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
     if any(k.endswith("_acc") for k in history):
         plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
                                         title=f"{name}: accuracy per epoch", published=summary.get("published", []))
+    pca = run.read_pca()
+    if pca is not None:
+        plots["pca"] = plot_explained_variance(pca["ratios"], pca["variance"], pca["components"],
+                                               run_dir / PLOT_FILES["pca"],
+                                               title=f"{name}: PCA of the training inputs")
     confusion = run.read_confusion()
     if confusion is not None:
         for split in ("train", "validation", "test"):
@@ -148,6 +157,10 @@ def write_run_report(run_dir: str | Path) -> Path:
              ["training time", f"{summary.get('train_seconds', 0):.1f} s"],
              ["wall time", f"{summary.get('wall_seconds', 0):.1f} s"],
              ["parameters", summary.get("model", {}).get("parameters")],
+             *([["without labels", esc(", ".join(data["unlabeled"]) + " (predicted, not scored)")]]
+               if data.get("unlabeled") else []),
+             *([["test predictions", esc(f"{summary['predictions']} (the predicted class of each test row)")]]
+               if summary.get("predictions") else []),
              ["git commit", esc(summary.get("environment", {}).get("git_commit"))]]
     captions = {"loss": "Loss per epoch (whole sets)", "accuracy": "Accuracy per epoch",
                 "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
@@ -157,7 +170,9 @@ def write_run_report(run_dir: str | Path) -> Path:
                 "confusion_validation": "Confusion matrix, validation set",
                 "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",
                 "misclassified": "First misclassified test image of each class",
-                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)"}
+                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)",
+                "pca": "PCA of the training inputs: cumulative explained variance against the number of "
+                       "principal components (the run trains on the components kept)"}
     sections = [
         status,
         "<h2>Final metrics</h2>" + table(["metric", "value"], final_rows),

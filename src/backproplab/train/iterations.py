@@ -7,7 +7,8 @@ last one stopped after the remaining steps.
 The loss as training goes is one point every ``k`` iterations, the mean of those iterations' batch losses
 (cs231n's ``loss_history`` when ``k`` = 1). The batch
 loss of iteration i is the mean loss of its batch, computed by the forward pass that the step's gradient comes
-from (before the update); ``every = k`` records at iterations k, 2k, 3k, ... the mean of the k batch losses
+from (before the update; the data loss alone, without a weight penalty, which `fit` records per epoch as
+``penalty``); ``every = k`` records at iterations k, 2k, 3k, ... the mean of the k batch losses
 since the previous point, added one by one in iteration order. When training ends (not when it is interrupted)
 the steps since the last point, if any, make one last point at the last iteration (a mean of fewer than k).
 The batch whose loss was NaN or infinite (training stops before its update) is recorded too.
