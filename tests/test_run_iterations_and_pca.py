@@ -3,7 +3,6 @@ plot of every run, and the PCA cumulative-explained-variance plot (`data.pca_var
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from backproplab.experiments.config import apply_quick
 from backproplab.report import write_run_report
 from backproplab.rundir import RunDir
 from backproplab.train import interrupts
+from test_train_checkpoint import _stop_after  # a deterministic Ctrl-C at the n-th stop check
 
 ROWS, BATCH = 100, 7  # 15 steps per epoch, the last one of 2 rows
 
@@ -63,17 +63,8 @@ def test_an_interrupted_run_resumes_to_the_same_loss_record(tmp_path: Path, monk
     record, the epochs and the weights are those of the run that never stopped."""
     config = _config(loss_every=4, **length)
     whole = run_experiment(config, runs_dir=tmp_path / "whole", verbose=0)
-    seen = {"n": 0}
-    real = interrupts.requested
-
-    def requested() -> int | None:
-        seen["n"] += 1
-        if seen["n"] == 15 + 6:  # numpy engine: one check before every step
-            interrupts.request(signal.SIGINT)
-        return real()
-
     with monkeypatch.context() as m, interrupts.stop_on_signals():
-        m.setattr(interrupts, "requested", requested)
+        _stop_after(m, 15 + 6)  # numpy engine: one check before every step
         stopped = run_experiment(config, runs_dir=tmp_path / "stopped", verbose=0)
     assert stopped.status == "interrupted" and stopped.summary["resume"]["step"] == 5
     assert RunDir(stopped.run_dir).read_history().iterations == [4, 8, 12, 16, 20]

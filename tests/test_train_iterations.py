@@ -5,7 +5,6 @@ interrupts and resume."""
 from __future__ import annotations
 
 import math
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,10 @@ import pytest
 import backproplab as bp
 from backproplab._xp import to_numpy
 from backproplab.train import interrupts
-from backproplab.train.checkpoint import Checkpoint, TrainingSnapshot
+from backproplab.train.callbacks import Position
+from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
 from backproplab.train.iterations import AUTO_POINTS, resolve_every, training_length
+from test_train_checkpoint import _stop_after  # a deterministic Ctrl-C at the n-th stop check
 
 N, BATCH, LR, SEED = 60, 7, 0.1, 5
 STEPS = math.ceil(N / BATCH)  # 9 steps per epoch, the last batch of 4 rows
@@ -154,20 +155,6 @@ def test_a_diverging_run_records_the_loss_that_was_not_finite(rows: Any, engine:
     assert all(math.isfinite(v) for v in history.batch_losses[:-1])
 
 
-def _stop_at_check(monkeypatch: pytest.MonkeyPatch, checks: int) -> None:
-    """A deterministic Ctrl-C: the `checks`-th stop check of fit sees a stop request."""
-    seen = {"n": 0}
-    real = interrupts.requested
-
-    def requested() -> int | None:
-        seen["n"] += 1
-        if seen["n"] == checks:
-            interrupts.request(signal.SIGINT)
-        return real()
-
-    monkeypatch.setattr(interrupts, "requested", requested)
-
-
 @pytest.mark.parametrize("engine", ["numpy", "fast"])
 @pytest.mark.parametrize("by", ["epochs", "iterations"])
 def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -181,7 +168,7 @@ def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, m
     whole_model, _, whole = _fit(rows, engine, callbacks=[Checkpoint(tmp_path / "whole.npz")], **options)
     path = tmp_path / "ck.npz"
     with monkeypatch.context() as m:
-        _stop_at_check(m, steps + 5)  # the check before step 5 of epoch 2
+        _stop_after(m, steps + 5)  # the check before step 5 of epoch 2
         with interrupts.stop_on_signals():
             _, _, stopped = _fit(rows, engine, callbacks=[Checkpoint(path)], **options)
     assert stopped.interrupted and len(stopped) == 1
@@ -194,3 +181,26 @@ def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, m
     assert [r["iteration"] for r in resumed.epochs] == [r["iteration"] for r in whole.epochs]
     for a, b in zip(whole_model.parameters(), model.parameters(), strict=True):
         assert np.array_equal(a.value, b.value)
+
+
+def test_a_checkpoint_from_before_the_loss_record_still_resumes(rows: Any, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints written before `iterations` / `loss_every` existed lack them in their fit settings and their
+    position: such a checkpoint resumes (its run's record then starts where it resumes), and a differing
+    `loss_every` is still refused when the checkpoint has one."""
+    path = tmp_path / "ck.npz"
+    with monkeypatch.context() as m:
+        _stop_after(m, STEPS + 3)
+        with interrupts.stop_on_signals():
+            _fit(rows, "numpy", epochs=2, callbacks=[Checkpoint(path)])
+    snapshot = TrainingSnapshot.load(path)
+    with pytest.raises(CheckpointError, match="loss_every: checkpoint 1, now 2"):
+        _fit(rows, "numpy", epochs=2, loss_every=2, callbacks=[Checkpoint(path)], resume=snapshot)
+    for key in ("iterations", "loss_every"):
+        del snapshot.history["params"][key]
+    for key in ("iterations", "batch_losses"):
+        del snapshot.history[key]
+    snapshot.position = Position(**{k: v for k, v in vars(snapshot.position).items() if not k.startswith("window")})
+    snapshot.save(path)
+    _, _, resumed = _fit(rows, "numpy", epochs=2, callbacks=[Checkpoint(path)], resume=TrainingSnapshot.load(path))
+    assert len(resumed) == 2 and resumed.iterations == list(range(STEPS + 3, 2 * STEPS + 1))

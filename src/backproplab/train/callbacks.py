@@ -133,7 +133,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
-                           f"available: {sorted(k for k in logs if k not in ('epoch', 'seconds'))}")
+                           f"available: {sorted(k for k in logs if k not in ('epoch', 'iteration', 'seconds'))}")
         value = float(logs[self.monitor])
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

@@ -4,7 +4,8 @@ A `TrainingSnapshot` holds the parameters, the optimizer's state (learning rate,
 moments), the state of every random generator (the shuffling generator of `fit` as it was before the current
 epoch's permutation, and each module's own, e.g. Dropout's), the `History` so far, each callback's
 ``state_dict()``, `TrainingState.extra`, the engine, and the position: the epoch to continue in, the steps of it
-already taken and the sum of their batch losses. ``fit(..., resume=snapshot)`` restores all of it and continues,
+already taken and the sum of their batch losses, and the batch losses not yet recorded as a point of
+``History.batch_losses`` (their sum and count). ``fit(..., resume=snapshot)`` restores all of it and continues,
 so the final weights, History and metrics are bit-identical to those of an uninterrupted run.
 
 On disk a snapshot is one ``.npz`` (no pickles): every array under ``a0``, ``a1``, ..., and the rest as JSON in
