@@ -124,3 +124,18 @@ def test_report_of_a_run_without_labels_is_rebuilt_from_its_directory(course_dir
     result: Any = run_experiment(config, runs_dir=tmp_path, verbose=0)
     html = write_run_report(result.run_dir).read_text()
     assert "test (predicted, not scored)" in html
+
+
+def test_fit_says_a_set_without_labels_cannot_be_scored(course_dir: Path) -> None:
+    import backproplab as bp
+
+    train = load_dataset("npy", split="train", root=course_dir, limit=50)
+    test = load_dataset("npy", split="test", root=course_dir)
+    model = bp.nn.mlp([784, 8, 10], "sigmoid", seed=0)
+    with pytest.raises(ValueError, match="eval set 'test' has no labels, so it cannot be scored; predict it"):
+        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), bp.optim.SGD(model.parameters(), lr=0.1), train, epochs=1,
+               eval_sets={"test": test}, verbose=0)
+    with pytest.raises(ValueError, match="fit needs training features and labels"):
+        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), bp.optim.SGD(model.parameters(), lr=0.1), test, epochs=1,
+               verbose=0)
+    assert predict(model, test).shape == (200,)  # a Dataset without labels predicts as X alone would

@@ -83,7 +83,10 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
         if name == "train":
             raise ValueError("eval set name 'train' is reserved for the training set itself")
         X, y = as_arrays(data)
-        if y is None or len(X) != len(y) or len(X) == 0:
+        if y is None:
+            raise ValueError(f"eval set {name!r} has no labels, so it cannot be scored; predict it instead "
+                             "(backproplab.predict(model, X))")
+        if len(X) != len(y) or len(X) == 0:
             raise ValueError(f"eval set {name!r} must be a non-empty Dataset or (X, y) pair of equal length")
         sets[str(name)] = (to_numpy(X), to_numpy(y))
     return sets
@@ -221,7 +224,7 @@ def fit(
     batch_size = int(batch_size)
     training_length(epochs, iterations, 1)  # one of the two, >= 1; checked before the data
     X, y = as_arrays(train)
-    X, y = to_numpy(X), to_numpy(y)
+    X, y = to_numpy(X), None if y is None else to_numpy(y)
     _check_training_data(X, y, model)
     sets = _eval_sets(eval_sets)
     if validation_split is not None:
