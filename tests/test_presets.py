@@ -45,8 +45,9 @@ def test_every_sweep_preset_validates_and_has_a_small_quick_variant(name: str) -
     assert sweep.name == name and sweep.description
     full, quick = expand_trials(sweep), expand_trials(apply_quick_sweep(sweep))
     assert 2 <= len(quick) <= 4 <= len(full) or len(full) == len(quick) == 3
-    for trial in quick:
-        assert trial.config.variant == "quick" and trial.config.training.epochs <= 3
+    for trial in quick:  # a few epochs, or a few iterations
+        t = trial.config.training
+        assert trial.config.variant == "quick" and (t.epochs or 0) <= 3 and (t.iterations or 0) <= 10
     assert all(t.config.variant == "full" for t in full)
 
 
@@ -130,7 +131,12 @@ def test_cifar_presets_are_spec_b() -> None:
     c = expand_trials(sweep)[0].config
     assert (c.model.activation, c.model.init, c.model.init_std, c.optimizer.schedule) == (
         "relu", "normal", 1e-4, "step")
-    assert c.data.validation_size == 1000 and c.training.epochs * (50000 - 1000) // 200 >= 3900  # ~4000 iterations
+    assert c.data.validation_size == 1000 and c.training.iterations == 4000 and c.training.epochs is None
+    lengths = {t.params["training.iterations"]: t.config for t in expand_trials(load_any("cifar10-iterations"))}
+    assert sorted(lengths) == [1000, 2000, 4000, 7000, 10000]  # SPEC B's training-length study
+    for config in lengths.values():  # at the published point
+        assert (config.model.hidden, config.training.batch_size, config.optimizer.lr, config.regularization.l2,
+                config.model.dropout, config.training.epochs) == ([100], 200, 1e-3, 0.25, 0.0, None)
     assert [(p.metric, p.value) for p in sweep.published] == [("test_acc", 0.538)]
     depths = sorted({len(t.config.model.hidden) + 1 for t in expand_trials(load_any("cifar10-depth"))})
     assert depths == [2, 3, 4, 5]  # Linear layers

@@ -36,7 +36,7 @@ def test_callbacks_are_called_in_order(fashion_small: Dataset) -> None:
         )
 
     train(fashion_small.take(100), [recorder("a"), recorder("b")], epochs=2)
-    keys = ["batch_loss", "epoch", "lr"]
+    keys = ["batch_loss", "epoch", "iteration"]
     assert events == [
         ("a", "train_begin"), ("b", "train_begin"),
         ("a", "epoch_begin", 1), ("b", "epoch_begin", 1), ("a", "epoch_end", 1, keys), ("b", "epoch_end", 1, keys),

@@ -6,6 +6,8 @@ A run directory (``runs/<YYYYmmdd-HHMMSS>-<name>/``)::
     metrics.json, .csv   the History so far, after every epoch  summary.json     written when the run ends:
     model.npz            the weights (last finite epoch)                         status, final metrics, ...
     check.json           checks of the initial model            confusion.json, misclassified.npz
+    pca.json             with data.pca_variance: the variance   test_pred.npy    with training.predict: the
+                         ratio of every principal component                      predicted class of each test row
 
 ``summary.json`` holds ``status``: ``complete``, ``interrupted`` (stopped by Ctrl-C or SIGTERM: resumable),
 ``diverged`` or ``error``; a directory with ``config.toml`` but no summary is a run that is still going or was
@@ -151,6 +153,8 @@ class RunDir(_Directory):
     CHECK = "check.json"
     CONFUSION = "confusion.json"
     MISCLASSIFIED = "misclassified.npz"
+    PCA = "pca.json"
+    PREDICTIONS = "test_pred.npy"
     REPORT = "report.html"
 
     # -- creating -------------------------------------------------------------------------------------------
@@ -255,6 +259,21 @@ class RunDir(_Directory):
     def read_confusion(self) -> dict[str, Any] | None:
         return read_json(self.path / self.CONFUSION) if self.has(self.CONFUSION) else None
 
+    def read_pca(self) -> dict[str, Any] | None:
+        """``pca.json`` (`backproplab.data.PCA.curve`), or None for a run without PCA."""
+        return read_json(self.path / self.PCA) if self.has(self.PCA) else None
+
+    def read_predictions(self) -> np.ndarray:
+        """``test_pred.npy``: the predicted class of each test row, int64 ``(N,)``."""
+        path = self.path / self.PREDICTIONS
+        try:
+            return np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise RunDirError(f"{self.path}: no {self.PREDICTIONS} (run with --predict or training.predict = "
+                              "true)") from None
+        except ValueError as exc:
+            raise RunDirError(f"{path}: not a readable .npy array ({exc})") from None
+
     def read_misclassified(self) -> dict[str, np.ndarray] | None:
         if not self.has(self.MISCLASSIFIED):
             return None
@@ -283,6 +302,12 @@ class RunDir(_Directory):
 
     def write_confusion(self, confusion: dict[str, Any]) -> Path:
         return self._write(self.CONFUSION, lambda p: write_json(p, confusion))
+
+    def write_pca(self, curve: dict[str, Any]) -> Path:
+        return self._write(self.PCA, lambda p: write_json(p, curve))
+
+    def write_predictions(self, labels: np.ndarray) -> Path:
+        return self._write(self.PREDICTIONS, lambda p: atomic_write(p, lambda fh: np.save(fh, labels)))
 
     def write_misclassified(self, arrays: dict[str, Any]) -> Path:
         return self._write(self.MISCLASSIFIED, lambda p: atomic_write(p, lambda fh: np.savez(fh, **arrays)))

@@ -76,6 +76,10 @@ tracking_uri_option = click.option(
     help="MLflow tracking URI, e.g. http://host:5000 for a shared server [default: $MLFLOW_TRACKING_URI, "
          "else sqlite:///<runs dir>/mlflow.db]; for wandb: the directory for its offline files.")
 verbosity_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+predict_option = click.option(
+    "--predict", is_flag=True, default=None,
+    help="Also write the predicted class of every test row to test_pred.npy in the run directory "
+         "(training.predict; SPEC C's mnist_test_pred.npy). Works on a test set without labels.")
 
 backend_option = click.option("--backend", type=click.Choice(["numpy", "torch"]), default=None,
                               help="Compute with NumPy arrays or torch tensors (model.backend; torch: pip install "

@@ -35,5 +35,8 @@ def info_command(name: str, data_root: str | None) -> None:
     click.echo(f"{name}: {first.source}")
     click.echo(f"classes: {', '.join(first.classes)}")
     for split, ds in splits.items():
+        if not ds.labeled:
+            click.echo(f"{split:<6} X {ds.X.shape} {ds.X.dtype}, no labels")
+            continue
         counts = ", ".join(str(c) for c in np.bincount(ds.y, minlength=ds.num_classes))
         click.echo(f"{split:<6} X {ds.X.shape} {ds.X.dtype}, y {ds.y.shape}; per class: {counts}")

@@ -15,6 +15,7 @@ from .common import (
     echo,
     finish,
     friendly_errors,
+    predict_option,
     report_option,
     resume_option,
     runs_dir_option,
@@ -40,11 +41,12 @@ from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_o
 @verbosity_option
 @with_executor_options
 @resume_option
+@predict_option
 @friendly_errors
 def run_command(preset: str, quick: bool, data_root: str | None, backend: str | None, device: str | None,
                 assignments: tuple[str, ...], runs_dir: Path | None, report: bool, quiet: bool, executor: str,
                 address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None,
-                resume: Path | None) -> None:
+                resume: Path | None, predict: bool | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
@@ -53,7 +55,7 @@ def run_command(preset: str, quick: bool, data_root: str | None, backend: str | 
     """
     from .. import lab
 
-    assignments = backend_assignments(backend, device) + assignments
+    assignments = backend_assignments(backend, device) + (("training.predict=true",) if predict else ()) + assignments
     if preset_kind(preset) == "sweep":
         extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
         sweep = load_sweep_options(preset, quick, assignments + extra)

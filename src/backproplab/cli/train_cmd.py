@@ -14,6 +14,7 @@ from .common import (
     echo,
     finish,
     friendly_errors,
+    predict_option,
     report_option,
     resume_option,
     runs_dir_option,
@@ -37,7 +38,7 @@ FLAG_KEYS = {
     "l2": ("regularization", "l2"), "l2_convention": ("regularization", "l2_convention"),
     "l1": ("regularization", "l1"),
     "epochs": ("training", "epochs"), "batch_size": ("training", "batch_size"), "shuffle": ("training", "shuffle"),
-    "engine": ("training", "engine"),
+    "engine": ("training", "engine"), "predict": ("training", "predict"),
 }
 
 
@@ -106,6 +107,7 @@ def config_from_flags(config_path: Path | None, flags: dict[str, Any], assignmen
 @click.option("--seed", type=click.IntRange(0, SEED_MAX),
               help="Seed for initialisation, shuffling and the validation split.")
 @click.option("--engine", type=click.Choice(["auto", "fast", "numpy", "torch"]))
+@predict_option
 @set_option
 @runs_dir_option
 @report_option

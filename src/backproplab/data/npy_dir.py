@@ -2,7 +2,9 @@
 (e.g. ``fashion_mnist_train_images.npy``, n x 784 uint8, and ``fashion_mnist_train_labels.npy``, n labels).
 
 Images are ``(n, D)`` or ``(n, H, W)``, either pixel values in [0, 255] or floats in [0, 1]; training and test
-images must use the same scale. Labels are integer class indices ``(n,)`` or one-hot rows ``(n, K)``. The
+images must use the same scale. Labels are integer class indices ``(n,)`` or one-hot rows ``(n, K)``. The test
+labels may be missing (a course's test set given without labels, e.g. SPEC C's MNIST): the test split then has
+images only, to be predicted (``y`` None). The
 classes are those of Fashion-MNIST (a file name containing "fashion") or the ten digits, unless the directory
 holds ``classes.txt``: one class name a line, which declares K.
 """
@@ -22,11 +24,14 @@ from .raw import RawData
 from .validate import check_images, check_labels
 
 _PARTS = ("train_images", "train_labels", "test_images", "test_labels")
+_OPTIONAL = ("test_labels",)
 CLASSES_FILE = "classes.txt"
 
 
-def _find(root: Path, part: str) -> Path:
+def _find(root: Path, part: str) -> Path | None:
     hits = sorted(root.glob(f"*{part}.npy"))
+    if not hits and part in _OPTIONAL:
+        return None
     if not hits:
         raise DatasetError(f"{root}: no *{part}.npy file (expected e.g. fashion_mnist_{part}.npy)")
     if len(hits) > 1:
@@ -106,12 +111,14 @@ def load_npy_dir(root: Path | None) -> RawData:
         raise DatasetError("the 'npy' dataset needs a directory: root= (or --data-root, or BACKPROPLAB_NPY)")
     if not root.is_dir():
         raise DatasetError(f"{root}: no such directory")
-    files = {part: _find(root, part) for part in _PARTS}
+    files = {part: path for part in _PARTS if (path := _find(root, part)) is not None}
     classes = _classes(root, files["train_images"])
     arrays: dict[str, np.ndarray] = {}
     for split in ("train", "test"):
-        images, labels = files[f"{split}_images"], files[f"{split}_labels"]
+        images, labels = files[f"{split}_images"], files.get(f"{split}_labels")
         arrays[f"{split}_images"] = _images(_load(images), images)
+        if labels is None:  # a test set without labels
+            continue
         arrays[f"{split}_labels"] = _labels(_load(labels), labels, classes, root)
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
             raise DatasetError(f"{images} and {labels}: {len(arrays[f'{split}_images'])} images but "
@@ -124,7 +131,7 @@ def load_npy_dir(root: Path | None) -> RawData:
     d = train_X.shape[1]
     return RawData(
         train_X=train_X, train_y=arrays["train_labels"], test_X=test_X,
-        test_y=arrays["test_labels"], classes=classes,
+        test_y=arrays.get("test_labels"), classes=classes,
         source=str(root), pixel_max=1.0 if _unit_scale(train_X) else 255.0,
         image_shape={784: (28, 28), 3072: (3, 32, 32)}.get(d), files=tuple(files.values()),
     )

@@ -13,12 +13,13 @@ from .validate import check_images, check_labels
 
 @dataclass(frozen=True, eq=False)
 class RawData:
-    """Arrays as read from disk. ``pixel_max`` is the value that maps to 1.0 under ``unit`` scaling."""
+    """Arrays as read from disk. ``pixel_max`` is the value that maps to 1.0 under ``unit`` scaling.
+    ``test_y`` is None for a test set given without labels."""
 
     train_X: np.ndarray
     train_y: np.ndarray
     test_X: np.ndarray
-    test_y: np.ndarray
+    test_y: np.ndarray | None
     classes: tuple[str, ...]
     source: str
     pixel_max: float = 255.0
@@ -26,8 +27,11 @@ class RawData:
     files: tuple[Path, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        for split, X, y in (("train", self.train_X, self.train_y), ("test", self.test_X, self.test_y)):
-            check_pair(X, y, len(self.classes), f"{self.source} ({split})")
+        check_pair(self.train_X, self.train_y, len(self.classes), f"{self.source} (train)")
+        if self.test_y is None:
+            check_images(self.test_X, f"{self.source} (test)")
+        else:
+            check_pair(self.test_X, self.test_y, len(self.classes), f"{self.source} (test)")
         if self.train_X.shape[1] != self.test_X.shape[1]:
             raise DatasetError(f"{self.source}: training images have {self.train_X.shape[1]} values each but test "
                                f"images have {self.test_X.shape[1]}; both splits must have the same features")

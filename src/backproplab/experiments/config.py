@@ -142,8 +142,17 @@ class CheckConfig(_Section):
         return self.gradient or self.reference != "none"
 
 
+DEFAULT_EPOCHS = 15
+
+
 class TrainingConfig(_Section):
-    epochs: int = Field(15, ge=1)
+    epochs: int | None = Field(None, ge=1, description=f"passes over the training set (default {DEFAULT_EPOCHS}); "
+                               "or give training.iterations instead")
+    iterations: int | None = Field(None, ge=1, description="optimizer steps (batches) instead of epochs: "
+                                   "ceil(iterations / steps per epoch) epochs, the last one cut short")
+    loss_every: int | Literal["auto"] = Field(
+        "auto", description="record the training loss every N iterations (the mean of those N batch losses) in "
+        "History.batch_losses; auto: every iteration in runs of up to 10,000 iterations, else about 10,000 points")
     batch_size: int = Field(1, ge=1)
     shuffle: bool = False
     seed: Seed = 0
@@ -155,6 +164,29 @@ class TrainingConfig(_Section):
                                   "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it")
     checkpoint_seconds: float = Field(0.0, ge=0, allow_inf_nan=False,
                                       description="at most one checkpoint every this many seconds")
+    predict: bool = Field(False, description="after training, write the predicted class of every test row "
+                          "(int64, in test-file order) to test_pred.npy in the run directory")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_length(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        epochs, iterations = data.get("epochs"), data.get("iterations")
+        if epochs is not None and iterations is not None:
+            raise ValueError(f"training.epochs and training.iterations: give exactly one (the run's length in "
+                             f"passes over the data, or in optimizer steps); got epochs = {epochs!r} and "
+                             f"iterations = {iterations!r}")
+        if epochs is None and iterations is None:
+            return {**data, "epochs": DEFAULT_EPOCHS}
+        return data
+
+    @field_validator("loss_every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"training.loss_every: expected an integer >= 1 or 'auto'; got {value!r}")
+        return value
 
 
 class PublishedValue(_Section):
@@ -255,9 +287,18 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_toml(path), str(path))
 
 
+# Keys of one table that stand for the same setting (a run's length): an override of one replaces the other.
+ALTERNATIVE_KEYS = (("epochs", "iterations"),)
+
+
 def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with ``overrides`` merged in, table by table."""
+    """A copy of ``base`` with ``overrides`` merged in, table by table (an override of ``training.iterations``
+    replaces ``training.epochs`` and the other way round: `ALTERNATIVE_KEYS`)."""
     out = copy.deepcopy(base)
+    for pair in ALTERNATIVE_KEYS:
+        for given, other in (pair, pair[::-1]):
+            if given in overrides and other not in overrides:
+                out.pop(other, None)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)

@@ -51,6 +51,8 @@ class FastTrainer:
         self.grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
         self.nz = np.zeros(self.X.shape[1], dtype=np.int64)
         self._file_order = np.arange(len(self.X), dtype=np.int64)
+        # the batch loss of each step of the current pass (written by the kernels)
+        self.losses = np.zeros(-(-len(self.X) // batch_size), dtype=np.float64)
         if batch_size > 1:
             from .batch_kernel import sgd_epoch_batches
 
@@ -69,9 +71,11 @@ class FastTrainer:
 
     def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
                   on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
-                  should_stop: Callable[[], Any] | None = None) -> tuple[float, int, int | None, int | None]:
-        """Steps ``start, start + 1, ...`` of one pass over the data in ``order`` (None: file order) at the
-        optimizer's current ``lr``, in chunks of ``chunk`` steps (default: the whole pass).
+                  should_stop: Callable[[], Any] | None = None,
+                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+        """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
+        ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps (default:
+        the whole pass). Step t's batch loss is written to ``self.losses[t]``.
 
         Returns ``(loss_sum, steps, bad, stopped)``: ``total`` plus the per-step (per-batch) losses, added chunk
         by chunk; the number of steps taken; if a loss was NaN or infinite, the 1-based step at which training
@@ -86,6 +90,10 @@ class FastTrainer:
         order = self._file_order if order is None else np.ascontiguousarray(order, dtype=np.int64)
         rows_total = len(order)
         n = -(-rows_total // self.batch_size)  # steps
+        if stop is not None:
+            n = min(n, int(stop))
+        if n > len(self.losses):
+            self.losses = np.zeros(n, dtype=np.float64)
         if rows_total and (order.min() < 0 or order.max() >= len(self.X)):  # the kernel does not bounds-check
             raise IndexError(f"order holds indices outside [0, {len(self.X) - 1}]")
         chunk = n if not chunk or chunk < 1 else int(chunk)
@@ -97,25 +105,26 @@ class FastTrainer:
                 if should_stop is not None and should_stop():
                     stopped = first
                     break
-                stop = min(n, first + chunk)
+                end = min(n, first + chunk)
                 if self.batch_size > 1:
                     s, k, b = self._batch_kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, self._block, first, stop, p.theta,
+                        self.X, self.labels, self.rows, self.use_rows, order, self._block, first, end, p.theta,
                         p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act,
                         p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.Z, self.A, self.G, self.gw,
-                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows)
+                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows, self.losses)
                 else:
                     s, k, b = self._kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, first, stop, p.theta, p.vel,
+                        self.X, self.labels, self.rows, self.use_rows, order, first, end, p.theta, p.vel,
                         p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act, p.act_par,
-                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz)
+                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz,
+                        self.losses)
                 total += s
                 steps += k
                 if b >= 0:
                     bad = first + b + 1
                     break
                 if on_chunk is not None:
-                    on_chunk(stop - first, s / max(k, 1))
+                    on_chunk(end - first, s / max(k, 1))
         finally:
             opt.steps += steps
             p.unpack(opt)

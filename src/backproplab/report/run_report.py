@@ -10,15 +10,18 @@ import numpy as np
 from .._io import atomic_write_text
 from ..rundir import INTERRUPTED, RunDir, summary_status
 from .html import esc, figure, page, table
+from .loss_iterations import plot_loss_per_iteration
+from .pca_plot import plot_explained_variance
 from .plots import plot_confusion, plot_curves, plot_misclassified
 from .sections import config_table, fmt_metric, published_section
 from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
 REPORT_FILE = RunDir.REPORT
 # The plots of a run report, by key (the sweep report shows some of them too).
-PLOT_FILES = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_train": "confusion_train.png",
+PLOT_FILES = {"loss": "loss.png", "loss_iterations": "loss_iterations.png", "accuracy": "accuracy.png",
+              "confusion_train": "confusion_train.png",
               "confusion_validation": "confusion_validation.png", "confusion_test": "confusion_test.png",
-              "misclassified": "misclassified.png", "weights": "weights.png"}
+              "misclassified": "misclassified.png", "weights": "weights.png", "pca": "pca_variance.png"}
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
 DATASET_IMAGE_SHAPES = {"fashion-mnist": (28, 28), "mnist": (28, 28), "cifar10": (3, 32, 32)}
 
@@ -35,6 +38,9 @@ def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] |
     if mis is not None and "image_shape" in mis:
         shape = tuple(int(s) for s in mis["image_shape"])
         return shape or None
+    data = summary.get("data", {})
+    if "image_shape" in data:  # recorded by runs since test sets without labels (no misclassified.npz)
+        return tuple(int(s) for s in data["image_shape"] or ()) or None
     return DATASET_IMAGE_SHAPES.get(str(summary.get("data", {}).get("dataset", "")).lower())
 
 def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Path | None:
@@ -64,7 +70,8 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
     run = RunDir(run_dir)
     run_dir = run.path
     summary = run.read_summary()
-    history = run.read_metrics()["history"]
+    metrics = run.read_metrics()
+    history = metrics["history"]
     name = summary["name"]
     loss_name = _read_config(run)[1].get("loss", {}).get("name", "softmax_cross_entropy")
     plots: dict[str, Path] = {}
@@ -72,9 +79,16 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
         plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"], title=f"{name}: loss per epoch",
                                     published=summary.get("published", []),
                                     loss_label="mean squared error" if loss_name == "mse" else None)
+    if metrics.get("batch_losses"):
+        plots["loss_iterations"] = _loss_per_iteration(metrics, run_dir / PLOT_FILES["loss_iterations"], name)
     if any(k.endswith("_acc") for k in history):
         plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
                                         title=f"{name}: accuracy per epoch", published=summary.get("published", []))
+    pca = run.read_pca()
+    if pca is not None:
+        plots["pca"] = plot_explained_variance(pca["ratios"], pca["variance"], pca["components"],
+                                               run_dir / PLOT_FILES["pca"],
+                                               title=f"{name}: PCA of the training inputs")
     confusion = run.read_confusion()
     if confusion is not None:
         for split in ("train", "validation", "test"):
@@ -92,6 +106,13 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
             m["image_shape"], run_dir / PLOT_FILES["misclassified"],
             title=f"{name}: first misclassified test image of each class")
     return _with_tiles(plots, run_dir, summary, name)
+
+
+def _loss_per_iteration(metrics: dict[str, Any], path: Path, name: str) -> Path:
+    every = int(metrics.get("params", {}).get("loss_every") or 1)
+    ends = [(e["iteration"], e["train_loss"]) for e in metrics["epochs"] if "iteration" in e and "train_loss" in e]
+    return plot_loss_per_iteration(metrics["iterations"], metrics["batch_losses"], every, path, epoch_ends=ends,
+                                   title=f"{name}: training loss per iteration")
 
 
 def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], name: str) -> dict[str, Path]:
@@ -136,13 +157,22 @@ def write_run_report(run_dir: str | Path) -> Path:
              ["training time", f"{summary.get('train_seconds', 0):.1f} s"],
              ["wall time", f"{summary.get('wall_seconds', 0):.1f} s"],
              ["parameters", summary.get("model", {}).get("parameters")],
+             *([["without labels", esc(", ".join(data["unlabeled"]) + " (predicted, not scored)")]]
+               if data.get("unlabeled") else []),
+             *([["test predictions", esc(f"{summary['predictions']} (the predicted class of each test row)")]]
+               if summary.get("predictions") else []),
              ["git commit", esc(summary.get("environment", {}).get("git_commit"))]]
     captions = {"loss": "Loss per epoch (whole sets)", "accuracy": "Accuracy per epoch",
+                "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
+                                   "every k when recorded every k iterations); dots: the whole training set at "
+                                   "the end of each epoch",
                 "confusion_train": "Confusion matrix, training set (true on y, predicted on x)",
                 "confusion_validation": "Confusion matrix, validation set",
                 "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",
                 "misclassified": "First misclassified test image of each class",
-                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)"}
+                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)",
+                "pca": "PCA of the training inputs: cumulative explained variance against the number of "
+                       "principal components (the run trains on the components kept)"}
     sections = [
         status,
         "<h2>Final metrics</h2>" + table(["metric", "value"], final_rows),

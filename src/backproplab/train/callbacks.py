@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 class Position:
     """Where training continues: in ``epoch`` (1-based), after ``step`` of its steps, whose batch losses sum to
     ``loss_total``; ``shuffle_state`` is the shuffling generator's state before that epoch's permutation, and
-    ``seconds`` the training time already spent in that epoch."""
+    ``seconds`` the training time already spent in that epoch. ``window_loss`` and ``window_steps`` are the sum
+    and count of the batch losses not yet recorded in ``History.batch_losses`` (`batch_losses.BatchLossLog`)."""
 
     epoch: int
     step: int = 0
     loss_total: float = 0.0
     shuffle_state: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    window_loss: float = 0.0
+    window_steps: int = 0
 
 
 @dataclass
@@ -130,7 +133,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
-                           f"available: {sorted(k for k in logs if k not in ('epoch', 'seconds'))}")
+                           f"available: {sorted(k for k in logs if k not in ('epoch', 'iteration', 'seconds'))}")
         value = float(logs[self.monitor])
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

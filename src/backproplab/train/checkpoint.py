@@ -4,7 +4,8 @@ A `TrainingSnapshot` holds the parameters, the optimizer's state (learning rate,
 moments), the state of every random generator (the shuffling generator of `fit` as it was before the current
 epoch's permutation, and each module's own, e.g. Dropout's), the `History` so far, each callback's
 ``state_dict()``, `TrainingState.extra`, the engine, and the position: the epoch to continue in, the steps of it
-already taken and the sum of their batch losses. ``fit(..., resume=snapshot)`` restores all of it and continues,
+already taken and the sum of their batch losses, and the batch losses not yet recorded as a point of
+``History.batch_losses`` (their sum and count). ``fit(..., resume=snapshot)`` restores all of it and continues,
 so the final weights, History and metrics are bit-identical to those of an uninterrupted run.
 
 On disk a snapshot is one ``.npz`` (no pickles): every array under ``a0``, ``a1``, ..., and the rest as JSON in
@@ -33,7 +34,9 @@ FORMAT = "backproplab-checkpoint"
 VERSION = 1
 _META = "meta.json"
 # fit settings a resumed run must repeat exactly
-FIT_KEYS = ("epochs", "batch_size", "shuffle", "seed", "train_size")
+FIT_KEYS = ("epochs", "batch_size", "shuffle", "seed", "train_size", "iterations", "loss_every")
+# ... of which checkpoints written before they existed lack these (such a checkpoint is compared without them)
+LATER_FIT_KEYS = ("iterations", "loss_every")
 
 
 class CheckpointError(BackproplabError):
@@ -84,8 +87,8 @@ class TrainingSnapshot:
     def check_fits(self, fit_params: Mapping[str, Any], engine: str, callbacks: list[Callback]) -> None:
         """Raise `CheckpointError` naming every difference between this snapshot's run and the one resuming."""
         saved = self.history.get("params", {})
-        diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}"
-                 for k in FIT_KEYS if saved.get(k) != fit_params.get(k)]
+        diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}" for k in FIT_KEYS
+                 if saved.get(k) != fit_params.get(k) and (k in saved or k not in LATER_FIT_KEYS)]
         if engine != self.engine:
             diffs.append(f"engine: checkpoint {self.engine!r}, now {engine!r}")
         names = [type(cb).__name__ for cb in callbacks]

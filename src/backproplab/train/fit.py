@@ -27,6 +27,7 @@ from .device_data import DeviceData, on_device_if_fits
 from .divergence import TerminateOnDivergence
 from .engine import choose_engine
 from .history import History
+from .iterations import BatchLossLog, resolve_every, training_length
 from .metrics import as_arrays, evaluate
 from .progress import Progress, format_epoch_line
 
@@ -40,6 +41,7 @@ class EpochResult:
     bad_batch: int | None = None  # 1-based index of the batch whose loss was NaN/inf, if any
     loss_total: float = 0.0  # sum of the batch losses so far (for a pass stopped mid-epoch)
     stopped_at: int | None = None  # steps taken when a stop request ended the pass early, if it did
+    losses: Any = ()  # the batch loss of each step this pass took (the NaN/inf one included)
 
 
 def _check_training_data(X: Any, y: Any, model: Module) -> None:
@@ -81,29 +83,35 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
         if name == "train":
             raise ValueError("eval set name 'train' is reserved for the training set itself")
         X, y = as_arrays(data)
-        if y is None or len(X) != len(y) or len(X) == 0:
+        if y is None:
+            raise ValueError(f"eval set {name!r} has no labels, so it cannot be scored; predict it instead "
+                             "(backproplab.predict(model, X))")
+        if len(X) != len(y) or len(X) == 0:
             raise ValueError(f"eval set {name!r} must be a non-empty Dataset or (X, y) pair of equal length")
         sets[str(name)] = (to_numpy(X), to_numpy(y))
     return sets
 
 
 def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer], data: DeviceData,
-                batch_size: int, order: Any, progress: Progress, start: Position | None = None) -> EpochResult:
-    """One pass over ``data`` in ``order`` (None: file order; else `DeviceData.order` of a permutation):
-    forward, loss, backward (the first layer skips dL/dx: ``need_input_grad=False``), penalty, step; from
-    ``start.step`` with ``start.loss_total`` when the pass continues one that was stopped. A stop request
-    (`interrupts`) ends the pass between two steps."""
-    num_batches = math.ceil(len(data) / batch_size)
+                batch_size: int, order: Any, progress: Progress, start: Position | None = None,
+                steps: int | None = None) -> EpochResult:
+    """One pass over ``data`` in ``order`` (None: file order; else `DeviceData.order` of a permutation), or its
+    first ``steps`` steps: forward, loss, backward (the first layer skips dL/dx: ``need_input_grad=False``),
+    penalty, step; from ``start.step`` with ``start.loss_total`` when the pass continues one that was stopped.
+    A stop request (`interrupts`) ends the pass between two steps."""
+    num_batches = steps or math.ceil(len(data) / batch_size)
     every = progress.every
     params = model.parameters()
     total = start.loss_total if start is not None else 0.0
+    losses: list[float] = []
     for b in range(start.step if start is not None else 0, num_batches):
         if interrupts.requested() is not None:
-            return EpochResult(b, total / max(b, 1), loss_total=total, stopped_at=b)
+            return EpochResult(b, total / max(b, 1), loss_total=total, stopped_at=b, losses=losses)
         xb, yb = data.batch(b * batch_size, batch_size, order)
         value = loss.forward(model.forward(xb, training=True), yb)
+        losses.append(value)
         if not math.isfinite(value):
-            return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1)
+            return EpochResult(b + 1, total / max(b, 1), bad_batch=b + 1, losses=losses)
         total += value
         model.backward(loss.backward(), need_input_grad=False)
         for reg in regs:
@@ -111,25 +119,28 @@ def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[
         optimizer.step()
         if (b + 1) % every == 0:
             progress.advance(every, value)
-    return EpochResult(num_batches, total / num_batches, loss_total=total)
+    return EpochResult(num_batches, total / num_batches, loss_total=total, losses=losses)
 
 
 def train_epoch_fast(trainer: FastTrainer, order: np.ndarray | None, progress: Progress, num_steps: int,
-                     start: Position | None = None) -> EpochResult:
-    """One pass through the compiled kernels (`backproplab.fast.FastTrainer`) in chunks of 1% of the steps
-    (whatever the verbosity, so the batch losses always add up in the same order); a stop request ends the
-    pass between two chunks. The progress bar, if any, advances after every chunk."""
+                     start: Position | None = None, steps: int | None = None) -> EpochResult:
+    """One pass (or its first ``steps`` steps) through the compiled kernels (`backproplab.fast.FastTrainer`)
+    in chunks of 1% of the pass's ``num_steps`` (whatever the verbosity, so the batch losses always add up in
+    the same order); a stop request ends the pass between two chunks. The progress bar, if any, advances
+    after every chunk."""
     use_bar = progress.bar is not None
     first = start.step if start is not None else 0
-    total, steps, bad, stopped = trainer.run_epoch(
+    end = steps or num_steps
+    total, taken, bad, stopped = trainer.run_epoch(
         order, max(1, num_steps // 100), progress.advance if use_bar else None, start=first,
         total=start.loss_total if start is not None else 0.0,
-        should_stop=lambda: interrupts.requested() is not None)
+        should_stop=lambda: interrupts.requested() is not None, stop=end)
     if bad is not None:
-        return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad)
+        return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad, losses=trainer.losses[first:bad])
     if stopped is not None:
-        return EpochResult(stopped, total / max(stopped, 1), loss_total=total, stopped_at=stopped)
-    return EpochResult(num_steps, total / num_steps, loss_total=total)
+        return EpochResult(stopped, total / max(stopped, 1), loss_total=total, stopped_at=stopped,
+                           losses=trainer.losses[first:stopped])
+    return EpochResult(end, total / end, loss_total=total, losses=trainer.losses[first:end])
 
 
 def _without_autograd(train: Callable[..., History]) -> Callable[..., History]:
@@ -150,7 +161,8 @@ def fit(
     optimizer: Optimizer,
     train: Any,
     *,
-    epochs: int,
+    epochs: int | None = None,
+    iterations: int | None = None,
     batch_size: int = 32,
     shuffle: bool = True,
     seed: int = 0,
@@ -162,6 +174,7 @@ def fit(
     eval_train: bool = True,
     engine: str = "auto",
     resume: TrainingSnapshot | None = None,
+    loss_every: int | str = "auto",
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -171,6 +184,7 @@ def fit(
     (``eval_train``) and every eval set are evaluated *whole* in evaluation mode: ``train_loss`` is recomputed
     on the full training set, not averaged over the epoch's batches (that running average is kept as
     ``batch_loss``). With a regularizer, ``train_objective`` = ``train_loss`` + penalty is recorded too.
+    The batch losses themselves, as training goes, are ``History.iterations`` / ``History.batch_losses``.
 
     Training follows the model's backend (``model.to("torch", device=...)``): the data stay NumPy arrays (or
     tensors) on the caller's side and fit moves them to the model's device, the whole training set once when it
@@ -178,6 +192,12 @@ def fit(
 
     Args:
         train: a `Dataset` or ``(X, y)``; ``X`` ``(N, D)``, ``y`` labels ``(N,)`` or rows ``(N, K)``.
+        epochs, iterations: how long to train, exactly one of them: ``epochs`` passes over the training set,
+            or ``iterations`` optimizer steps (ceil(iterations / steps per epoch) passes, the last one cut
+            short; each pass, also the cut one, ends with the evaluation of an epoch).
+        loss_every: record the training loss every k iterations (`backproplab.train.iterations`): the mean of
+            the last k batch losses; ``"auto"``: every ceil(total iterations / 10000), so every iteration
+            in runs of up to 10,000 steps.
         eval_sets: ``{"test": test_set, ...}``; metrics are logged as ``test_loss``, ``test_acc``.
         validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
             evaluated as ``val``.
@@ -199,13 +219,12 @@ def fit(
     callback's ``on_interrupt`` and ``on_train_end`` and returns the History of the complete epochs with
     ``interrupted=True``; a `Checkpoint` callback saves the state at that boundary.
     """
-    if int(epochs) < 1:
-        raise ValueError(f"epochs must be >= 1; got {epochs}")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    epochs, batch_size = int(epochs), int(batch_size)
+    batch_size = int(batch_size)
+    training_length(epochs, iterations, 1)  # one of the two, >= 1; checked before the data
     X, y = as_arrays(train)
-    X, y = to_numpy(X), to_numpy(y)
+    X, y = to_numpy(X), None if y is None else to_numpy(y)
     _check_training_data(X, y, model)
     sets = _eval_sets(eval_sets)
     if validation_split is not None:
@@ -214,6 +233,9 @@ def fit(
         tr, va = train_validation_indices(len(X), validation_split, seed)
         sets = {"val": (X[va], y[va]), **sets}
         X, y = X[tr], y[tr]
+    num_steps = math.ceil(len(X) / batch_size)
+    epochs, total_steps = training_length(epochs, iterations, num_steps)
+    every = resolve_every(loss_every, total_steps)
     regs = as_regularizers(regularizer)
     params = model.parameters()
     engine = choose_engine(resume.engine if resume is not None and engine == "auto" else engine,
@@ -224,7 +246,9 @@ def fit(
     history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                               "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
                               "regularizer": [repr(r) for r in regs], "backend": model.backend,
-                              "device": model.device}, engine=engine)
+                              "device": model.device, "iterations": iterations, "loss_every": every},
+                      engine=engine)
+    batch_log = BatchLossLog(history, every)
     if not any(isinstance(cb, TerminateOnDivergence) for cb in callbacks):
         callbacks = [TerminateOnDivergence(), *callbacks]
     callbacks = sorted(callbacks, key=lambda cb: bool(getattr(cb, "runs_last", False)))  # stable
@@ -235,12 +259,12 @@ def fit(
         resume.check_fits(history.params, engine, callbacks)
     progress = Progress(verbose, epochs)
     report_sets = (["train"] if eval_train else []) + list(sets)
-    num_steps = math.ceil(len(X) / batch_size)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), interrupts.stop_on_signals():
         for cb in callbacks:
             cb.on_train_begin(state)
         start = resume.restore(state) if resume is not None else Position(1, shuffle_state=rng.bit_generator.state)
+        batch_log.total, batch_log.count = start.window_loss, start.window_steps
         for epoch in range(start.epoch, epochs + 1):
             if state.stop_training:  # resumed from the checkpoint of a run that had already stopped
                 break
@@ -251,16 +275,20 @@ def fit(
             started = time.perf_counter()
             shuffle_state = rng.bit_generator.state
             order = rng.permutation(len(X)) if shuffle else None
-            progress.start_epoch(epoch, num_steps, done=within.step if within else 0)
+            done = (epoch - 1) * num_steps  # iterations before this epoch
+            steps = min(num_steps, total_steps - done)
+            progress.start_epoch(epoch, steps, done=within.step if within else 0)
             if trainer is not None:
-                result = train_epoch_fast(trainer, order, progress, num_steps, within)
+                result = train_epoch_fast(trainer, order, progress, num_steps, within, steps)
             else:
                 result = train_epoch(model, loss, optimizer, regs, data, batch_size, data.order(order), progress,
-                                     within)
+                                     within, steps)
+            batch_log.add(result.losses, done + (within.step if within else 0) + 1)
             state.bad_batch = result.bad_batch
             train_seconds = time.perf_counter() - started + (within.seconds if within else 0.0)
             if result.stopped_at is not None:
-                state.position = Position(epoch, result.stopped_at, result.loss_total, shuffle_state, train_seconds)
+                state.position = Position(epoch, result.stopped_at, result.loss_total, shuffle_state, train_seconds,
+                                          *batch_log.window)
                 history.interrupted = True
                 break
             record: dict[str, Any] = {"epoch": epoch}
@@ -277,10 +305,12 @@ def fit(
                 record[f"{name}_loss"], record[f"{name}_acc"] = m["loss"], m["accuracy"]
             record["batch_loss"] = result.mean_batch_loss
             record["lr"] = lr
+            record["iteration"] = done + result.batches
             record["train_seconds"] = train_seconds
             record["seconds"] = time.perf_counter() - started
             history.append(record)
-            state.position = Position(epoch + 1, shuffle_state=rng.bit_generator.state)
+            state.position = Position(epoch + 1, shuffle_state=rng.bit_generator.state,
+                                      window_loss=batch_log.total, window_steps=batch_log.count)
             progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
             for cb in callbacks:
                 cb.on_epoch_end(state, epoch, record)
@@ -289,6 +319,8 @@ def fit(
                 if state.stop_reason:
                     progress.message(state.stop_reason)
                 break
+        if not history.interrupted and history.last.get("iteration") is not None:
+            batch_log.flush(history.last["iteration"])  # the steps since the last point, if any
         if history.interrupted:
             progress.message(f"Interrupted in epoch {state.position.epoch} after {state.position.step} of "
                              f"{num_steps} steps; the History holds the {len(history)} complete epoch(s).")

@@ -8,18 +8,26 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 
 class History:
     """Per-epoch metrics of one `fit` call.
 
     Attributes:
         history: metric name -> list with one value per epoch (``train_loss``, ``train_acc``, ``test_loss``,
-            ``test_acc``, ``val_loss``, ..., ``lr``, and ``train_objective`` / ``penalty`` when a weight
-            penalty is used). Accuracies are fractions in [0, 1].
-        epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based) and ``seconds``.
+            ``test_acc``, ``val_loss``, ..., ``lr``, ``iteration``, and ``train_objective`` / ``penalty`` when a
+            weight penalty is used). Accuracies are fractions in [0, 1].
+        epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based), ``iteration`` (the optimizer
+            steps taken by the end of that epoch, counted over the run) and ``seconds``.
+        iterations, batch_losses: the training loss as training goes (`backproplab.train.iterations`): at
+            iteration ``iterations[j]`` (1-based, counted over the run), ``batch_losses[j]`` is the mean of the
+            batch losses since the previous point (every ``params["loss_every"]`` iterations; each batch loss
+            is the mean over its batch before that step's update).
         diverged: True when training stopped because a loss or parameter became NaN or infinite.
         interrupted: True when a stop request (Ctrl-C, SIGTERM) ended training before its last epoch; the epochs
-            listed are the complete ones (a checkpoint can resume the rest).
+            listed are the complete ones (a checkpoint can resume the rest); ``iterations`` go up to the step
+            where it stopped.
         stop_reason: why training ended early (divergence, early stopping), else None.
         engine: which training engine ran (``"fast"``, ``"numpy"`` or ``"torch"``).
         params: the settings of the run (epochs, batch_size, shuffle, seed, backend, device, ...).
@@ -33,6 +41,8 @@ class History:
         self.stop_reason: str | None = None
         self.engine = engine
         self.params: dict[str, Any] = dict(params or {})
+        self.iterations: list[int] = []
+        self.batch_losses: list[float] = []
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one epoch's record; numeric entries (except ``epoch``) also go to ``history``."""
@@ -61,9 +71,13 @@ class History:
         return self.epochs[i]["epoch"], value
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything, JSON-able except ``iterations`` / ``batch_losses``: NumPy arrays (a checkpoint stores them
+        as binary arrays; `to_json` and the run directory's ``metrics.json`` write them as lists)."""
         return {"engine": self.engine, "diverged": self.diverged, "interrupted": self.interrupted,
                 "stop_reason": self.stop_reason,
-                "params": self.params, "epochs": self.epochs, "history": self.history}
+                "params": self.params, "epochs": self.epochs, "history": self.history,
+                "iterations": np.asarray(self.iterations, dtype=np.int64),
+                "batch_losses": np.asarray(self.batch_losses, dtype=np.float64)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_jsonable, allow_nan=True)
@@ -87,6 +101,8 @@ class History:
         h.diverged = bool(data.get("diverged", False))
         h.interrupted = bool(data.get("interrupted", False))
         h.stop_reason = data.get("stop_reason")
+        h.iterations = [int(i) for i in np.asarray(data.get("iterations", []), dtype=np.int64)]
+        h.batch_losses = np.asarray(data.get("batch_losses", []), dtype=np.float64).tolist()
         return h
 
     def __repr__(self) -> str:

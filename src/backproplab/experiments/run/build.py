@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ...backend import resolve
-from ...data import Dataset, fit_pca, load_splits
+from ...data import PCA, Dataset, fit_pca, load_splits
+from ...errors import ConfigError
 from ...nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
 from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
 from ...optim.schedules import Schedule
@@ -20,6 +21,11 @@ from .init_from import load_initial_weights
 def build_datasets(config: RunConfig) -> dict[str, Dataset]:
     """``{"train", "test"}`` plus ``"validation"`` when ``data.validation_size`` > 0; limits applied; then, with
     ``data.pca_variance``, every split projected on the principal components of the training split used."""
+    return build_data(config)[0]
+
+
+def build_data(config: RunConfig) -> tuple[dict[str, Dataset], PCA | None]:
+    """`build_datasets`, and the PCA the splits were projected with (None without ``data.pca_variance``)."""
     d = config.data
     splits = load_splits(d.dataset, scale=d.scale, root=d.root, validation_size=d.validation_size or None,
                          seed=d.split_seed, dtype=np.dtype(config.model.dtype))
@@ -27,12 +33,12 @@ def build_datasets(config: RunConfig) -> dict[str, Dataset]:
         splits["train"] = splits["train"].take(d.limit_train)
     if d.limit_test:
         splits["test"] = splits["test"].take(d.limit_test)
-    if d.pca_variance is not None:
-        pca = fit_pca(splits["train"].X, d.pca_variance)
-        # projected rows are no longer images: image_shape None keeps reports from drawing them as such
-        splits = {k: replace(ds, X=pca(ds.X), image_shape=None, meta={**ds.meta, **pca.describe()})
-                  for k, ds in splits.items()}
-    return splits
+    if d.pca_variance is None:
+        return splits, None
+    pca = fit_pca(splits["train"].X, d.pca_variance)
+    # projected rows are no longer images: image_shape None keeps reports from drawing them as such
+    return {k: replace(ds, X=pca(ds.X), image_shape=None, meta={**ds.meta, **pca.describe()})
+            for k, ds in splits.items()}, pca
 
 
 def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequential:
@@ -83,6 +89,16 @@ def build_callbacks(config: RunConfig) -> list[Callback]:
     return [EarlyStopping(es.monitor, es.patience, es.min_delta, es.restore_best_weights)]
 
 
+def _check_labels_needed(config: RunConfig, datasets: dict[str, Dataset]) -> None:
+    """A split without labels cannot be what early stopping watches."""
+    unlabeled = {{"validation": "val"}.get(k, k) for k, ds in datasets.items() if not ds.labeled}
+    es = config.training.early_stopping
+    if es is not None and es.monitor.split("_")[0] in unlabeled:
+        raise ConfigError(f"training.early_stopping.monitor = {es.monitor!r}, but the {es.monitor.split('_')[0]} "
+                          "split has no labels (a test set given without labels can be predicted, not scored); "
+                          "monitor a labelled split, e.g. 'val_loss' with data.validation_size")
+
+
 @dataclass
 class Experiment:
     """Everything one run trains with."""
@@ -94,21 +110,30 @@ class Experiment:
     optimizer: Optimizer
     regularizers: list[Regularizer]
     callbacks: list[Callback]
+    pca: PCA | None = None  # with data.pca_variance: the projection every split went through
 
     @property
     def eval_sets(self) -> dict[str, Dataset]:
-        return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval}
+        """The sets of ``training.eval`` evaluated after every epoch (a split without labels cannot be)."""
+        return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval
+                if self.datasets[s].labeled}
+
+    @property
+    def unlabeled(self) -> list[str]:
+        """The splits given without labels (predicted, never scored)."""
+        return [name for name, ds in self.datasets.items() if not ds.labeled]
 
 
 def build_experiment(config: RunConfig) -> Experiment:
     """Data, model (on ``model.backend`` / ``model.device``), loss, optimizer, penalties and callbacks. A backend
     or device that cannot be had fails first, before any data are loaded."""
     placement = resolve(config.model.backend, config.model.device)
-    datasets = build_datasets(config)
+    datasets, pca = build_data(config)
     train = datasets["train"]
+    _check_labels_needed(config, datasets)
     model = build_model(config.model, train.num_features, train.num_classes)
     if config.model.init_from is not None:
         load_initial_weights(model, config.model.init_from)
     model.to(placement.backend, placement.device)
     return Experiment(config, datasets, model, build_loss(config), build_optimizer(config.optimizer, model),
-                      build_regularizers(config), build_callbacks(config))
+                      build_regularizers(config), build_callbacks(config), pca)

@@ -9,7 +9,9 @@ the model and a checkpoint after every epoch, and at the end ``summary.json`` wi
   `resume_experiment` (``backproplab resume RUN_DIR``) continues it, bit-identical to a run that never stopped.
 - ``error``: an exception ended it (its message is in ``error``); the last checkpoint is kept.
 
-Final metrics, confusion matrices and misclassified images describe ``model.npz`` as it is when the run ends.
+Final metrics, confusion matrices and misclassified images describe ``model.npz`` as it is when the run ends, and
+so do the test predictions (``test_pred.npy``, with ``training.predict``). A split given without labels (a
+course's test set) is predicted but not scored: no metrics, confusion matrix or misclassified images for it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ...data import Dataset
 from ...errors import BackproplabError
 from ...nn.regularization import as_regularizers
 from ...rundir import COMPLETE, DIVERGED, ERROR, INTERRUPTED, RunDir, RunDirError, summary_status
-from ...train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, interrupts
+from ...train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, interrupts, predict
 from ...train.checkpoint import Checkpoint, TrainingSnapshot
 from ...train.engine import choose_engine
 from ..config import RunConfig, parse_config
@@ -62,22 +64,26 @@ def _describe(exp: Experiment) -> str:
     c = exp.config
     train = exp.datasets["train"]
     sizes = " -> ".join(str(s) for s in [train.num_features, *c.model.hidden, train.num_classes])
-    sets = ", ".join(f"{k} {len(v)}" for k, v in exp.datasets.items())
+    sets = ", ".join(f"{k} {len(v)}{'' if v.labeled else ' without labels'}" for k, v in exp.datasets.items())
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
+    length = f"{c.training.iterations} iterations" if c.training.iterations else f"{c.training.epochs} epochs"
     return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
             f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
             f"{c.model.dtype}, {exp.model.placement}\n"
-            f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
+            f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
 
 
 def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
-    """Metrics of the final model on every split, confusion matrices, and first misclassified test images."""
+    """Metrics of the final model on every labelled split, confusion matrices, and first misclassified test
+    images."""
     final: dict[str, float] = {}
     confusion: dict[str, Any] = {"classes": list(exp.datasets["train"].classes)}
     misclassified: dict[str, Any] = {}
     for split, ds in exp.datasets.items():
+        if not ds.labeled:
+            continue
         short = {"validation": "val"}.get(split, split)
         m = evaluate(exp.model, exp.loss, ds, predictions=True)  # one forward pass for metrics and labels
         final[f"{short}_loss"], final[f"{short}_acc"] = m["loss"], m["accuracy"]
@@ -186,6 +192,8 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     def meta() -> dict[str, Any]:
         return {"wall_seconds": wall_seconds(), "init_from": session["init_from"], "sessions": session["sessions"]}
 
+    if exp.pca is not None:
+        run.write_pca(exp.pca.curve(config.data.pca_variance))
     recorder = RunRecorder(run)
     checkpoint = Checkpoint(run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds,
                             meta=meta)
@@ -193,6 +201,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
                             "sessions": session["sessions"]}
     try:
         history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
+                      iterations=t.iterations, loss_every=t.loss_every,
                       batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
                       callbacks=[*exp.callbacks, recorder, checkpoint], verbose=verbose,
                       regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot)
@@ -225,6 +234,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         "published": published,
         "check": None if checks is None else {"file": RunDir.CHECK, "passed": checks["passed"]},
         "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
+                 "unlabeled": exp.unlabeled, "image_shape": train.image_shape,
                  "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
         "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters(), "backend": exp.model.backend,
                   "device": exp.model.device},
@@ -233,6 +243,8 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     run.write_confusion(confusion)
     if misclassified:
         run.write_misclassified(misclassified)
+    if t.predict:
+        summary["predictions"] = run.write_predictions(predict(exp.model, exp.datasets["test"].X)).name
     run.write_summary(summary)
     if status in (COMPLETE, DIVERGED):
         run.remove(RunDir.CHECKPOINT)  # nothing left to resume
@@ -299,6 +311,9 @@ def final_lines(summary: dict[str, Any]) -> str:
              + ", ".join(parts)]
     if summary.get("diverged") or (summary.get("stop_reason") and status != INTERRUPTED):
         lines.append(f"Stopped: {summary['stop_reason']}")
+    if summary.get("predictions"):
+        lines.append(f"Test predictions (the predicted class of each test row): "
+                     f"{Path(summary['run_dir']) / summary['predictions']}")
     table = format_published(summary.get("published") or [])
     if table:
         lines += ["Published vs this run:", table]

@@ -395,7 +395,8 @@ def retrain_config(trial: Trial, best: dict[str, Any], sweep: SweepConfig) -> Ru
     training = data["training"]
     training["eval"] = [s for s in training.get("eval", []) if s != "validation"] or ["test"]
     if training.pop("early_stopping", None) is not None:
-        training["epochs"] = int(best.get("best_epoch") or best.get("epochs_run") or training["epochs"])
+        training.pop("iterations", None)  # the best epoch count replaces the length in iterations
+        training["epochs"] = int(best.get("best_epoch") or best.get("epochs_run") or training.get("epochs") or 1)
     return parse_config(data, f"the retrain of {trial.trial_id}")
 
 
@@ -405,7 +406,9 @@ def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: Swee
     run = directory.retrain
     outcome = _finished(config, run)
     if outcome is None:
-        say(f"Retraining {best['trial']} on all training data ({config.training.epochs} epochs)")
+        t = config.training
+        length = f"{t.iterations} iterations" if t.iterations else f"{t.epochs} epochs"
+        say(f"Retraining {best['trial']} on all training data ({length})")
         future = _submit(pool, config, run)
         while True:  # wait in short steps, so that a stop request is honoured while the retrain runs
             done, _ = wait([future], timeout=0.25)
