@@ -81,20 +81,33 @@ def as_image(row: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
 
 def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[int], index: Sequence[int],
                        classes: Sequence[str], image_shape: Sequence[int], path: Path, *, title: str) -> Path:
-    """The first misclassified test image of each class, with its true and predicted labels."""
+    """The first misclassified test image of each class, with its true and predicted labels (one montage image
+    with a caption above each example)."""
+    from .weights import montage
+
     n = len(images)
     cols = min(5, max(n, 1))
-    rows = max(1, int(np.ceil(n / cols)))
+    rows = max(1, -(-n // cols))
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.6 * rows + 0.4), layout="constrained",
-                                 squeeze=False)
-        for ax in axes.flat:
-            ax.axis("off")
-        for ax, img, t, p, i in zip(axes.flat, images, true, pred, index, strict=False):
-            ax.imshow(as_image(np.asarray(img), image_shape), cmap="gray_r")
-            ax.set_title(f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})", fontsize=9)
+        fig, ax = plt.subplots(figsize=(1.7 * cols, 2.3 * rows + 0.5), layout="constrained")
+        ax.axis("off")
         if n == 0:
-            axes.flat[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+            ax.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        else:
+            tiles = np.stack([as_image(np.asarray(img), image_shape) for img in images])
+            h, w = tiles.shape[1:3]
+            caption = h * 2 // 3  # room above each row for three lines of text
+            canvas = montage(tiles, cols, gap=max(2, w // 7), row_gap=caption, fill=np.nan)
+            canvas = np.vstack([np.full((caption, *canvas.shape[1:]), np.nan), canvas])
+            colour = tiles.ndim == 4
+            ax.imshow(np.nan_to_num(canvas, nan=1.0) if colour else canvas,
+                      cmap=plt.get_cmap("gray_r").with_extremes(bad="white"), interpolation="nearest")
+            gap = max(2, w // 7)
+            for j, (t, p, i) in enumerate(zip(true, pred, index, strict=False)):
+                r, c = divmod(j, cols)
+                ax.text(c * (w + gap) + w / 2, r * (h + caption) + caption - 1,
+                        f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})",
+                        ha="center", va="bottom", fontsize=8)
         fig.suptitle(title)
     save(fig, str(path))
     return path
