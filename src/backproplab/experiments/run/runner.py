@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from ...data import Dataset
 from ...errors import BackproplabError
 from ...nn.regularization import as_regularizers
 from ...rundir import COMPLETE, DIVERGED, ERROR, INTERRUPTED, RunDir, RunDirError, summary_status
-from ...train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, interrupts
+from ...train import Callback, EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, interrupts
 from ...train.checkpoint import Checkpoint, TrainingSnapshot
 from ...train.engine import choose_engine
 from ..config import RunConfig, parse_config
@@ -36,7 +36,7 @@ from .checks import format_checks, initial_checks
 from .init_from import resolve_init_from, runs_root
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
-from .recorder import RunRecorder
+from .recorder import RunObserver, RunRecorder
 
 Say = Callable[[str], None]
 
@@ -97,14 +97,16 @@ def _misclassified(ds: Dataset, pred: np.ndarray) -> dict[str, Any]:
 
 
 def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
-                   verbose: int = 1, say: Say = print) -> RunResult:
+                   verbose: int = 1, say: Say = print, observer: RunObserver | None = None,
+                   callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train ``config`` and write ``config.toml``, ``metrics.csv/json``, ``model.npz``, ``checkpoint.npz``,
     ``summary.json``, ``confusion.json`` and ``misclassified.npz`` into a new run directory (plots come from
     `backproplab.report`).
 
     The directory is a new one under ``runs_dir``, or ``run_dir`` itself when given (it is created if missing
     and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``). A ``model.init_from`` preset must
-    already have a complete run (`backproplab.lab.run` runs it first when it has none).
+    already have a complete run (`backproplab.lab.run` runs it first when it has none). ``observer`` follows the
+    run directory as it is written (e.g. live tracking); ``callbacks`` go to `fit` after the run's own.
     """
     started = time.perf_counter()
     # config.toml keeps model.init_from as given (a sweep resumes by comparing configs); the model file it
@@ -128,10 +130,11 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
             if verbose:
                 say(format_checks(checks))
         session = {"started": started, "before": 0.0, "init_from": resolved.model.init_from, "sessions": 1}
-        return _train(run, exp, None, session, verbose, say, checks)
+        return _train(run, exp, None, session, verbose, say, checks, observer, callbacks)
 
 
-def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print) -> RunResult:
+def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print,
+                      observer: RunObserver | None = None, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint (a run that was interrupted, killed or failed) and
     finish it there; without a checkpoint (killed before its first one) it trains again from the start.
 
@@ -172,11 +175,12 @@ def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print
         checks = run.read_check() if run.has(RunDir.CHECK) else None
         session = {"started": started, "before": float(meta.get("wall_seconds", 0.0)),
                    "init_from": meta.get("init_from"), "sessions": int(meta.get("sessions", 0)) + 1}
-        return _train(run, exp, snapshot, session, verbose, say, checks)
+        return _train(run, exp, snapshot, session, verbose, say, checks, observer, callbacks)
 
 
 def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, session: dict[str, Any],
-           verbose: int, say: Say, checks: dict[str, Any] | None) -> RunResult:
+           verbose: int, say: Say, checks: dict[str, Any] | None, observer: RunObserver | None = None,
+           callbacks: Sequence[Callback] = ()) -> RunResult:
     """Fit (from ``snapshot`` if given), then write the final evaluation and ``summary.json``."""
     config, t = exp.config, exp.config.training
 
@@ -186,7 +190,9 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     def meta() -> dict[str, Any]:
         return {"wall_seconds": wall_seconds(), "init_from": session["init_from"], "sessions": session["sessions"]}
 
-    recorder = RunRecorder(run)
+    recorder = RunRecorder(run, observer)
+    if observer is not None:
+        observer.run_started(run.path, config.model_dump(mode="json", exclude_none=True))
     checkpoint = Checkpoint(run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds,
                             meta=meta)
     base: dict[str, Any] = {"name": config.name, "run_dir": str(run.path), "init_from": session["init_from"],
@@ -194,7 +200,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     try:
         history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
                       batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
-                      callbacks=[*exp.callbacks, recorder, checkpoint], verbose=verbose,
+                      callbacks=[*exp.callbacks, recorder, *callbacks, checkpoint], verbose=verbose,
                       regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot)
     except BaseException as exc:
         point = _write_failure(run, base, exc, wall_seconds(), checkpoint)

@@ -27,13 +27,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ...errors import BackproplabError
 from ...rundir import COMPLETE, INTERRUPTED, RunDir, SweepDir, default_runs_dir
 from ...train import History, interrupts
 from ..config import RunConfig, config_differences, flatten_dotted, parse_config, training_part
 from ..run.published import compare_published
+from ..run.recorder import RunObserver
 from .executors import LazyExecutor
 from .spec import SweepConfig, parse_sweep
 from .trials import Trial, check_placements, expand_trials
@@ -55,6 +56,18 @@ class SweepDirError(BackproplabError):
     """The sweep directory holds something else (another sweep, or files that are not a sweep)."""
 
 
+class SweepObserver(Protocol):
+    """Follows a sweep as it runs (e.g. live tracking: `backproplab.tracking.LiveSweep`); must not raise.
+
+    ``sweep_started``: the sweep works in ``sweep_dir`` (its resolved file as a table), before any trial runs;
+    ``trial_observer``: a picklable `RunObserver` for ``trial`` (None: the retrain of the best point), or None.
+    """
+
+    def sweep_started(self, sweep_dir: Path, sweep: dict[str, Any]) -> None: ...
+
+    def trial_observer(self, trial: Trial | None) -> RunObserver | None: ...
+
+
 @dataclass
 class SweepResult:
     sweep_dir: Path
@@ -74,13 +87,13 @@ def _quiet(_: str) -> None:
 
 def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_dir: str | Path | None = None,
               executor: str = "process", address: str | None = None, workers: int | None = None,
-              say: Say = _quiet) -> SweepResult:
+              say: Say = _quiet, observer: SweepObserver | None = None) -> SweepResult:
     """Run (or resume) ``sweep``; returns the trial records, the best one and ``sweep_summary.json``'s content.
 
     ``sweep_dir`` None: ``<runs_dir>/<name>-sweep`` (runs_dir default ./runs or $BACKPROPLAB_RUNS); if that
     holds a different sweep, ``<name>-sweep-2``, ``-3`` ... An explicit ``sweep_dir`` holding a different sweep
     is refused, and so is a directory another sweep is working in (`backproplab._lock.LockedError`). Every
-    trial's config is validated before anything runs.
+    trial's config is validated before anything runs. ``observer`` follows the sweep and its trials.
     """
     started = time.perf_counter()
     pool = LazyExecutor(executor, address=address, workers=workers)  # checks the options before anything runs
@@ -94,11 +107,13 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
             say(lock.takeover_note() or "")
         directory.clean()
         directory.write_spec(resolved.to_toml())
-        return _run(sweep, resolved, trials, directory, pool, executor, started, say)
+        if observer is not None:
+            observer.sweep_started(directory.path, resolved.model_dump(mode="json", exclude_none=True))
+        return _run(sweep, resolved, trials, directory, pool, executor, started, say, observer)
 
 
 def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directory: SweepDir, pool: LazyExecutor,
-         executor: str, started: float, say: Say) -> SweepResult:
+         executor: str, started: float, say: Say, observer: SweepObserver | None) -> SweepResult:
     records: dict[str, dict[str, Any]] = {}
     todo: list[Trial] = []
     for trial in trials:
@@ -116,10 +131,10 @@ def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directo
     say(f"Sweep {sweep.name}: {len(todo)} trial(s) to run on the {executor} executor -> {directory.path}")
     retrain: dict[str, Any] | None = None
     with pool:
-        stopped = _run_trials(pool, todo, directory, sweep, records, say)
+        stopped = _run_trials(pool, todo, directory, sweep, records, say, observer)
         best = choose_best(list(records.values()), sweep)
         if best is not None and sweep.selection.retrain and not stopped:
-            retrain = _retrain(pool, trials[best["index"]], best, sweep, directory, say)
+            retrain = _retrain(pool, trials[best["index"]], best, sweep, directory, say, observer)
             stopped = retrain.get("status") == "interrupted"
     summary = _summary(sweep, directory, records, best, retrain, executor, time.perf_counter() - started,
                        INTERRUPTED if stopped else COMPLETE)
@@ -127,17 +142,17 @@ def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directo
     return SweepResult(directory.path, resolved, _ordered(records), best, summary)
 
 
-def _submit(pool: LazyExecutor, trial_config: RunConfig, run: RunDir) -> Future:
+def _submit(pool: LazyExecutor, trial_config: RunConfig, run: RunDir, observer: RunObserver | None = None) -> Future:
     """Run a trial: continue it from its directory when that holds a start of it, else afresh."""
     resume = _resumable(trial_config, run)
     if not resume:
         _clear(run.path)
     watch = os.getpid() if pool.owns_workers else None
-    return pool.submit(run_trial, _dump(trial_config), str(run.path), resume, watch)
+    return pool.submit(run_trial, _dump(trial_config), str(run.path), resume, watch, observer)
 
 
 def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, sweep: SweepConfig,
-                records: dict[str, dict[str, Any]], say: Say) -> bool:
+                records: dict[str, dict[str, Any]], say: Say, observer: SweepObserver | None = None) -> bool:
     """Run ``todo`` and record each trial as it finishes; True when a stop request ended the sweep early.
 
     A trial whose future failed (its worker died) is judged by its directory: finished there, it is recorded;
@@ -160,7 +175,8 @@ def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, swee
         for trial in queue:
             if interrupts.requested() is not None:
                 break
-            futures[_submit(pool, trial.config, directory.trial(trial.trial_id))] = trial
+            watcher = observer.trial_observer(trial) if observer is not None else None
+            futures[_submit(pool, trial.config, directory.trial(trial.trial_id), watcher)] = trial
         queue = []
         while futures:
             finished, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -400,13 +416,13 @@ def retrain_config(trial: Trial, best: dict[str, Any], sweep: SweepConfig) -> Ru
 
 
 def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: SweepConfig, directory: SweepDir,
-             say: Say) -> dict[str, Any]:
+             say: Say, observer: SweepObserver | None = None) -> dict[str, Any]:
     config = retrain_config(trial, best, sweep)
     run = directory.retrain
     outcome = _finished(config, run)
     if outcome is None:
         say(f"Retraining {best['trial']} on all training data ({config.training.epochs} epochs)")
-        future = _submit(pool, config, run)
+        future = _submit(pool, config, run, observer.trial_observer(None) if observer is not None else None)
         while True:  # wait in short steps, so that a stop request is honoured while the retrain runs
             done, _ = wait([future], timeout=0.25)
             if done or interrupts.requested() is not None:
