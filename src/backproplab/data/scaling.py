@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
-ScaleName = Literal["unit", "centered", "mean", "standardize", "none"]
 SCALES = ("unit", "centered", "mean", "standardize", "none")
+ScaleName = Literal["unit", "centered", "mean", "standardize", "none"]  # = SCALES, for type checkers
 
 
 @dataclass(frozen=True)

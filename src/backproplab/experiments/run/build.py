@@ -9,7 +9,8 @@ import numpy as np
 
 from ...backend import resolve
 from ...data import Dataset, fit_pca, load_splits
-from ...nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
+from ...nn import L1, L2, Loss, Regularizer, Sequential, mlp
+from ...nn.build import loss
 from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
 from ...optim.schedules import Schedule
 from ...train import Callback, EarlyStopping
@@ -47,7 +48,7 @@ def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequenti
 
 
 def build_loss(config: RunConfig) -> Loss:
-    return MSE() if config.loss.name == "mse" else SoftmaxCrossEntropy()
+    return loss(config.loss.name)
 
 
 def build_schedule(cfg: OptimizerConfig) -> Schedule | None:
