@@ -28,10 +28,16 @@ def read_utf8(path: str | Path, noun: str, error: type[BackproplabError]) -> str
 
 
 def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """The ``choices`` most like ``name`` (difflib's ratio >= 0.6; case and ``-``/``_`` ignored), best first."""
-    by_key = {c.lower().replace("_", "-"): c for c in choices}
-    found = difflib.get_close_matches(str(name).lower().replace("_", "-"), list(by_key), n=n, cutoff=0.6)
-    return [by_key[k] for k in found]
+    """The ``choices`` most like ``name`` (difflib's similarity ratio at least 0.6 and within 0.05 of the best;
+    case and ``-``/``_`` ignored), best first, at most ``n``."""
+    def key(text: str) -> str:
+        return str(text).lower().replace("_", "-")
+
+    scored = sorted(((difflib.SequenceMatcher(None, key(name), key(c)).ratio(), c) for c in choices),
+                    key=lambda pair: -pair[0])
+    if not scored or scored[0][0] < 0.6:
+        return []
+    return [c for ratio, c in scored[:n] if ratio >= scored[0][0] - 0.05]
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

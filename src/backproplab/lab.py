@@ -22,6 +22,7 @@ ended (the CLI exits with 128 + the signal number after an interrupt, as shells 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -108,11 +109,15 @@ def prepare(configs: list[RunConfig], runs_dir: str | Path | None = None, *, exe
 # ---------------------------------------------------------------- pipelines
 
 def _finish_run(result: RunResult, report: bool, live: LiveRun, verbose: int, say: Say) -> RunResult:
+    started = time.perf_counter()
     if report:
         html = write_run_report(result.run_dir)
         if verbose:
-            say(f"Report: {html}")
+            say(f"Report: {html}" + (f" ({time.perf_counter() - started:.2f} s)" if verbose >= 2 else ""))
+    started = time.perf_counter()
     live.finish(result.run_dir)
+    if verbose >= 2 and live.kind not in (None, "none"):
+        say(f"  tracking completed in {time.perf_counter() - started:.2f} s")
     return result
 
 
@@ -138,11 +143,12 @@ def run(config: RunConfig, *, runs_dir: str | Path | None = None, report: bool =
         callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train ``config`` into a new run directory, tracked while it trains (``tracker``: ``None`` = MLflow when
     installed, else none), then write its report (``report``) and complete the tracked run. ``callbacks`` are
-    passed to `fit` (after the run's own). See the module docstring for prerequisites and interrupts."""
+    passed to `fit` (after the run's own). ``verbose``: 0 warnings only, 1 progress and results, 2 also how long
+    the steps after training took. See the module docstring for prerequisites and interrupts."""
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         prepare([config], runs_dir, say=say if verbose else _quiet)
-        result, live = _train(lambda live: run_experiment(config, runs_dir=runs_dir, verbose=verbose, say=say,
-                                                          observer=live, callbacks=callbacks),
+        result, live = _train(lambda live: run_experiment(config, runs_dir=runs_dir, verbose=min(verbose, 1),
+                                                          say=say, observer=live, callbacks=callbacks),
                               tracker, tracking_uri, verbose, say)
         return _finish_run(result, report, live, verbose, say)
 
@@ -195,7 +201,7 @@ def resume(path: str | Path, *, expected: RunConfig | None = None, executor: str
         saved = parse_config(RunDir(path).read_config(), str(path / RunDir.CONFIG))
         if not RunDir(path).has(RunDir.CHECKPOINT):  # training again from the start needs the initial weights
             prepare([saved], runs_root(None, path), say=say if verbose else _quiet)
-        result, live = _train(lambda live: resume_experiment(path, verbose=verbose, say=say, observer=live,
+        result, live = _train(lambda live: resume_experiment(path, verbose=min(verbose, 1), say=say, observer=live,
                                                              callbacks=callbacks),
                               tracker, tracking_uri, verbose, say)
         return _finish_run(result, report, live, verbose, say)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 from ..rundir import default_runs_dir
 from .records import RunRecord
@@ -107,4 +108,5 @@ def make_tracker(kind: str = "mlflow", uri: str | None = None, experiment: str |
 
         root = Path(uri) if uri else (Path(runs_dir) if runs_dir is not None else default_runs_dir())
         return WandbTracker(directory=root, experiment=experiment)
-    raise ConfigError(f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}")
+    raise ConfigError(f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}"
+                      f"{did_you_mean(kind, TRACKERS)}")

@@ -276,7 +276,7 @@ def _prepare_dir(resolved: SweepConfig, sweep_dir: str | Path | None, runs_dir: 
         diffs = _existing_differences(path, resolved)
         if diffs:
             raise SweepDirError(f"{path} holds a different sweep, so it cannot be resumed with this one:\n  "
-                                + "\n  ".join(diffs[:8]) + "\nGive another directory (--dir), or delete it to "
+                                + "\n  ".join(diffs[:8]) + "\nGive another directory (--sweep-dir), or delete it to "
                                 "start over.")
     else:
         root = Path(runs_dir) if runs_dir is not None else default_runs_dir()

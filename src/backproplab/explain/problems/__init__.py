@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..._text import did_you_mean
 from ...errors import ConfigError
 from ..document import Derivation
 from ..temperature import temperature_derivation
@@ -102,8 +103,10 @@ def build_problem(name: str, **options: Any) -> Derivation:
         _reject(given, {"lr"}, "TOML problems")
         return build_from_file(name, lr=given.get("lr"))
     if name not in PROBLEMS:
-        raise ConfigError(f"unknown problem {name!r}; built-in problems: {', '.join(PROBLEMS)} "
-                          "(or give a path to a .toml network or a .csv table)")
+        hint = did_you_mean(name, PROBLEMS)
+        known = (" (`backproplab explain --list` lists them all)" if hint
+                 else f"; built-in problems: {', '.join(PROBLEMS)}")
+        raise ConfigError(f"unknown problem {name!r}{hint}{known}; or give a path to a .toml network or a .csv table")
     problem = PROBLEMS[name]
     extra = sorted(set(given) - set(problem.options))
     if extra:
