@@ -65,11 +65,15 @@ def _describe(exp: Experiment) -> str:
     sets = ", ".join(f"{k} {len(v)}" for k, v in exp.datasets.items())
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
-    return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
+    text = (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
             f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
             f"{c.model.dtype}, {exp.model.placement}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {c.training.epochs} epochs, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
+    if c.variant == "quick":
+        text += (f"\n  QUICK RUN (--quick): {c.training.epochs} epoch(s) on {sets}: a preview, not the full "
+                 "experiment; published figures are compared only at the epochs it reaches")
+    return text
 
 
 def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
@@ -211,7 +215,8 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     status = DIVERGED if history.diverged else INTERRUPTED if history.interrupted else COMPLETE
     with np.errstate(all="ignore"):
         final, confusion, misclassified = final_evaluation(exp)
-    published = compare_published(config.published, history, final)
+    published = compare_published(config.published, history, final,
+                                  full_length=config.variant == "full" and status != INTERRUPTED)
     train = exp.datasets["train"]
     summary = {
         **base,
@@ -226,6 +231,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         "resume": _resume_point(run, checkpoint) if status == INTERRUPTED else None,
         "stopped_by": _signal_name() if status == INTERRUPTED else None,
         "best_epoch": _best_epoch(exp, history),
+        "variant": config.variant,
         "train_seconds": sum(e["train_seconds"] for e in history.epochs),
         "wall_seconds": wall_seconds(),
         "published": published,
@@ -301,13 +307,16 @@ def final_lines(summary: dict[str, Any]) -> str:
     final = summary["final"]
     parts = [f"{k}: {100 * v:.2f}%" if k.endswith("acc") else f"{k}: {v:.4f}" for k, v in final.items()]
     status = summary_status(summary)
-    lines = [f"Final ({summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
+    quick = "quick run, " if summary.get("variant") == "quick" else ""
+    lines = [f"Final ({quick}{summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
              + ", ".join(parts)]
     if summary.get("diverged") or (summary.get("stop_reason") and status != INTERRUPTED):
         lines.append(f"Stopped: {summary['stop_reason']}")
     table = format_published(summary.get("published") or [])
     if table:
-        lines += ["Published vs this run:", table]
+        quick = summary.get("variant") == "quick"
+        lines += ["Published (full run) vs this quick run, on data slices: not comparable as results"
+                  if quick else "Published vs this run:", table]
     if status == INTERRUPTED:
         point = summary.get("resume") or {}
         where = (f"in epoch {point['epoch']} after step {point['step']}" if point.get("step")

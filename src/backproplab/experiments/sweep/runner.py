@@ -457,10 +457,13 @@ def _summary(sweep: SweepConfig, directory: SweepDir, records: dict[str, dict[st
         source, final = directory.retrain, retrain["final"]
     elif best is not None:
         source, final = directory.run(best["run_dir"]), best["final"]
+    quick = sweep.config.get("variant") == "quick"
     if source is not None:
-        published = compare_published(sweep.published, _history(source), final)
+        published = compare_published(sweep.published, _history(source), final,
+                                      full_length=not quick and status != INTERRUPTED)
     return {
         "kind": "sweep", "name": sweep.name, "description": sweep.description, "status": status,
+        "variant": "quick" if quick else "full",
         "stopped_by": (signal.Signals(interrupts.requested() or signal.SIGINT).name
                        if status == INTERRUPTED else None),
         "selection": {"metric": sweep.selection.metric, "mode": sweep.selection.mode},
