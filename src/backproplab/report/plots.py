@@ -8,35 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from .style import SPLIT_COLORS, STYLE, new_figure, plt, save
+from ..train.history_plot import ACC_LABEL, LOSS_LABEL, draw_metric
+from .style import STYLE, new_figure, plt, save
 
-SPLIT_LABELS = {"train": "train (whole set)", "val": "validation", "test": "test"}
-
-
-LOSS_LABEL = "loss (cross-entropy, mean per example)"
-ACC_LABEL = "accuracy (%)"
+__all__ = ["ACC_LABEL", "LOSS_LABEL", "as_image", "plot_confusion", "plot_curves", "plot_misclassified"]
 
 
 def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, title: str,
                 published: Sequence[dict[str, Any]] = (), loss_label: str | None = None) -> Path:
     """``metric`` (``loss`` or ``acc``) per epoch for every split in ``history``; published values as markers."""
     fig, ax = new_figure()
-    epochs = None
-    for split in ("train", "val", "test"):
-        values = history.get(f"{split}_{metric}")
-        if not values:
-            continue
-        epochs = np.arange(1, len(values) + 1)
-        y = np.asarray(values, dtype=float) * (100 if metric == "acc" else 1)
-        ax.plot(epochs, y, marker="o", markersize=3, color=SPLIT_COLORS[split], label=SPLIT_LABELS[split])
+    epochs = draw_metric(ax, history, metric, loss_label)
     pub = [p for p in published if p["metric"].endswith(f"_{metric}") and p["epoch"] > 0]
     if pub:
         ax.scatter([p["epoch"] for p in pub], [p["published"] * (100 if metric == "acc" else 1) for p in pub],
                    marker="x", s=60, color="black", zorder=5, label="published")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ACC_LABEL if metric == "acc" else (loss_label or LOSS_LABEL))
     ax.set_title(title)
-    last = max([len(epochs) if epochs is not None else 0, *(p["epoch"] for p in pub)])
+    last = max([epochs, *(p["epoch"] for p in pub)])
     if 0 < last <= 20:
         ax.set_xticks(np.arange(1, last + 1))
     ax.legend()

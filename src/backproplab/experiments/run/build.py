@@ -100,6 +100,10 @@ class Experiment:
     def eval_sets(self) -> dict[str, Dataset]:
         return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval}
 
+    def __repr__(self) -> str:
+        sets = ", ".join(f"{k} {len(v)}" for k, v in self.datasets.items())
+        return f"Experiment({self.config.name!r}: {self.model!r}, {self.optimizer!r}; {sets})"
+
 
 def build_experiment(config: RunConfig) -> Experiment:
     """Data, model (on ``model.backend`` / ``model.device``), loss, optimizer, penalties and callbacks. A backend

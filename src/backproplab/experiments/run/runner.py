@@ -53,6 +53,11 @@ class RunResult:
     def status(self) -> str:
         return str(self.summary["status"])
 
+    def __repr__(self) -> str:
+        final = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.get("final", {}).items()
+                          if isinstance(v, int | float))
+        return f"RunResult({self.status}, {self.run_dir}" + (f"; {final})" if final else ")")
+
 
 def _quiet(_: str) -> None:
     pass

@@ -80,6 +80,10 @@ class SweepResult:
     def status(self) -> str:
         return str(self.summary.get("status", COMPLETE))
 
+    def __repr__(self) -> str:
+        best = f", best {self.best['trial']} {self.best['params']}" if self.best else ", no best trial"
+        return f"SweepResult({self.status}, {self.sweep_dir}, {len(self.trials)} trials{best})"
+
 
 def _quiet(_: str) -> None:
     pass
