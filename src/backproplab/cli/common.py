@@ -132,7 +132,7 @@ device_option = click.option("--device", metavar="auto|cpu|cuda|cuda:N", default
                                   "model.device, auto].")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 verbose_option = click.option("-v", "--verbose", count=True, show_default=False,
-                              help="Say more: how long each step after training took, where tracking goes.")
+                              help="Say more: how long the report and the tracking took after training.")
 resume_option = click.option(
     "--resume", metavar="RUN_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
     help="Continue the interrupted or killed run in RUN_DIR from its checkpoint (same as `backproplab resume "
