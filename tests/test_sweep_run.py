@@ -160,7 +160,7 @@ def test_retrain_uses_all_training_rows_and_the_best_epoch_count(tmp_path):
     summary = read(result.sweep_dir / "sweep_summary.json")
     assert summary["retrain"] == "retrain" and summary["final"] == rsummary["final"]
     assert summary["published"] == [{"metric": "test_acc", "epoch": 0, "published": 0.9, "at_least": False,
-                                     "source": "", "this_run": rsummary["final"]["test_acc"],
+                                     "source": "", "reached": True, "this_run": rsummary["final"]["test_acc"],
                                      "difference": rsummary["final"]["test_acc"] - 0.9}]
     # the retrain is the plain run of retrain_config
     trial = expand_trials(sweep)[best["index"]]
