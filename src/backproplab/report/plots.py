@@ -77,7 +77,7 @@ def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[i
     cols = min(5, max(n, 1))
     rows = max(1, -(-n // cols))
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(1.7 * cols, 2.3 * rows + 0.5), layout="constrained")
+        fig, ax = plt.subplots(figsize=(1.45 * cols, 2.0 * rows + 0.5), layout="constrained")
         ax.axis("off")
         if n == 0:
             ax.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")

@@ -77,7 +77,7 @@ def plot_weight_tiles(weights: np.ndarray, image_shape: Sequence[int], path: Pat
     colour = tiles.ndim == 4
     h, w = tiles.shape[1:3]
     image = montage(tiles, cols, fill=1.0 if colour else np.nan)
-    scale = 0.75  # inches per tile
+    scale = 0.55  # inches per tile: 60 pixels for 28, enough to see each weight
     with plt.rc_context({**STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(scale * cols + (0.5 if colour else 1.6), scale * rows + 1.0),
                                layout="constrained")
