@@ -120,24 +120,12 @@ class LiveRun:
     # ------------------------------------------------------------ RunObserver
 
     def run_started(self, run_dir: Path, config: dict[str, Any]) -> None:
-        if self.kind is None:
-            self.kind, note = default_tracker_kind()
-            if note:
-                self.say(note)
-        if self.kind == "none" or self._sender is not None:
+        if not self._resolve_kind() or self._sender is not None:
             return
-        self.run_dir = Path(run_dir).resolve()
-        record = start_record(self.run_dir, config, environment(), experiment=self.experiment, tags=self.tags)
+        record = start_record(run_dir, config, environment(), experiment=self.experiment, tags=self.tags)
         if self.name:
             record.name = self.name
-        self._sender = Sender()
-
-        def open_run() -> None:
-            self._tracker = make_tracker(self.kind or "none", self.uri, self.experiment,
-                                         runs_dir=self.runs_dir or self.run_dir.parent)
-            self.run_id = self._tracker.open_run(record, parent=self.parent)
-
-        self._sender.submit(open_run)
+        self._open(Path(run_dir), lambda tracker: tracker.open_run(record, parent=self.parent))
 
     def epoch_recorded(self, history: History) -> None:
         if self._sender is None:
@@ -169,26 +157,56 @@ class LiveRun:
 
     def finish(self, run_dir: str | Path | None = None, seconds: float | None = None) -> bool:
         """Complete the tracked run from its finished directory (final metrics, tags, artifacts), waiting at most
-        ``seconds``; a failure is a warning (returns False), never an exception."""
-        sender = self._sender
-        if sender is None:
-            return self.kind == "none"
-        run_dir = Path(run_dir) if run_dir is not None else self.run_dir
-        started = time.monotonic()
+        ``seconds`` (default `TRACKING_SECONDS`); a failure is a warning (returns False), never an exception."""
+        directory = Path(run_dir) if run_dir is not None else self.run_dir
 
-        def complete() -> None:
-            if self._tracker is None:
-                return
-            record = read_run_dir(run_dir, experiment=self.experiment, tags=self.tags)
+        def complete(tracker: Tracker) -> str | None:
+            record = read_run_dir(directory, experiment=self.experiment, tags=self.tags)
             if self.name:
                 record.name = self.name
             value = record.final.get(f"final_{self.selection}")
             if self.selection and record.status == "ok" and value is not None:
                 record.final["selection"] = value
-            self.run_id = self._tracker.log_run(record, parent=self.parent)
-            close = getattr(self._tracker, "close", None)
-            if close is not None:
-                close()
+            return tracker.log_run(record, parent=self.parent)
+
+        return self._complete(complete, seconds)
+
+    # ------------------------------------------------------------ the machinery (LiveSweep uses it too)
+
+    def _resolve_kind(self) -> bool:
+        """Pick the tracker (None: MLflow when installed, else none with a note); False for none."""
+        if self.kind is None:
+            self.kind, note = default_tracker_kind()
+            if note:
+                self.say(note)
+        return self.kind != "none"
+
+    def _open(self, run_dir: Path, opener: Callable[[Tracker], str | None]) -> None:
+        """Start the background thread: make the tracker, then ``opener(tracker)`` gives the tracked run's id."""
+        self.run_dir = Path(run_dir).resolve()
+        self._sender = Sender()
+
+        def open_run() -> None:
+            self._tracker = make_tracker(self.kind or "none", self.uri, self.experiment,
+                                         runs_dir=self.runs_dir or self.run_dir.parent)
+            self.run_id = opener(self._tracker)
+
+        self._sender.submit(open_run)
+
+    def _complete(self, work: Callable[[Tracker], str | None], seconds: float | None) -> bool:
+        """``work(tracker)`` (returning the run's id) after everything pending, waiting at most ``seconds``; then
+        the thread ends. Says how it went (a warning on failure, "Tracked in ..." when verbose)."""
+        sender = self._sender
+        if sender is None:
+            return self.kind == "none"
+        started = time.monotonic()
+
+        def complete() -> None:
+            if self._tracker is not None:
+                self.run_id = work(self._tracker)
+                close = getattr(self._tracker, "close", None)
+                if close is not None:
+                    close()
 
         seconds = directories.TRACKING_SECONDS if seconds is None else seconds
         sender.submit(complete)
@@ -236,26 +254,16 @@ class LiveSweep:
 
     def sweep_started(self, sweep_dir: Path, sweep: dict[str, Any]) -> None:
         live = self.live
-        if live.kind is None:
-            live.kind, note = default_tracker_kind()
-            if note:
-                self.say(note)
-        self.kind = live.kind
-        if live.kind == "none":
+        if not live._resolve_kind():
             return
+        self.kind = live.kind
+        record = sweep_start_record(sweep_dir, sweep, executor=self.executor)
         self.sweep_dir = Path(sweep_dir).resolve()
-        record = sweep_start_record(self.sweep_dir, sweep, executor=self.executor)
         self.experiment, self.metric = record.experiment, (sweep.get("selection") or {}).get("metric")
-        live.run_dir = self.sweep_dir
-        live._sender = Sender()
-
-        def open_parent() -> None:
-            live._tracker = make_tracker(live.kind or "none", self.uri, runs_dir=self.runs_dir or self.sweep_dir.parent)
-            live.run_id = live._tracker.open_run(record)
-
-        live._sender.submit(open_parent)
+        live._open(self.sweep_dir, lambda tracker: tracker.open_run(record))
         seconds = directories.TRACKING_SECONDS
-        if not live._sender.wait(seconds):
+        assert live._sender is not None
+        if not live._sender.wait(seconds):  # the trials need the parent's id
             live._warn(f"warning: tracking with {live.kind} failed after {seconds:g} s "
                        f"(TrackingTimeout: no answer within {seconds:g} s)")
             live._sender.error = TimeoutError("the parent run did not open")
@@ -286,31 +294,4 @@ class LiveSweep:
 
     def finish(self, sweep_dir: str | Path, seconds: float | None = None) -> bool:
         """Log the finished sweep directory into the parent run (bounded, never raises)."""
-        live = self.live
-        sender = live._sender
-        if sender is None:
-            return live.kind == "none"
-        started = time.monotonic()
-
-        def complete() -> None:
-            if live._tracker is not None:
-                live.run_id = log_sweep_dir(live._tracker, sweep_dir)
-                close = getattr(live._tracker, "close", None)
-                if close is not None:
-                    close()
-
-        seconds = directories.TRACKING_SECONDS if seconds is None else seconds
-        sender.submit(complete)
-        finished = sender.wait(seconds)
-        sender.close()
-        if not finished:
-            live._warn(f"warning: tracking with {live.kind} failed after {time.monotonic() - started:.1f} s "
-                       f"(TrackingTimeout: no answer within {seconds:g} s)")
-            return False
-        if sender.error is not None:
-            live._report_failure()
-            return False
-        if self.verbose and live._tracker is not None:
-            browse = "; browse with `backproplab ui`" if live.kind == "mlflow" else ""
-            self.say(f"Tracked in {live._tracker.describe()} (run {live.run_id}){browse}")
-        return True
+        return self.live._complete(lambda tracker: log_sweep_dir(tracker, sweep_dir), seconds)
