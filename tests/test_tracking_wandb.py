@@ -16,14 +16,22 @@ from backproplab.tracking import log_run_dir, make_tracker
 wandb = pytest.importorskip("wandb", reason="the optional 'wandb' extra is not installed")
 
 
-@pytest.mark.slow
-def test_wandb_logs_a_run_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """W&B as a user without an account has it: offline, silent."""
     for var in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_DIR", "WANDB_PROJECT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WANDB_SILENT", "true")
-    config = parse_config({"name": "spiral-wandb", "data": {"dataset": "spiral"},
-                           "model": {"hidden": [8], "activation": "relu"}, "optimizer": {"lr": 0.5},
-                           "training": {"epochs": 3, "batch_size": 30}})
+
+
+def spiral(name: str) -> Any:
+    return parse_config({"name": name, "data": {"dataset": "spiral"}, "model": {"hidden": [8], "activation": "relu"},
+                         "optimizer": {"lr": 0.5}, "training": {"epochs": 3, "batch_size": 30}})
+
+
+@pytest.mark.slow
+def test_wandb_logs_a_run_offline(tmp_path: Path, offline: None) -> None:
+    config = spiral("spiral-wandb")
     run_dir = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     run_id = log_run_dir(make_tracker("wandb", runs_dir=tmp_path), run_dir)
 
@@ -74,18 +82,13 @@ def wandb_records(path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.slow
-def test_wandb_logs_a_run_while_it_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wandb_logs_a_run_while_it_trains(tmp_path: Path, offline: None) -> None:
     """`lab.run(tracker="wandb")` opens the W&B run when training starts, logs each epoch as it ends, and finishes
     that same run with the final metrics and the artifact: one offline run, not two."""
     from backproplab import lab
     from backproplab.train import LambdaCallback
 
-    for var in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_DIR", "WANDB_PROJECT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    config = parse_config({"name": "spiral-wandb-live", "data": {"dataset": "spiral"},
-                           "model": {"hidden": [8], "activation": "relu"}, "optimizer": {"lr": 0.5},
-                           "training": {"epochs": 3, "batch_size": 30}})
+    config = spiral("spiral-wandb-live")
     during: list[int] = []
 
     def look(state: Any, epoch: int, logs: dict[str, Any]) -> None:
