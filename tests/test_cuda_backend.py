@@ -40,7 +40,7 @@ def test_two_epochs_on_cuda_agree_with_the_cpu(fashion_small: Dataset, optimizer
         opt = Adam(model.parameters(), lr=3e-3) if optimizer == "adam" else SGD(model.parameters(), lr=0.2,
                                                                                 momentum=0.5)
         histories.append(fit(model, nn.SoftmaxCrossEntropy(), opt, fashion_small, epochs=2, batch_size=32,
-                             validation_split=0.2, verbose=0))
+                             validation_size=0.2, verbose=0))
         models.append(model)
     for p, q in zip(*(m.parameters() for m in models), strict=True):
         assert float((p.value - q.value.cpu()).abs().max()) < 1e-9

@@ -122,7 +122,7 @@ def test_fast_equals_numpy_with_target_rows_schedule_shuffle_and_momentum_carrie
     model = nn.mlp([784, 16, 10], "elu", seed=5, dtype=dtype)
     for schedule in (StepDecay(0.5), InverseScaling(0.5, 2.0)):
         results = both_engines(model, (X, targets), opt={"lr": 0.01, "momentum": 0.3, "schedule": schedule},
-                               epochs=3, shuffle=True, seed=11, validation_split=0.1)
+                               epochs=3, shuffle=True, seed=11, validation_size=0.1)
         assert_same(results, TOL[dtype])
         lrs = results["fast"][1].history["lr"]
         assert lrs == [schedule(0.01, e) for e in range(3)] and lrs[0] > lrs[2]
@@ -391,7 +391,7 @@ def test_fast_minibatches_with_target_rows_no_biases_and_a_batch_larger_than_the
                           nn.Dense(12, 10, rng=1, dtype=dtype))
     for batch_size in (7, 500):  # 500 > 300 rows: one batch of all of them, as NumPy does
         results = both_engines(model, (X, targets), opt={"lr": 0.1, "momentum": 0.3}, batch_size=batch_size,
-                               epochs=2, shuffle=True, seed=2, validation_split=0.1)
+                               epochs=2, shuffle=True, seed=2, validation_size=0.1)
         assert_same(results, TOL[dtype])
 
 

@@ -267,12 +267,12 @@ def test_cifar_preset_quick_on_generated_files(name: str, cifar_root: Path, tmp_
 def test_flagship_quick_run_end_to_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "fashion-sgd", "--quick", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "Epoch 1/2, Train Loss:" in result.output and "Published vs this run:" in result.output
+    assert "Epoch 1/2, Train Loss:" in result.output and "Published (full run) vs this quick run" in result.output
     run = next(tmp_path.iterdir())
     summary = json.loads((run / "summary.json").read_text())
     # 2 epochs of batch-1 SGD on the first 2000 training images: measured 74.2% on the first 1000 test images.
     assert summary["final"]["test_acc"] > 0.70
-    assert summary["engine"] == "fast" and "Final (fast engine" in result.output  # batch-1 SGD: compiled
+    assert summary["engine"] == "fast" and "Final (quick run, fast engine" in result.output  # batch-1 SGD: compiled
     assert summary["data"]["sizes"] == {"train": 2000, "test": 1000}
     assert summary["data"]["checksum"] and len(summary["data"]["checksum"]) == 64
     row = next(r for r in summary["published"] if r["epoch"] == 1 and r["metric"] == "test_acc")

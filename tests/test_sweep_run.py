@@ -101,7 +101,7 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
                          config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}})
     with pytest.raises(SweepDirError) as info:
         run_sweep(other, sweep_dir=d, executor="serial")
-    assert "config.training.epochs: 4 -> 5" in str(info.value) and "--dir" in str(info.value)
+    assert "config.training.epochs: 4 -> 5" in str(info.value) and "--sweep-dir" in str(info.value)
     # without an explicit directory, a different sweep of the same name goes beside it
     (tmp_path / "runs").mkdir()
     a = run_sweep(spiral_sweep({"optimizer.lr": [0.01]}), runs_dir=tmp_path / "runs", executor="serial")
@@ -160,7 +160,7 @@ def test_retrain_uses_all_training_rows_and_the_best_epoch_count(tmp_path):
     summary = read(result.sweep_dir / "sweep_summary.json")
     assert summary["retrain"] == "retrain" and summary["final"] == rsummary["final"]
     assert summary["published"] == [{"metric": "test_acc", "epoch": 0, "published": 0.9, "at_least": False,
-                                     "source": "", "this_run": rsummary["final"]["test_acc"],
+                                     "source": "", "reached": True, "this_run": rsummary["final"]["test_acc"],
                                      "difference": rsummary["final"]["test_acc"] - 0.9}]
     # the retrain is the plain run of retrain_config
     trial = expand_trials(sweep)[best["index"]]
@@ -201,7 +201,7 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(SWEEP_TOML)
     runner = CliRunner()
-    out = runner.invoke(main, ["sweep", str(path), "--executor", "serial", "--dir", str(tmp_path / "d"),
+    out = runner.invoke(main, ["sweep", str(path), "--executor", "serial", "--sweep-dir", str(tmp_path / "d"),
                                "--set", "training.epochs=2", "--no-report"])
     assert out.exit_code == 0, out.output
     assert "Best: t00" in out.output and "test_acc" in out.output and "2 ok, 0 diverged, 0 failed" in out.output
@@ -215,9 +215,11 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     assert out.exit_code == 0, out.output
     assert [t["epochs_run"] for t in read(tmp_path / "runs" / "tiny-sweep" / "trials.json")] == [1, 1]
     out = runner.invoke(main, ["sweep", str(path), "--set", "search.space.optimizer.lrr=[0.1]"])
-    assert out.exit_code != 0 and "optimizer.lrr" in out.output and "unknown key" in out.output
+    assert out.exit_code == 2 and "optimizer.lrr" in out.output and "unknown key" in out.output
+    # --dir, the old spelling of --sweep-dir, still works
     out = runner.invoke(main, ["sweep", str(path), "--dir", str(tmp_path / "d"), "--set", "training.epochs=3"])
-    assert out.exit_code != 0 and "holds a different sweep" in out.output
+    assert out.exit_code == 1 and "holds a different sweep" in out.output and "(--sweep-dir)" in out.output
+    assert "note: --dir is now called --sweep-dir" in out.stderr
 
 
 def test_sweep_presets_are_listed_with_their_kind_and_run_by_name(tmp_path, monkeypatch):

@@ -110,7 +110,8 @@ def test_processes_creating_one_new_store_at_once_do_not_race(tmp_path: Path) ->
         assert run.exit_code == 0, run.output
     dirs = sorted(p for p in runs.iterdir() if RunDir.is_finished(p))
     cli = str(Path(sys.executable).parent / "backproplab")
-    procs = [subprocess.Popen([cli, "track", str(d)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs = [subprocess.Popen([cli, "track", str(d), "--tracker", "mlflow"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
              for d in dirs]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
@@ -126,7 +127,7 @@ def test_a_half_built_store_is_reported(tmp_path: Path) -> None:
     [run_dir] = list(tmp_path.iterdir())
     with sqlite3.connect(tmp_path / "mlflow.db") as con:  # a creation killed after its first table
         con.execute("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name VARCHAR(256))")
-    result = CliRunner().invoke(main, ["track", str(run_dir)])
+    result = CliRunner().invoke(main, ["track", str(run_dir), "--tracker", "mlflow"])
     assert result.exit_code == 1
     assert "is half-built (its creation was interrupted): it lacks the tables alembic_version, metrics" \
            in result.output

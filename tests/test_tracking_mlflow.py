@@ -108,7 +108,7 @@ def test_run_logged_with_config_metrics_tags_and_artifacts(run_dir: Path, runs: 
     assert tags["backproplab.dataset"] == "fashion-mnist"
     assert len(summary["data"]["checksum"]) == 64
     assert tags["backproplab.dataset_checksum"] == summary["data"]["checksum"]
-    assert tags["git_commit"] == (summary["environment"]["git_commit"] or "unknown")
+    assert tags["git_commit"] == (summary["environment"]["git_commit"] or "none (not started in a git repository)")
     assert tags["mlflow.runName"] == run_dir.name
     assert tags["mlflow.note.content"] == "tracking test run"
 

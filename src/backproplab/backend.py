@@ -20,6 +20,7 @@ from ._xp import backend_of, device_of, dtype_name
 from .errors import BackendError
 
 BACKENDS = ("numpy", "torch")
+DTYPES = ("float32", "float64")  # the parameter dtypes a run config can name
 DEVICES_TEXT = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 # Share of the free device memory the whole training set may take before fit moves it batch by batch instead.

@@ -11,7 +11,9 @@ Each pipeline
   run (under a lock in the runs directory, so concurrent commands run it once); a run never starts another run;
 - turns Ctrl-C and SIGTERM into a stop at the next step boundary (a checkpoint, ``status = "interrupted"``), and
   still writes the report and tracks what was done (a second Ctrl-C stops at once);
-- writes the report, then logs the directory to the tracker (time-bounded; a failure is a warning).
+- tracks the run while it trains (`backproplab.tracking.LiveRun`: params at the start, metrics every epoch),
+  writes the report, then completes the tracked run with the final metrics and the directory's files as
+  artifacts (time-bounded; a failure is a warning, never an error).
 
 The result's ``status`` (``complete``, ``interrupted``, ``diverged``) and `stopped_by` tell the caller how it
 ended (the CLI exits with 128 + the signal number after an interrupt, as shells expect).
@@ -20,7 +22,8 @@ ended (the CLI exits with 128 + the signal number after an interrupt, as shells 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._lock import DirLock, LockedError
@@ -32,8 +35,8 @@ from .experiments.sweep import SweepConfig, SweepResult, apply_quick_sweep, expa
 from .experiments.sweep.spec import parse_sweep
 from .report import write_run_report, write_sweep_report
 from .rundir import INTERRUPTED, RunDir, SweepDir, default_runs_dir
-from .tracking import track_run_dir, track_sweep_dir
-from .train import interrupts
+from .tracking.live import ABORT_SECONDS, LiveRun, LiveSweep
+from .train import Callback, interrupts
 
 Say = Callable[[str], None]
 # how long a command waits for another one that is running the same prerequisite preset
@@ -105,13 +108,16 @@ def prepare(configs: list[RunConfig], runs_dir: str | Path | None = None, *, exe
 
 # ---------------------------------------------------------------- pipelines
 
-def _finish_run(result: RunResult, report: bool, tracker: str | None, tracking_uri: str | None,
-                verbose: int, say: Say) -> RunResult:
+def _finish_run(result: RunResult, report: bool, live: LiveRun, verbose: int, say: Say) -> RunResult:
+    started = time.perf_counter()
     if report:
         html = write_run_report(result.run_dir)
         if verbose:
-            say(f"Report: {html}")
-    track_run_dir(result.run_dir, tracker=tracker, uri=tracking_uri, say=_tracking_say(verbose, say))
+            say(f"Report: {html}" + (f" ({time.perf_counter() - started:.2f} s)" if verbose >= 2 else ""))
+    started = time.perf_counter()
+    live.finish(result.run_dir)
+    if verbose >= 2 and live.kind not in (None, "none"):
+        say(f"  tracking completed in {time.perf_counter() - started:.2f} s")
     return result
 
 
@@ -120,40 +126,59 @@ def _tracking_say(verbose: int, say: Say) -> Say:
     return lambda message: say(message) if verbose or message.startswith(("warning", "note")) else None
 
 
+def _train(work: Callable[[LiveRun], RunResult], tracker: str | None, tracking_uri: str | None, verbose: int,
+           say: Say) -> tuple[RunResult, LiveRun]:
+    """``work(live)`` with a `LiveRun`; a run that an exception ends is still closed in the tracker (briefly)."""
+    live = LiveRun(tracker, tracking_uri, say=_tracking_say(verbose, say), verbose=verbose)
+    try:
+        return work(live), live
+    except BaseException:
+        if live.active:
+            live.finish(seconds=ABORT_SECONDS)
+        raise
+
+
 def run(config: RunConfig, *, runs_dir: str | Path | None = None, report: bool = True, tracker: str | None = None,
-        tracking_uri: str | None = None, verbose: int = 1, say: Say = print) -> RunResult:
-    """Train ``config`` into a new run directory, write its report (``report``), log it to the tracker (``None``:
-    MLflow when installed, else none). See the module docstring for prerequisites and interrupts."""
+        tracking_uri: str | None = None, verbose: int = 1, say: Say = print,
+        callbacks: Sequence[Callback] = ()) -> RunResult:
+    """Train ``config`` into a new run directory, tracked while it trains (``tracker``: ``None`` = MLflow when
+    installed, else none), then write its report (``report``) and complete the tracked run. ``callbacks`` are
+    passed to `fit` (after the run's own). ``verbose``: 0 warnings only, 1 progress and results, 2 also how long
+    the steps after training took. See the module docstring for prerequisites and interrupts."""
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         prepare([config], runs_dir, say=say if verbose else _quiet)
-        result = run_experiment(config, runs_dir=runs_dir, verbose=verbose, say=say)
-        return _finish_run(result, report, tracker, tracking_uri, verbose, say)
+        result, live = _train(lambda live: run_experiment(config, runs_dir=runs_dir, verbose=min(verbose, 1),
+                                                          say=say, observer=live, callbacks=callbacks),
+                              tracker, tracking_uri, verbose, say)
+        return _finish_run(result, report, live, verbose, say)
 
 
 def sweep(sweep_config: SweepConfig, *, sweep_dir: str | Path | None = None, runs_dir: str | Path | None = None,
           executor: str = "process", address: str | None = None, workers: int | None = None, report: bool = True,
           tracker: str | None = None, tracking_uri: str | None = None, verbose: int = 1,
           say: Say = print) -> SweepResult:
-    """Run (or resume) a sweep, write its report, log it (parent run with nested trials)."""
+    """Run (or resume) a sweep, tracked while it runs (a parent run with one nested run per trial), then write its
+    report and complete the tracked sweep."""
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         trials = expand_trials(sweep_config)
         root = Path(runs_dir) if runs_dir is not None else (
             Path(sweep_dir).resolve().parent if sweep_dir is not None else default_runs_dir())
         prepare([t.config for t in trials], root, executor=executor, say=say if verbose else _quiet)
+        live = LiveSweep(tracker, tracking_uri, executor=executor, say=_tracking_say(verbose, say), verbose=verbose)
         result = run_sweep(sweep_config, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor,
-                           address=address, workers=workers, say=say if verbose else _quiet)
+                           address=address, workers=workers, say=say if verbose else _quiet, observer=live)
         if report and result.trials:
             html = write_sweep_report(result.sweep_dir)
             if verbose:
                 say(f"Report: {html}")
-        track_sweep_dir(result.sweep_dir, tracker=tracker, uri=tracking_uri, say=_tracking_say(verbose, say))
+        live.finish(result.sweep_dir)
         return result
 
 
 def resume(path: str | Path, *, expected: RunConfig | None = None, executor: str = "process",
            address: str | None = None, workers: int | None = None, report: bool = True,
            tracker: str | None = None, tracking_uri: str | None = None, verbose: int = 1,
-           say: Say = print) -> RunResult | SweepResult:
+           say: Say = print, callbacks: Sequence[Callback] = ()) -> RunResult | SweepResult:
     """Continue the run or sweep in ``path`` from its checkpoints, then report and track it.
 
     ``expected`` (a run's config, from the command line): refuse when the directory holds a run of another config.
@@ -176,8 +201,10 @@ def resume(path: str | Path, *, expected: RunConfig | None = None, executor: str
         saved = parse_config(RunDir(path).read_config(), str(path / RunDir.CONFIG))
         if not RunDir(path).has(RunDir.CHECKPOINT):  # training again from the start needs the initial weights
             prepare([saved], runs_root(None, path), say=say if verbose else _quiet)
-        result = resume_experiment(path, verbose=verbose, say=say)
-        return _finish_run(result, report, tracker, tracking_uri, verbose, say)
+        result, live = _train(lambda live: resume_experiment(path, verbose=min(verbose, 1), say=say, observer=live,
+                                                             callbacks=callbacks),
+                              tracker, tracking_uri, verbose, say)
+        return _finish_run(result, report, live, verbose, say)
 
 
 def describe_end(result: RunResult | SweepResult) -> str | None:

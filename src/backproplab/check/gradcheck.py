@@ -43,6 +43,12 @@ class GradcheckReport:
     def passed(self, tol: float = 1e-7) -> bool:
         return self.max_error < tol
 
+    def __repr__(self) -> str:
+        worst = max(self.errors, key=self.errors.__getitem__, default=None)
+        where = f" in {worst!r}" if worst is not None else ""
+        return (f"GradcheckReport(max_error={self.max_error:.3g}{where}, {len(self.errors)} tensors, "
+                f"{sum(self.checked.values())} entries checked; print() it for the table)")
+
     def __str__(self) -> str:
         width = max((len(k) for k in self.errors), default=5)
         lines = [f"{'tensor':<{width}}  {'entries':>8}  max rel error"]

@@ -1,4 +1,4 @@
-"""Categorical tables for ID3 and random forests: read from CSV or built in (SPEC appendix, section C)."""
+"""Categorical tables for ID3 and random forests: read from CSV, or built in (those of the course HW3 Intro to ML)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from .track_cmd import track_command, ui_command
 from .train_cmd import train_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "show_default": True})
 @click.version_option(__version__, prog_name="backproplab")
 def main() -> None:
     """backproplab: neural networks with every forward and backward pass written out.

@@ -6,21 +6,32 @@ from pathlib import Path
 
 import click
 
-from ..experiments.sweep import SweepResult
-from .common import echo, finish, friendly_errors, report_option, tracker_option, tracking_uri_option, verbosity_option
-from .sweep_cmd import show_sweep, with_executor_options
+from .common import (
+    echo,
+    executor_options,
+    finish,
+    friendly_errors,
+    quiet_option,
+    report_option,
+    show_sweep,
+    tracker_option,
+    tracking_uri_option,
+    verbose_option,
+    verbosity,
+)
 
 
 @click.command("resume")
 @click.argument("directory", metavar="RUN_OR_SWEEP_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@with_executor_options
 @report_option
 @tracker_option
 @tracking_uri_option
-@verbosity_option
+@quiet_option
+@verbose_option
+@executor_options
 @friendly_errors
-def resume_command(directory: Path, executor: str, address: str | None, workers: int | None, report: bool,
-                   tracker: str | None, tracking_uri: str | None, quiet: bool) -> None:
+def resume_command(directory: Path, report: bool, tracker: str | None, tracking_uri: str | None, quiet: bool,
+                   verbose: int, executor: str, address: str | None, workers: int | None) -> None:
     """Continue the run (or sweep) in RUN_OR_SWEEP_DIR from its last checkpoint, then write its report.
 
     The final weights, History and metrics are bit-identical to those of a run that was never stopped. A run
@@ -28,9 +39,10 @@ def resume_command(directory: Path, executor: str, address: str | None, workers:
     (each from its checkpoint). --executor, --address and --workers apply to sweeps.
     """
     from .. import lab
+    from ..experiments.sweep import SweepResult
 
     result = lab.resume(directory, executor=executor, address=address, workers=workers, report=report,
-                        tracker=tracker, tracking_uri=tracking_uri, verbose=0 if quiet else 1, say=echo)
+                        tracker=tracker, tracking_uri=tracking_uri, verbose=verbosity(quiet, verbose), say=echo)
     if isinstance(result, SweepResult):
         show_sweep(result, quiet)
     finish(result, quiet)

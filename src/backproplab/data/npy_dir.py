@@ -3,8 +3,8 @@
 
 Images are ``(n, D)`` or ``(n, H, W)``, either pixel values in [0, 255] or floats in [0, 1]; training and test
 images must use the same scale. Labels are integer class indices ``(n,)`` or one-hot rows ``(n, K)``. The test
-labels may be missing (a course's test set given without labels, e.g. SPEC C's MNIST): the test split then has
-images only, to be predicted (``y`` None). The
+labels may be missing (a course's test set given without labels, e.g. the MNIST of the HW3 Intro to ML
+course): the test split then has images only, to be predicted (``y`` None). The
 classes are those of Fashion-MNIST (a file name containing "fashion") or the ten digits, unless the directory
 holds ``classes.txt``: one class name a line, which declares K.
 """

@@ -30,6 +30,10 @@ class PCA:
     def num_components(self) -> int:
         return int(self.components.shape[0])
 
+    def __repr__(self) -> str:
+        return (f"PCA({self.components.shape[1]} -> {self.num_components} components, "
+                f"{100 * self.explained:.1f}% of the variance)")
+
     def __call__(self, X: np.ndarray, dtype: Any = None) -> np.ndarray:
         """Project ``X`` ``(N, D)`` to ``(N, k)`` (in ``dtype``, default X's)."""
         out = (np.asarray(X, dtype=np.float64) - self.mean) @ self.components.T

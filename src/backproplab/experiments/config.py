@@ -1,7 +1,9 @@
 """Run configuration: a validated, fully resolved description of one training run (TOML on disk).
 
 Every key has a default, so a config file only states what differs. Errors name the key, the allowed values
-and what was given, e.g. ``optimizer.name: expected one of 'sgd', 'adam'; got 'adamw'``.
+and what was given, e.g. ``optimizer.name: expected 'sgd' or 'adam'; got 'adamw'; did you mean 'adam'?``.
+The names a key accepts come from the registry of its concept (`backproplab.data.DATASETS`,
+`backproplab.nn.ACTIVATIONS`, ...), which the command line reads too (`choices`).
 """
 
 from __future__ import annotations
@@ -11,14 +13,26 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .._text import read_utf8
-from ..backend import DEVICES_TEXT
+from .._text import did_you_mean, read_utf8
+from ..backend import BACKENDS, DEVICES_TEXT, DTYPES
+from ..data.registry import DATASETS
+from ..data.scaling import SCALES
 from ..errors import ConfigError
+from ..nn.build import ACTIVATIONS, LOSSES
+from ..nn.init import INITIALIZERS
+from ..optim import OPTIMIZERS
+from ..train.engine import ENGINES
+
+
+def one_of(names: Any) -> Any:
+    """The ``Literal`` type of a registry's names (a tuple, or a dict's keys): the schema accepts what the
+    registry holds, and nothing else."""
+    return Literal[tuple(names)]
 
 
 class _Section(BaseModel):
@@ -31,9 +45,9 @@ Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class DataConfig(_Section):
-    dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy"] = "fashion-mnist"
+    dataset: one_of(DATASETS) = "fashion-mnist"
     root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
-    scale: Literal["unit", "centered", "mean", "standardize", "none"] = "unit"
+    scale: one_of(SCALES) = "unit"
     validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
     split_seed: Seed = 0
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
@@ -45,18 +59,18 @@ class DataConfig(_Section):
 
 class ModelConfig(_Section):
     hidden: list[int] = Field(default_factory=lambda: [256])
-    activation: Literal["sigmoid", "relu", "leaky_relu", "elu", "tanh", "identity"] = "sigmoid"
+    activation: one_of(ACTIVATIONS) = "sigmoid"
     elu_alpha: float = Field(1.0, gt=0)
     leaky_slope: float = Field(0.01, ge=0)
     dropout: float = Field(0.0, ge=0, lt=1, description="drop probability after each hidden activation")
-    init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
+    init: one_of(INITIALIZERS) = "glorot_uniform"
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
     seed: Seed = 0
     rng: Literal["pcg64", "legacy"] = Field(
         "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
         "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
-    dtype: Literal["float32", "float64"] = "float32"
-    backend: Literal["numpy", "torch"] = Field(
+    dtype: one_of(DTYPES) = "float32"
+    backend: one_of(BACKENDS) = Field(
         "numpy", description="the arrays the modules compute with: numpy, or torch tensors (the torch extra)")
     device: str = Field("auto", description="torch backend: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when torch "
                         "sees a GPU, else the CPU); the numpy backend runs on the CPU")
@@ -84,11 +98,11 @@ class ModelConfig(_Section):
 
 
 class LossConfig(_Section):
-    name: Literal["softmax_cross_entropy", "mse"] = "softmax_cross_entropy"
+    name: one_of(LOSSES) = "softmax_cross_entropy"
 
 
 class OptimizerConfig(_Section):
-    name: Literal["sgd", "adam"] = "sgd"
+    name: one_of(OPTIMIZERS) = "sgd"
     lr: float = Field(0.01, gt=0)
     momentum: float = Field(0.0, ge=0, lt=1)
     nesterov: bool = False
@@ -159,7 +173,7 @@ class TrainingConfig(_Section):
     eval_train: bool = Field(True, description="evaluate the whole training set after each epoch")
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
-    engine: Literal["auto", "fast", "numpy", "torch"] = "auto"
+    engine: one_of(ENGINES) = "auto"
     checkpoint_every: int = Field(1, ge=0, description="write checkpoint.npz after every N epochs (0: only when "
                                   "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it")
     checkpoint_seconds: float = Field(0.0, ge=0, allow_inf_nan=False,
@@ -262,10 +276,37 @@ def _format_error(exc: ValidationError, source: str) -> str:
             continue
         msg = f"expected {err['ctx']['expected']}" if err["type"] == "literal_error" else err["msg"]
         given = err.get("input")
-        lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}"))
+        hint = ""
+        if err["type"] == "literal_error" and isinstance(given, str):
+            hint = did_you_mean(given, choices(key))
+        lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}{hint}"))
     if len(lines) == 1:
         return f"invalid configuration{source}: {lines[0]}"
     return f"invalid configuration{source}:\n  " + "\n  ".join(lines)
+
+
+def _field(key: str) -> Any:
+    """The pydantic field of a dotted config key (``"optimizer.name"``); KeyError when there is none."""
+    model: Any = RunConfig
+    *sections, name = key.split(".")
+    for section in sections:
+        model = model.model_fields[section].annotation
+    return model.model_fields[name]
+
+
+def choices(key: str) -> tuple[Any, ...]:
+    """The values a config key accepts when it is a choice (``choices("optimizer.name")`` -> ``('sgd', 'adam')``),
+    else ``()``."""
+    try:
+        annotation = _field(key).annotation
+    except (KeyError, AttributeError):
+        return ()
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def default(key: str) -> Any:
+    """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01)."""
+    return _field(key).get_default(call_default_factory=True)
 
 
 def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:

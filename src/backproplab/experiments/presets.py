@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 from .config import RunConfig, parse_config, read_toml
 
@@ -29,8 +30,10 @@ def find_preset(name_or_path: str) -> Path:
         return path
     candidate = presets_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():
-        raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(preset_names())} "
-                          "(or give a path to a .toml file)")
+        hint = did_you_mean(name_or_path, preset_names())
+        known = (" (`backproplab presets` lists them all)" if hint
+                 else f"; the presets are {', '.join(preset_names())} (`backproplab presets` describes them)")
+        raise ConfigError(f"unknown preset {name_or_path!r}{hint}{known}; or give a path to a .toml file")
     return candidate
 
 

@@ -1,4 +1,8 @@
-"""`mlp`: build the usual Dense/activation stack from layer sizes, and `activation` by name."""
+"""`mlp`: build the usual Dense/activation stack from layer sizes; `activation` and `loss` by name.
+
+`ACTIVATIONS` and `LOSSES` are the registries of those names: the run config, the command line and the model
+files all read them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from .._memory import check_memory
+from .._text import did_you_mean
 from ..errors import ConfigError
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .dropout import Dropout
 from .init import as_rng
+from .losses import MSE, Loss, SoftmaxCrossEntropy
 from .module import Module, Sequential
 
 ACTIVATIONS: dict[str, Callable[..., Module]] = {
@@ -23,6 +29,11 @@ ACTIVATIONS: dict[str, Callable[..., Module]] = {
     "tanh": Tanh,
     "identity": Identity,
 }
+# The losses a run config can name (the others need a matching output layer, which `mlp` does not build).
+LOSSES: dict[str, Callable[..., Loss]] = {
+    "softmax_cross_entropy": SoftmaxCrossEntropy,
+    "mse": MSE,
+}
 
 
 def activation(name: str, **options: Any) -> Module:
@@ -32,8 +43,16 @@ def activation(name: str, **options: Any) -> Module:
     """
     key = name.lower().replace("-", "_")
     if key not in ACTIVATIONS:
-        raise ConfigError(f"activation: expected one of {sorted(ACTIVATIONS)}; got {name!r}")
+        raise ConfigError(f"activation: expected one of {sorted(ACTIVATIONS)}; got {name!r}"
+                          f"{did_you_mean(name, ACTIVATIONS)}")
     return ACTIVATIONS[key](**options)
+
+
+def loss(name: str) -> Loss:
+    """A loss by its config name (`LOSSES`): ``softmax_cross_entropy`` or ``mse``."""
+    if name not in LOSSES:
+        raise ConfigError(f"loss: expected one of {sorted(LOSSES)}; got {name!r}{did_you_mean(name, LOSSES)}")
+    return LOSSES[name]()
 
 
 def mlp(

@@ -11,7 +11,7 @@ import numpy as np
 from .._io import atomic_write
 from .._xp import to_numpy
 from ..errors import BackproplabError, ModelFileError
-from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .build import ACTIVATIONS
 from .dense import Dense
 from .dropout import Dropout
 from .model_file import ARCHITECTURE as _ARCH_KEY
@@ -19,37 +19,30 @@ from .model_file import read_model_file
 from .module import Module, Sequential
 from .softmax import Softmax
 
+# Layer types a model file can hold: the activations of the registry (`ACTIVATIONS`), Dense, Dropout, Softmax;
+# each with the constructor options its description carries (Dense is rebuilt from its sizes).
+LAYER_TYPES: dict[str, type[Module]] = {cls.__name__: cls for cls in (*ACTIVATIONS.values(), Dropout, Softmax)}
+LAYER_OPTIONS = {"ELU": ("alpha",), "LeakyReLU": ("slope",), "Dropout": ("p",)}
+
 
 def layer_spec(layer: Module) -> dict[str, Any]:
     """A JSON-able description of one layer, enough to rebuild it."""
+    kind = type(layer).__name__
     if isinstance(layer, Dense):
         return {"type": "Dense", "in_features": layer.in_features, "out_features": layer.out_features,
                 "bias": layer.bias is not None}
-    if isinstance(layer, ELU):
-        return {"type": "ELU", "alpha": layer.alpha}
-    if isinstance(layer, LeakyReLU):
-        return {"type": "LeakyReLU", "slope": layer.slope}
-    if isinstance(layer, Dropout):
-        return {"type": "Dropout", "p": layer.p}
-    if isinstance(layer, Sigmoid | ReLU | Tanh | Identity | Softmax):
-        return {"type": type(layer).__name__}
-    raise BackproplabError(f"cannot describe layer {type(layer).__name__} for saving")
+    if LAYER_TYPES.get(kind) is not type(layer):
+        raise BackproplabError(f"cannot describe layer {kind} for saving")
+    return {"type": kind, **{option: getattr(layer, option) for option in LAYER_OPTIONS.get(kind, ())}}
 
 
 def _build_layer(spec: dict[str, Any], dtype: Any) -> Module:
     kind = spec.get("type")
-    simple = {"Sigmoid": Sigmoid, "ReLU": ReLU, "Tanh": Tanh, "Identity": Identity, "Softmax": Softmax}
     if kind == "Dense":
         return Dense(spec["in_features"], spec["out_features"], bias=spec["bias"], init="zeros", dtype=dtype)
-    if kind == "ELU":
-        return ELU(spec["alpha"])
-    if kind == "LeakyReLU":
-        return LeakyReLU(spec["slope"])
-    if kind == "Dropout":
-        return Dropout(spec["p"])
-    if kind in simple:
-        return simple[kind]()
-    raise BackproplabError(f"unknown layer type {kind!r} in saved model")
+    if kind not in LAYER_TYPES:
+        raise BackproplabError(f"unknown layer type {kind!r} in saved model")
+    return LAYER_TYPES[kind](*(spec[option] for option in LAYER_OPTIONS.get(kind, ())))
 
 
 def architecture(model: Module) -> list[dict[str, Any]]:

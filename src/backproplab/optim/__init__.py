@@ -5,4 +5,7 @@ from .optimizer import Optimizer
 from .schedules import InverseScaling, Schedule, StepDecay
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay"]
+# The optimizers a run config can name.
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay"]

@@ -1,4 +1,4 @@
-"""The training loss per iteration (SPEC B's loss curve): the batch losses as training went."""
+"""The training loss per iteration (HLCV exercise 2's loss curve): the batch losses as training went."""
 
 from __future__ import annotations
 

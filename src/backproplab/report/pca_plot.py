@@ -1,4 +1,4 @@
-"""SPEC B's PCA plot: cumulative explained variance against the number of principal components."""
+"""HLCV exercise 2's PCA plot: cumulative explained variance against the number of principal components."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_text
+from ..experiments.run.published import split_reached
 from ..rundir import INTERRUPTED, RunDir, summary_status
 from .html import esc, figure, page, table
 from .loss_iterations import plot_loss_per_iteration
@@ -64,26 +65,36 @@ def _classes(run_dir: Path) -> list[str] | None:
     confusion = RunDir(run_dir).read_confusion()
     return [str(c) for c in confusion.get("classes", [])] or None if confusion else None
 
+def epochs_label(summary: dict[str, Any]) -> str:
+    """``"15 epochs"``, ``"2 epochs, quick run"``: what a run's plots show, for their titles."""
+    n = summary.get("epochs_run") or 0
+    quick = ", quick run" if summary.get("variant") == "quick" else ""
+    return f"{n} epoch{'s' if n != 1 else ''}{quick}"
+
+
 def write_run_plots(run_dir: Path) -> dict[str, Path]:
     """Write ``loss.png``, ``accuracy.png``, ``confusion_<split>.png``, ``misclassified.png`` and (image
-    models) ``weights.png``; return them by key."""
+    models) ``weights.png``; return them by key. Titles say how many epochs the run trained (and if it was a
+    quick run); published values are marked only at epochs the run reached."""
     run = RunDir(run_dir)
     run_dir = run.path
     summary = run.read_summary()
     metrics = run.read_metrics()
     history = metrics["history"]
     name = summary["name"]
+    label = epochs_label(summary)
     loss_name = _read_config(run)[1].get("loss", {}).get("name", "softmax_cross_entropy")
+    published = split_reached(summary.get("published", []))[0]
     plots: dict[str, Path] = {}
     if any(k.endswith("_loss") for k in history):
-        plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"], title=f"{name}: loss per epoch",
-                                    published=summary.get("published", []),
+        plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"],
+                                    title=f"{name}: loss per epoch ({label})", published=published,
                                     loss_label="mean squared error" if loss_name == "mse" else None)
     if metrics.get("batch_losses"):
         plots["loss_iterations"] = _loss_per_iteration(metrics, run_dir / PLOT_FILES["loss_iterations"], name)
     if any(k.endswith("_acc") for k in history):
         plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
-                                        title=f"{name}: accuracy per epoch", published=summary.get("published", []))
+                                        title=f"{name}: accuracy per epoch ({label})", published=published)
     pca = run.read_pca()
     if pca is not None:
         plots["pca"] = plot_explained_variance(pca["ratios"], pca["variance"], pca["components"],
@@ -95,7 +106,7 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
             if split in confusion:
                 plots[f"confusion_{split}"] = plot_confusion(
                     confusion[split], confusion["classes"], run_dir / PLOT_FILES[f"confusion_{split}"],
-                    title=f"{name}\nconfusion matrix, {split} set")
+                    title=f"{name} ({label})\nconfusion matrix, {split} set")
     m = run.read_misclassified()
     if m is not None:
         shape = tuple(int(s) for s in m["image_shape"])
@@ -121,6 +132,12 @@ def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], 
         plots["weights"] = tiles
     return plots
 
+def _sizes(summary: dict[str, Any]) -> str:
+    """``"train 2,000, test 1,000"``: the rows of each split the run used."""
+    sizes = (summary.get("data") or {}).get("sizes") or {}
+    return ", ".join(f"{k} {v:,}" for k, v in sizes.items()) or "its data"
+
+
 def _epochs_section(metrics: dict[str, Any]) -> str:
     epochs = metrics["epochs"]
     if not epochs:
@@ -139,16 +156,21 @@ def write_run_report(run_dir: str | Path) -> Path:
     metrics = run.read_metrics()
     config_text, config = _read_config(run)
     status = ""
+    quick = summary.get("variant") == "quick" or config.get("variant") == "quick"
+    if quick:
+        status = (f'<p class="note">Quick run: {esc(epochs_label(summary))} on {esc(_sizes(summary))} (data slices), '
+                  f'a preview of the preset, not the experiment: published figures are compared only at the epochs '
+                  f'it reached. Run <code>backproplab run {esc(summary["name"])}</code> for the full experiment.</p>')
     if summary_status(summary) == INTERRUPTED:
-        status = (f'<p class="bad">Interrupted after {esc(summary.get("epochs_run"))} complete epoch(s): the '
+        status += (f'<p class="bad">Interrupted after {esc(summary.get("epochs_run"))} complete epoch(s): the '
                   f'figures below are those of the run so far. Resume it with <code>backproplab resume '
                   f'{esc(run_dir)}</code>.</p>')
     elif summary.get("status") == "error":
-        status = f'<p class="bad">The run failed: {esc(summary.get("error"))}</p>'
+        status += f'<p class="bad">The run failed: {esc(summary.get("error"))}</p>'
     elif summary.get("diverged"):
-        status = f'<p class="bad">Training diverged: {esc(summary.get("stop_reason"))}</p>'
+        status += f'<p class="bad">Training diverged: {esc(summary.get("stop_reason"))}</p>'
     elif summary.get("stop_reason"):
-        status = f'<p>Stopped early: {esc(summary["stop_reason"])}</p>'
+        status += f'<p>Stopped early: {esc(summary["stop_reason"])}</p>'
     final_rows = [[esc(k), fmt_metric(k, v)] for k, v in summary["final"].items()]
     data = summary.get("data", {})
     facts = [["dataset", esc(data.get("dataset"))], ["source", esc(data.get("source"))],
@@ -161,7 +183,10 @@ def write_run_report(run_dir: str | Path) -> Path:
                if data.get("unlabeled") else []),
              *([["test predictions", esc(f"{summary['predictions']} (the predicted class of each test row)")]]
                if summary.get("predictions") else []),
-             ["git commit", esc(summary.get("environment", {}).get("git_commit"))]]
+             ["variant", "quick (--quick)" if quick else "full"],
+             ["backproplab", esc(summary.get("environment", {}).get("backproplab"))],
+             ["git commit of the working directory",
+              esc(summary.get("environment", {}).get("git_commit") or "none (not started in a git repository)")]]
     captions = {"loss": "Loss per epoch (whole sets)", "accuracy": "Accuracy per epoch",
                 "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
                                    "every k when recorded every k iterations); dots: the whole training set at "
@@ -184,5 +209,7 @@ def write_run_report(run_dir: str | Path) -> Path:
         f"<details><summary>config.toml</summary><pre>{esc(config_text)}</pre></details>",
     ]
     subtitle = config.get("description", "") or summary["name"]
+    if quick:
+        subtitle = f"quick run, {epochs_label(summary).split(',')[0]} on {_sizes(summary)}, of: {subtitle}"
     html_text = page(f"backproplab run: {summary['name']}", sections, subtitle=f"{subtitle} — {run_dir.name}")
     return atomic_write_text(run_dir / REPORT_FILE, html_text)

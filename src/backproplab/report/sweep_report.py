@@ -11,7 +11,7 @@ from ..errors import BackproplabError
 from ..rundir import RunDir
 from .html import esc, figure, page, table
 from .run_report import PLOT_FILES, REPORT_FILE, write_run_plots, write_run_report
-from .sections import fmt_metric, published_section
+from .sections import fmt_metric, published_section, shorten
 from .style import save
 from .sweep_data import (
     SweepData,
@@ -113,7 +113,7 @@ def _trial_table(data: SweepData) -> str:
                      f"<strong>{fmt_metric(data.metric, sel)}</strong>" if sel is not None else "—",
                      *(fmt_metric(c, final.get(c)) for c in finals), esc(t.get("epochs_run", "")),
                      f"{t['seconds']:.1f}" if isinstance(t.get("seconds"), int | float) else "",
-                     f'<span class="bad">{esc(note)}</span>' if status != "ok" else esc(note)])
+                     f'<span class="bad">{shorten(note)}</span>' if status != "ok" else shorten(note)])
     return table(header, rows, left=2 + len(keys) + (1 if seeds else 0) + 1)
 
 
@@ -180,7 +180,7 @@ def _headline(data: SweepData) -> str:
         line += (f' <span class="bad">The sweep was interrupted ({esc(s.get("stopped_by") or "stopped")}): resume it '
                  f'with <code>backproplab resume {esc(data.path)}</code>.</span>')
     if s.get("retrain_error"):
-        line += f' <span class="bad">Retraining the best point failed: {esc(s["retrain_error"])}</span>'
+        line += f' <span class="bad">Retraining the best point failed: {shorten(s["retrain_error"], 300)}</span>'
     final = s.get("final") or {}
     if final:
         which = "retrained best" if s.get("retrain") else "best trial"
@@ -235,5 +235,12 @@ def write_sweep_report(sweep_dir: str | Path, *, trial_reports: bool = False) ->
             sections.append(f"<h2>{'Learning rate' if key == 'sweep_lr' else 'Parallel coordinates'}</h2>"
                             + figure(plots[key], CAPTIONS[key]))
     title = f"backproplab sweep: {s.get('name', data.path.name)}"
-    html_text = page(title, sections, subtitle=f"{s.get('description', '')} — {data.path.name}")
+    subtitle = s.get("description", "")
+    if s.get("variant") == "quick":
+        sections.insert(0, f'<p class="note">Quick sweep: every trial is a short run on data slices (the sweep\'s '
+                           f'quick variant), a preview of the study: published figures are compared only at the epochs '
+                           f'its runs reached. Run <code>backproplab run {esc(s.get("name"))}</code> for the full '
+                           f'study.</p>')
+        subtitle = f"quick sweep of: {subtitle}"
+    html_text = page(title, sections, subtitle=f"{subtitle} — {data.path.name}")
     return atomic_write_text(data.path / REPORT_FILE, html_text)

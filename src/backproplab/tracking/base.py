@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 from ..rundir import default_runs_dir
 from .records import RunRecord
@@ -23,13 +24,22 @@ class Tracker(Protocol):
     ``log_run`` logs one `RunRecord` (params, per-epoch metrics with step = epoch, final metrics, tags,
     artifacts) as a finished run, nested under ``parent`` (a run id this tracker returned) when given, and
     returns the new run's id. Logging a record whose ``key`` the store already holds as a finished run
-    returns that run's id instead of a duplicate.
+    returns that run's id instead of a duplicate; a run opened for that key (``open_run``) is completed.
+
+    While a run trains (`backproplab.tracking.live`): ``open_run`` starts it with the record's params and tags
+    and returns its id, ``log_epochs`` adds per-epoch metrics, ``logged_epochs`` says how many it holds.
     """
 
     kind: str
     experiment: str | None
 
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str | None: ...
+
+    def open_run(self, record: RunRecord, *, parent: str | None = None) -> str | None: ...
+
+    def log_epochs(self, run_id: str, epochs: list[dict[str, Any]]) -> None: ...
+
+    def logged_epochs(self, run_id: str) -> int: ...
 
     def describe(self) -> str: ...
 
@@ -42,6 +52,15 @@ class NullTracker:
 
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str | None:
         return None
+
+    def open_run(self, record: RunRecord, *, parent: str | None = None) -> str | None:
+        return None
+
+    def log_epochs(self, run_id: str, epochs: list[dict[str, Any]]) -> None:
+        pass
+
+    def logged_epochs(self, run_id: str) -> int:
+        return 0
 
     def describe(self) -> str:
         return "not tracked (--tracker none)"
@@ -89,4 +108,5 @@ def make_tracker(kind: str = "mlflow", uri: str | None = None, experiment: str |
 
         root = Path(uri) if uri else (Path(runs_dir) if runs_dir is not None else default_runs_dir())
         return WandbTracker(directory=root, experiment=experiment)
-    raise ConfigError(f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}")
+    raise ConfigError(f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}"
+                      f"{did_you_mean(kind, TRACKERS)}")

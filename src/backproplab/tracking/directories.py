@@ -31,13 +31,13 @@ def log_run_dir(tracker: Tracker, run_dir: str | Path, *, tags: dict[str, str] |
     return tracker.log_run(record, parent=parent)
 
 
-def _trial_name(trial: dict[str, Any]) -> str:
+def trial_name(trial: dict[str, Any]) -> str:
     params = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in (trial.get("params") or {}).items())
     seed = f", seed={trial['seed']}" if trial.get("seed") is not None else ""
     return f"{trial.get('trial')} {params}{seed}".strip()
 
 
-def _trial_tags(trial: dict[str, Any], sweep: str) -> dict[str, str]:
+def trial_tags(trial: dict[str, Any], sweep: str) -> dict[str, str]:
     tags = {"backproplab.kind": "trial", "backproplab.sweep": sweep, "backproplab.trial": str(trial.get("trial")),
             "backproplab.status": str(trial.get("status") or "ok")}
     if trial.get("error"):
@@ -57,8 +57,8 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
     sweep_name = parent_record.tags.get("backproplab.preset", parent_record.name)
     logged = set()
     for trial, run_dir in children:
-        record = read_run_dir(run_dir, experiment=parent_record.experiment, tags=_trial_tags(trial, sweep_name))
-        record.name = _trial_name(trial)
+        record = read_run_dir(run_dir, experiment=parent_record.experiment, tags=trial_tags(trial, sweep_name))
+        record.name = trial_name(trial)
         if isinstance(trial.get("selection"), int | float):  # the value the sweep ranked this trial by
             record.final["selection"] = float(trial["selection"])
         tracker.log_run(record, parent=parent_id)
@@ -66,10 +66,10 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
     for trial in _trials(sweep_dir):
         if trial.get("trial") in logged or trial.get("status") != "error":
             continue
-        record = RunRecord(name=_trial_name(trial), experiment=parent_record.experiment,
+        record = RunRecord(name=trial_name(trial), experiment=parent_record.experiment,
                            key=str(Path(sweep_dir).resolve() / str(trial.get("run_dir") or trial.get("trial"))),
                            params={k: str(v) for k, v in (trial.get("params") or {}).items()},
-                           tags=_trial_tags(trial, sweep_name), status="error")
+                           tags=trial_tags(trial, sweep_name), status="error")
         tracker.log_run(record, parent=parent_id)
     if retrain_dir is not None:
         record = read_run_dir(retrain_dir, experiment=parent_record.experiment,

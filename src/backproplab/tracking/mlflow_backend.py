@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,9 @@ HTTP_TIMEOUT_SECONDS = 10  # per request to a tracking server
 STORE_LOCK_SECONDS = 60.0  # waiting for another process creating the same SQLite store
 # Tables every MLflow SQLite store has once created (its schema revision is in alembic_version).
 STORE_TABLES = frozenset({"alembic_version", "experiments", "runs", "metrics", "params", "tags"})
+# MLflow 3's UI opens an experiment of this kind on its runs table (untagged ones may open on GenAI traces).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+EPOCH_KEY = "seconds"  # a metric every History epoch record has: its steps are the epochs a run has logged
 
 
 def _quiet_mlflow() -> None:
@@ -163,58 +167,124 @@ class MlflowTracker:
         return f"MLflow store {self.uri}"
 
     def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created (as a machine-learning experiment, `EXPERIMENT_KIND`) or
+        restored when needed; an experiment created without its kind gets it."""
         if name in self._experiments:
             return self._experiments[name]
         exp = self.client.get_experiment_by_name(name)
         if exp is None:
             location = (self.artifact_root / _slug(name)).as_uri() if self.artifact_root is not None else None
-            exp_id = self.client.create_experiment(name, artifact_location=location)
+            exp_id = self.client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
         else:
             if exp.lifecycle_stage == "deleted":
                 self.client.restore_experiment(exp.experiment_id)
             exp_id = exp.experiment_id
+            for key, value in EXPERIMENT_KIND.items():
+                if key not in exp.tags:
+                    self.client.set_experiment_tag(exp_id, key, value)
         self._experiments[name] = exp_id
         return exp_id
 
-    def find(self, experiment_id: str, key: str, state: str = "") -> Any | None:
-        """The finished run logged from ``key`` (a run or sweep directory) in this ``state``, if any; half-logged
-        copies and copies of an earlier state of the directory (e.g. before it was resumed) are deleted."""
+    def find(self, experiment_id: str, key: str, state: str = "") -> tuple[Any | None, Any | None]:
+        """``(done, started)`` for the runs logged from ``key`` (a run or sweep directory): ``done`` is the finished
+        copy of this ``state`` of the directory, if any; else ``started`` is the run to continue (one opened
+        while the run trained, or a copy of an earlier state, e.g. before it was resumed). Every other copy is
+        deleted, so a directory has one run in the store."""
         quoted = key.replace("'", "\\'")
         runs = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{quoted}'",
                                        max_results=10)
-        found = None
+        done = next((r for r in runs if r.data.tags.get(COMPLETE_TAG) == "true"
+                     and r.data.tags.get(STATE_TAG, "") == state), None)
+        keep = done or (runs[0] if runs else None)
         for run in runs:
-            current = run.data.tags.get(COMPLETE_TAG) == "true" and run.data.tags.get(STATE_TAG, "") == state
-            if current and found is None:
-                found = run
-            elif not current:
-                self.client.delete_run(run.info.run_id)  # half-logged, or the directory has moved on since
-        return found
+            if run is not keep:
+                self.client.delete_run(run.info.run_id)
+        return (done, None) if done is not None else (None, keep)
+
+    def open_run(self, record: RunRecord, *, parent: str | None = None) -> str:
+        """Start (or continue) the run of ``record.key`` while it trains: params and tags now, metrics as epochs
+        end (`log_epochs`), the rest when it ends (`log_run`)."""
+        with _quiet_warnings(), http_limits():
+            exp_id = self.experiment_id(record.experiment)
+            done, started = self.find(exp_id, record.key, record.state)
+            run = done or started
+            if run is None:
+                return self._create(exp_id, record, parent)
+            from mlflow.entities import RunTag
+
+            run_id = run.info.run_id
+            self.client.update_run(run_id, status="RUNNING")
+            self.client.log_batch(run_id, tags=[RunTag(COMPLETE_TAG, "false"),
+                                                *(RunTag(k, v) for k, v in record.tags.items())])
+            self._log_new_params(run, record)
+            return str(run_id)
+
+    def logged_epochs(self, run_id: str) -> int:
+        """The last epoch whose metrics run ``run_id`` holds (0 for none)."""
+        with _quiet_warnings(), http_limits():
+            return max((int(m.step) for m in self.client.get_metric_history(run_id, EPOCH_KEY)), default=0)
+
+    def log_epochs(self, run_id: str, epochs: list[dict[str, Any]]) -> None:
+        """Per-epoch metrics (step = epoch) of a run that is training, stamped now."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, v, now, int(e["epoch"])) for e in epochs for k, v in epoch_metrics(e).items()]
+        with _quiet_warnings(), http_limits():
+            for chunk in _chunks(metrics, MAX_METRICS):
+                self.client.log_batch(run_id, metrics=chunk)
 
     def log_run(self, record: RunRecord, *, parent: str | None = None) -> str:
         with _quiet_warnings(), http_limits():
             return self._log_run(record, parent)
 
-    def _log_run(self, record: RunRecord, parent: str | None) -> str:
-        from mlflow.entities import Metric, Param, RunTag
+    def _create(self, exp_id: str, record: RunRecord, parent: str | None) -> str:
+        from mlflow.entities import Param
 
-        exp_id = self.experiment_id(record.experiment)
-        existing = self.find(exp_id, record.key, record.state)
-        if existing is not None:
-            return str(existing.info.run_id)
         tags = {**record.tags, KEY_TAG: record.key, STATE_TAG: record.state}
         if record.description:
             tags["mlflow.note.content"] = record.description
         if parent:
             tags["mlflow.parentRunId"] = parent
         run = self.client.create_run(exp_id, start_time=record.start_ms, tags=tags, run_name=record.name)
-        run_id = run.info.run_id
         try:
             params = [Param(k, v[:MAX_PARAM_LENGTH]) for k, v in record.params.items()]
             for chunk in _chunks(params, MAX_PARAMS):
-                self.client.log_batch(run_id, params=chunk)
-            for chunk in _chunks(self._metrics(record, Metric), MAX_METRICS):
+                self.client.log_batch(run.info.run_id, params=chunk)
+        except BaseException:
+            self.client.set_terminated(run.info.run_id, "FAILED")
+            raise
+        return str(run.info.run_id)
+
+    def _log_new_params(self, run: Any, record: RunRecord) -> None:
+        from mlflow.entities import Param
+
+        params = [Param(k, v[:MAX_PARAM_LENGTH]) for k, v in record.params.items() if k not in run.data.params]
+        for chunk in _chunks(params, MAX_PARAMS):
+            self.client.log_batch(run.info.run_id, params=chunk)
+
+    def _log_run(self, record: RunRecord, parent: str | None) -> str:
+        from mlflow.entities import Metric, RunTag
+
+        exp_id = self.experiment_id(record.experiment)
+        done, started = self.find(exp_id, record.key, record.state)
+        if done is not None:
+            return str(done.info.run_id)
+        if started is None:
+            run_id, logged = self._create(exp_id, record, parent), 0
+        else:  # the run opened while training (or an earlier state's copy): complete it
+            run_id = str(started.info.run_id)
+            self._log_new_params(started, record)
+            logged = self.logged_epochs(run_id)
+        try:
+            epochs = [e for e in record.epochs if int(e["epoch"]) > logged]
+            for chunk in _chunks(self._metrics(record, Metric, epochs), MAX_METRICS):
                 self.client.log_batch(run_id, metrics=chunk)
+            tags = {**record.tags, STATE_TAG: record.state}
+            if record.description:
+                tags["mlflow.note.content"] = record.description
+            for chunk in _chunks([RunTag(k, v) for k, v in tags.items()], MAX_TAGS):
+                self.client.log_batch(run_id, tags=chunk)
             for path in record.artifacts:
                 self.client.log_artifact(run_id, str(path))
             self.client.log_batch(run_id, tags=[RunTag(COMPLETE_TAG, "true")])
@@ -222,17 +292,21 @@ class MlflowTracker:
             self.client.set_terminated(run_id, "FAILED")
             raise
         self.client.set_terminated(run_id, RUN_STATUS.get(record.status, "FINISHED"), end_time=record.end_ms)
-        return str(run_id)
+        return run_id
 
     @staticmethod
-    def _metrics(record: RunRecord, metric_cls: Any) -> list[Any]:
-        """Per-epoch metrics (step = epoch, timestamp = run start + elapsed seconds) then final ones."""
+    def _metrics(record: RunRecord, metric_cls: Any, epochs: list[dict[str, Any]] | None = None) -> list[Any]:
+        """Per-epoch metrics of ``epochs`` (default all; step = epoch, timestamp = run start + elapsed seconds)
+        then final ones."""
         start = record.start_ms or 0
         elapsed = 0.0
         out = []
+        wanted = None if epochs is None else {int(e["epoch"]) for e in epochs}
         for epoch in record.epochs:
             elapsed += float(epoch.get("seconds", 0.0) or 0.0)
             step = int(epoch["epoch"])
+            if wanted is not None and step not in wanted:
+                continue
             stamp = start + int(1000 * elapsed)
             out += [metric_cls(k, v, stamp, step) for k, v in epoch_metrics(epoch).items()]
         end = record.end_ms or start

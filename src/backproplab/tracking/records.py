@@ -1,8 +1,9 @@
-"""`RunRecord`: everything a tracker logs about one run, read back from a finished run or sweep directory.
+"""`RunRecord`: everything a tracker logs about one run, read back from a finished run or sweep directory
+(`read_run_dir`, `read_sweep_dir`), or what is known when it starts (`start_record`, `sweep_start_record`).
 
-Tracking works from directories, never from a live training loop: the run directory is always written first
-and is the primary copy; a tracker only mirrors it (so a tracker failure can never lose a run, and any old run
-or sweep can be logged after the fact).
+The run directory is always written first and is the primary copy; a tracker only mirrors it (so a tracker
+failure can never lose a run, and any old run or sweep can be logged after the fact). While a run trains,
+`backproplab.tracking.live` sends the epochs the run directory has recorded.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,55 @@ def is_sweep_dir(path: Path) -> bool:
     return SweepDir.is_finished(path)
 
 
+def _provenance_tags(env: dict[str, Any]) -> dict[str, str]:
+    """backproplab's version and the git commit of the directory the run was started in (see
+    `backproplab.experiments.run.provenance.environment`)."""
+    return {"backproplab.version": str(env.get("backproplab") or ""),
+            "git_commit": str(env.get("git_commit") or "none (not started in a git repository)"),
+            "mlflow.source.git.commit": str(env.get("git_commit") or "")}
+
+
+def start_record(run_dir: str | Path, config: dict[str, Any], environment: dict[str, Any], *,
+                 experiment: str | None = None, tags: dict[str, str] | None = None) -> RunRecord:
+    """The record of a run that starts training in ``run_dir``: the resolved ``config`` as params, provenance
+    tags and status ``running`` (its metrics and artifacts come later)."""
+    run_dir = Path(run_dir).resolve()
+    name = str(config.get("name") or run_dir.name)
+    data, model = config.get("data") or {}, config.get("model") or {}
+    record_tags = {"backproplab.preset": name, "backproplab.status": "running",
+                   "backproplab.dataset": str(data.get("dataset") or ""),
+                   "backproplab.backend": str(model.get("backend") or ""), "backproplab.run_dir": str(run_dir),
+                   "backproplab.variant": str(config.get("variant") or ""),
+                   "torch_version": str(environment.get("torch") or ""), **_provenance_tags(environment)}
+    record_tags = {k: v for k, v in record_tags.items() if v}
+    record_tags.update(tags or {})
+    return RunRecord(name=run_dir.name, experiment=experiment or name, key=str(run_dir), params=flatten(config),
+                     tags=record_tags, description=str(config.get("description", "")), status="running",
+                     start_ms=int(time.time() * 1000), config=config)
+
+
+def _sweep_params(summary: dict[str, Any]) -> dict[str, str]:
+    selection = summary.get("selection") or {}
+    return flatten({"space": summary.get("space") or {}, "selection": selection,
+                    **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
+
+
+def sweep_start_record(sweep_dir: str | Path, sweep: dict[str, Any], *, executor: str,
+                       experiment: str | None = None) -> RunRecord:
+    """The parent record of a sweep that starts in ``sweep_dir`` (``sweep``: the resolved sweep file as a
+    table): its search space, selection, executor, method and seeds as params, status ``running``."""
+    sweep_dir = Path(sweep_dir).resolve()
+    name = str(sweep.get("name") or sweep_dir.name)
+    search, selection = sweep.get("search") or {}, sweep.get("selection") or {}
+    summary = {"space": search.get("space") or {}, "method": search.get("method"), "seeds": selection.get("seeds"),
+               "selection": {"metric": selection.get("metric"), "mode": selection.get("mode")}, "executor": executor}
+    tags = {"backproplab.kind": "sweep", "backproplab.preset": name, "backproplab.sweep_dir": str(sweep_dir),
+            "backproplab.status": "running"}
+    return RunRecord(name=sweep_dir.name, experiment=experiment or name, key=str(sweep_dir),
+                     params=_sweep_params(summary), tags=tags, description=str(sweep.get("description") or ""),
+                     status="running", start_ms=int(time.time() * 1000), config=summary)
+
+
 _TRACKED_STATUS = {"complete": "ok"}  # a run's status as the tracker's (ok | diverged | interrupted | error)
 
 
@@ -120,13 +171,12 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
         "torch_version": str(env.get("torch") or ""),
         "backproplab.status": status,
         "backproplab.stop_reason": str(summary.get("stop_reason") or ""),
-        "backproplab.version": str(env.get("backproplab") or ""),
         "backproplab.dataset": str(data.get("dataset") or ""),
         "backproplab.dataset_checksum": str(data.get("checksum") or "none (generated data)"),
         "backproplab.run_dir": str(run_dir),
         "backproplab.epochs_run": str(summary.get("epochs_run", "")),
-        "git_commit": str(env.get("git_commit") or "unknown"),
-        "mlflow.source.git.commit": str(env.get("git_commit") or ""),
+        "backproplab.variant": str(config.get("variant") or ""),
+        **_provenance_tags(env),
     }
     record_tags = {k: v for k, v in record_tags.items() if v}
     record_tags.update(tags or {})
@@ -150,8 +200,7 @@ def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
     name = str(summary.get("name") or sweep_dir.name)
     selection = summary.get("selection") or {}
     counts = summary.get("trials") or {}
-    params = flatten({"space": summary.get("space") or {}, "selection": selection,
-                      **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
+    params = _sweep_params(summary)
     params.update({f"best.{k}": v if isinstance(v, str) else json.dumps(v)
                    for k, v in (summary.get("best_params") or {}).items()})
     final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}

@@ -68,6 +68,10 @@ class TrainingSnapshot:
     def completed_epochs(self) -> int:
         return len(self.history.get("epochs", []))
 
+    def __repr__(self) -> str:
+        return (f"TrainingSnapshot(continues in epoch {self.epoch} after step {self.position.step}, engine "
+                f"{self.engine!r}, {self.completed_epochs} complete epoch(s))")
+
     # -- capture and restore --------------------------------------------------------------------------------
     @classmethod
     def capture(cls, state: TrainingState, meta: Mapping[str, Any] | None = None) -> TrainingSnapshot:

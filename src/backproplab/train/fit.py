@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -167,7 +168,7 @@ def fit(
     shuffle: bool = True,
     seed: int = 0,
     eval_sets: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-    validation_split: float | int | None = None,
+    validation_size: float | int | None = None,
     callbacks: Sequence[Callback] = (),
     verbose: int = 1,
     regularizer: Regularizer | Sequence[Regularizer] | None = None,
@@ -175,6 +176,7 @@ def fit(
     engine: str = "auto",
     resume: TrainingSnapshot | None = None,
     loss_every: int | str = "auto",
+    validation_split: float | int | None = None,
 ) -> History:
     """Train ``model`` with mini-batch gradient descent and return its `History`.
 
@@ -199,8 +201,9 @@ def fit(
             the last k batch losses; ``"auto"``: every ceil(total iterations / 10000), so every iteration
             in runs of up to 10,000 steps.
         eval_sets: ``{"test": test_set, ...}``; metrics are logged as ``test_loss``, ``test_acc``.
-        validation_split: a fraction (or count) of ``train`` held out, deterministically in ``seed``, and
-            evaluated as ``val``.
+        validation_size: a count (or fraction) of ``train`` held out, deterministically in ``seed``, and
+            evaluated as ``val`` (the config's ``data.validation_size``, the CLI's ``--validation-size``;
+            ``validation_split`` is its old, deprecated name).
         callbacks: `Callback` objects. A `TerminateOnDivergence` (default settings) is added when none is
             given: divergence stops training with a message, sets ``History.diverged`` and gives the model
             back its weights from before the diverging epoch.
@@ -228,9 +231,12 @@ def fit(
     _check_training_data(X, y, model)
     sets = _eval_sets(eval_sets)
     if validation_split is not None:
+        warnings.warn("fit(validation_split=...) is now fit(validation_size=...)", DeprecationWarning, stacklevel=3)
+        validation_size = validation_split if validation_size is None else validation_size
+    if validation_size is not None:
         if "val" in sets:
-            raise ValueError("validation_split and an eval set named 'val' cannot both be given")
-        tr, va = train_validation_indices(len(X), validation_split, seed)
+            raise ValueError("validation_size and an eval set named 'val' cannot both be given")
+        tr, va = train_validation_indices(len(X), validation_size, seed)
         sets = {"val": (X[va], y[va]), **sets}
         X, y = X[tr], y[tr]
     num_steps = math.ceil(len(X) / batch_size)

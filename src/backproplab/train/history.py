@@ -105,9 +105,30 @@ class History:
         h.batch_losses = np.asarray(data.get("batch_losses", []), dtype=np.float64).tolist()
         return h
 
+    def plot(self, title: str | None = None) -> Any:
+        """A matplotlib Figure: loss per epoch (left) and accuracy per epoch (right), one line per split
+        (`backproplab.train.history_plot.plot_history`); Jupyter shows it, ``.savefig(path)`` writes it."""
+        from .history_plot import plot_history
+
+        return plot_history(self, title)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with one row per epoch (index ``epoch``) and one column per metric; needs pandas
+        (``pip install pandas``), which backproplab itself does not."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("History.to_pandas() needs pandas, which is not installed: pip install pandas "
+                              "(or use History.to_csv() / History.epochs, which need nothing)") from None
+        return pd.DataFrame.from_records(self.epochs, index="epoch") if self.epochs else pd.DataFrame()
+
     def __repr__(self) -> str:
         flag = ", diverged" if self.diverged else ", interrupted" if self.interrupted else ""
-        return f"History(epochs={len(self)}, metrics={sorted(self.history)}{flag})"
+        last = self.last
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k.endswith(("_loss", "_acc"))
+                          and k != "batch_loss" and isinstance(v, int | float))
+        return (f"History(epochs={len(self)}, engine={self.engine!r}{flag}"
+                + (f", last: {shown}" if shown else "") + ")")
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,7 +10,8 @@ import numpy as np
 from ...backend import resolve
 from ...data import PCA, Dataset, fit_pca, load_splits
 from ...errors import ConfigError
-from ...nn import L1, L2, MSE, Loss, Regularizer, Sequential, SoftmaxCrossEntropy, mlp
+from ...nn import L1, L2, Loss, Regularizer, Sequential, mlp
+from ...nn.build import loss
 from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay
 from ...optim.schedules import Schedule
 from ...train import Callback, EarlyStopping
@@ -53,7 +54,7 @@ def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequenti
 
 
 def build_loss(config: RunConfig) -> Loss:
-    return MSE() if config.loss.name == "mse" else SoftmaxCrossEntropy()
+    return loss(config.loss.name)
 
 
 def build_schedule(cfg: OptimizerConfig) -> Schedule | None:
@@ -122,6 +123,10 @@ class Experiment:
     def unlabeled(self) -> list[str]:
         """The splits given without labels (predicted, never scored)."""
         return [name for name, ds in self.datasets.items() if not ds.labeled]
+
+    def __repr__(self) -> str:
+        sets = ", ".join(f"{k} {len(v)}" for k, v in self.datasets.items())
+        return f"Experiment({self.config.name!r}: {self.model!r}, {self.optimizer!r}; {sets})"
 
 
 def build_experiment(config: RunConfig) -> Experiment:

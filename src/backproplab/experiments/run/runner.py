@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,17 @@ from ...data import Dataset
 from ...errors import BackproplabError
 from ...nn.regularization import as_regularizers
 from ...rundir import COMPLETE, DIVERGED, ERROR, INTERRUPTED, RunDir, RunDirError, summary_status
-from ...train import EarlyStopping, History, confusion_matrix, evaluate, first_misclassified, fit, interrupts, predict
+from ...train import (
+    Callback,
+    EarlyStopping,
+    History,
+    confusion_matrix,
+    evaluate,
+    first_misclassified,
+    fit,
+    interrupts,
+    predict,
+)
 from ...train.checkpoint import Checkpoint, TrainingSnapshot
 from ...train.engine import choose_engine
 from ..config import RunConfig, parse_config
@@ -38,7 +48,7 @@ from .checks import format_checks, initial_checks
 from .init_from import resolve_init_from, runs_root
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
-from .recorder import RunRecorder
+from .recorder import RunObserver, RunRecorder
 
 Say = Callable[[str], None]
 
@@ -55,6 +65,11 @@ class RunResult:
     def status(self) -> str:
         return str(self.summary["status"])
 
+    def __repr__(self) -> str:
+        final = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.get("final", {}).items()
+                          if isinstance(v, int | float))
+        return f"RunResult({self.status}, {self.run_dir}" + (f"; {final})" if final else ")")
+
 
 def _quiet(_: str) -> None:
     pass
@@ -68,11 +83,15 @@ def _describe(exp: Experiment) -> str:
     opt = c.optimizer
     extra = f", momentum {opt.momentum}" if opt.momentum else ""
     length = f"{c.training.iterations} iterations" if c.training.iterations else f"{c.training.epochs} epochs"
-    return (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
+    text = (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale})\n"
             f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}, init {c.model.init}, "
             f"{c.model.dtype}, {exp.model.placement}\n"
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
+    if c.variant == "quick":
+        text += (f"\n  QUICK RUN (--quick): {length} on {sets}: a preview, not the full "
+                 "experiment; published figures are compared only at the epochs it reaches")
+    return text
 
 
 def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
@@ -103,14 +122,16 @@ def _misclassified(ds: Dataset, pred: np.ndarray) -> dict[str, Any]:
 
 
 def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
-                   verbose: int = 1, say: Say = print) -> RunResult:
+                   verbose: int = 1, say: Say = print, observer: RunObserver | None = None,
+                   callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train ``config`` and write ``config.toml``, ``metrics.csv/json``, ``model.npz``, ``checkpoint.npz``,
     ``summary.json``, ``confusion.json`` and ``misclassified.npz`` into a new run directory (plots come from
     `backproplab.report`).
 
     The directory is a new one under ``runs_dir``, or ``run_dir`` itself when given (it is created if missing
     and must be empty: a sweep puts each trial in ``<sweep>/trials/<id>``). A ``model.init_from`` preset must
-    already have a complete run (`backproplab.lab.run` runs it first when it has none).
+    already have a complete run (`backproplab.lab.run` runs it first when it has none). ``observer`` follows the
+    run directory as it is written (e.g. live tracking); ``callbacks`` go to `fit` after the run's own.
     """
     started = time.perf_counter()
     # config.toml keeps model.init_from as given (a sweep resumes by comparing configs); the model file it
@@ -134,10 +155,11 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
             if verbose:
                 say(format_checks(checks))
         session = {"started": started, "before": 0.0, "init_from": resolved.model.init_from, "sessions": 1}
-        return _train(run, exp, None, session, verbose, say, checks)
+        return _train(run, exp, None, session, verbose, say, checks, observer, callbacks)
 
 
-def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print) -> RunResult:
+def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print,
+                      observer: RunObserver | None = None, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint (a run that was interrupted, killed or failed) and
     finish it there; without a checkpoint (killed before its first one) it trains again from the start.
 
@@ -178,11 +200,12 @@ def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print
         checks = run.read_check() if run.has(RunDir.CHECK) else None
         session = {"started": started, "before": float(meta.get("wall_seconds", 0.0)),
                    "init_from": meta.get("init_from"), "sessions": int(meta.get("sessions", 0)) + 1}
-        return _train(run, exp, snapshot, session, verbose, say, checks)
+        return _train(run, exp, snapshot, session, verbose, say, checks, observer, callbacks)
 
 
 def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, session: dict[str, Any],
-           verbose: int, say: Say, checks: dict[str, Any] | None) -> RunResult:
+           verbose: int, say: Say, checks: dict[str, Any] | None, observer: RunObserver | None = None,
+           callbacks: Sequence[Callback] = ()) -> RunResult:
     """Fit (from ``snapshot`` if given), then write the final evaluation and ``summary.json``."""
     config, t = exp.config, exp.config.training
 
@@ -194,7 +217,9 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
 
     if exp.pca is not None:
         run.write_pca(exp.pca.curve(config.data.pca_variance))
-    recorder = RunRecorder(run)
+    recorder = RunRecorder(run, observer)
+    if observer is not None:
+        observer.run_started(run.path, config.model_dump(mode="json", exclude_none=True))
     checkpoint = Checkpoint(run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds,
                             meta=meta)
     base: dict[str, Any] = {"name": config.name, "run_dir": str(run.path), "init_from": session["init_from"],
@@ -203,7 +228,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
                       iterations=t.iterations, loss_every=t.loss_every,
                       batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
-                      callbacks=[*exp.callbacks, recorder, checkpoint], verbose=verbose,
+                      callbacks=[*exp.callbacks, recorder, *callbacks, checkpoint], verbose=verbose,
                       regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot)
     except BaseException as exc:
         point = _write_failure(run, base, exc, wall_seconds(), checkpoint)
@@ -214,7 +239,8 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     status = DIVERGED if history.diverged else INTERRUPTED if history.interrupted else COMPLETE
     with np.errstate(all="ignore"):
         final, confusion, misclassified = final_evaluation(exp)
-    published = compare_published(config.published, history, final)
+    published = compare_published(config.published, history, final,
+                                  full_length=config.variant == "full" and status != INTERRUPTED)
     train = exp.datasets["train"]
     summary = {
         **base,
@@ -229,6 +255,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         "resume": _resume_point(run, checkpoint) if status == INTERRUPTED else None,
         "stopped_by": _signal_name() if status == INTERRUPTED else None,
         "best_epoch": _best_epoch(exp, history),
+        "variant": config.variant,
         "train_seconds": sum(e["train_seconds"] for e in history.epochs),
         "wall_seconds": wall_seconds(),
         "published": published,
@@ -307,7 +334,8 @@ def final_lines(summary: dict[str, Any]) -> str:
     final = summary["final"]
     parts = [f"{k}: {100 * v:.2f}%" if k.endswith("acc") else f"{k}: {v:.4f}" for k, v in final.items()]
     status = summary_status(summary)
-    lines = [f"Final ({summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
+    quick = "quick run, " if summary.get("variant") == "quick" else ""
+    lines = [f"Final ({quick}{summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
              + ", ".join(parts)]
     if summary.get("diverged") or (summary.get("stop_reason") and status != INTERRUPTED):
         lines.append(f"Stopped: {summary['stop_reason']}")
@@ -316,7 +344,9 @@ def final_lines(summary: dict[str, Any]) -> str:
                      f"{Path(summary['run_dir']) / summary['predictions']}")
     table = format_published(summary.get("published") or [])
     if table:
-        lines += ["Published vs this run:", table]
+        quick = summary.get("variant") == "quick"
+        lines += ["Published (full run) vs this quick run, on data slices: not comparable as results"
+                  if quick else "Published vs this run:", table]
     if status == INTERRUPTED:
         point = summary.get("resume") or {}
         where = (f"in epoch {point['epoch']} after step {point['step']}" if point.get("step")

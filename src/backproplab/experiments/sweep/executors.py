@@ -25,6 +25,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from ..._environ import environ
+from ..._text import did_you_mean
 from ...errors import ConfigError
 from .worker import init_pool_worker
 
@@ -146,7 +147,7 @@ def default_workers() -> int:
 def check_executor(kind: str, *, address: str | None = None, workers: int | None = None) -> None:
     """Raise ConfigError for an unknown executor or options it does not take."""
     if kind not in EXECUTORS:
-        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}")
+        raise ConfigError(f"executor: expected one of {list(EXECUTORS)}; got {kind!r}{did_you_mean(kind, EXECUTORS)}")
     if workers is not None and workers < 1:
         raise ConfigError(f"workers: expected a number >= 1; got {workers}")
     if address and kind not in ("dask", "ray"):

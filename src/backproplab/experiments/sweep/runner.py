@@ -27,13 +27,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ...errors import BackproplabError
 from ...rundir import COMPLETE, INTERRUPTED, RunDir, SweepDir, default_runs_dir
 from ...train import History, interrupts
 from ..config import RunConfig, config_differences, flatten_dotted, parse_config, training_part
 from ..run.published import compare_published
+from ..run.recorder import RunObserver
 from .executors import LazyExecutor
 from .spec import SweepConfig, parse_sweep
 from .trials import Trial, check_placements, expand_trials
@@ -55,6 +56,18 @@ class SweepDirError(BackproplabError):
     """The sweep directory holds something else (another sweep, or files that are not a sweep)."""
 
 
+class SweepObserver(Protocol):
+    """Follows a sweep as it runs (e.g. live tracking: `backproplab.tracking.LiveSweep`); must not raise.
+
+    ``sweep_started``: the sweep works in ``sweep_dir`` (its resolved file as a table), before any trial runs;
+    ``trial_observer``: a picklable `RunObserver` for ``trial`` (None: the retrain of the best point), or None.
+    """
+
+    def sweep_started(self, sweep_dir: Path, sweep: dict[str, Any]) -> None: ...
+
+    def trial_observer(self, trial: Trial | None) -> RunObserver | None: ...
+
+
 @dataclass
 class SweepResult:
     sweep_dir: Path
@@ -67,6 +80,10 @@ class SweepResult:
     def status(self) -> str:
         return str(self.summary.get("status", COMPLETE))
 
+    def __repr__(self) -> str:
+        best = f", best {self.best['trial']} {self.best['params']}" if self.best else ", no best trial"
+        return f"SweepResult({self.status}, {self.sweep_dir}, {len(self.trials)} trials{best})"
+
 
 def _quiet(_: str) -> None:
     pass
@@ -74,13 +91,13 @@ def _quiet(_: str) -> None:
 
 def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_dir: str | Path | None = None,
               executor: str = "process", address: str | None = None, workers: int | None = None,
-              say: Say = _quiet) -> SweepResult:
+              say: Say = _quiet, observer: SweepObserver | None = None) -> SweepResult:
     """Run (or resume) ``sweep``; returns the trial records, the best one and ``sweep_summary.json``'s content.
 
     ``sweep_dir`` None: ``<runs_dir>/<name>-sweep`` (runs_dir default ./runs or $BACKPROPLAB_RUNS); if that
     holds a different sweep, ``<name>-sweep-2``, ``-3`` ... An explicit ``sweep_dir`` holding a different sweep
     is refused, and so is a directory another sweep is working in (`backproplab._lock.LockedError`). Every
-    trial's config is validated before anything runs.
+    trial's config is validated before anything runs. ``observer`` follows the sweep and its trials.
     """
     started = time.perf_counter()
     pool = LazyExecutor(executor, address=address, workers=workers)  # checks the options before anything runs
@@ -94,11 +111,13 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
             say(lock.takeover_note() or "")
         directory.clean()
         directory.write_spec(resolved.to_toml())
-        return _run(sweep, resolved, trials, directory, pool, executor, started, say)
+        if observer is not None:
+            observer.sweep_started(directory.path, resolved.model_dump(mode="json", exclude_none=True))
+        return _run(sweep, resolved, trials, directory, pool, executor, started, say, observer)
 
 
 def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directory: SweepDir, pool: LazyExecutor,
-         executor: str, started: float, say: Say) -> SweepResult:
+         executor: str, started: float, say: Say, observer: SweepObserver | None) -> SweepResult:
     records: dict[str, dict[str, Any]] = {}
     todo: list[Trial] = []
     for trial in trials:
@@ -116,10 +135,10 @@ def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directo
     say(f"Sweep {sweep.name}: {len(todo)} trial(s) to run on the {executor} executor -> {directory.path}")
     retrain: dict[str, Any] | None = None
     with pool:
-        stopped = _run_trials(pool, todo, directory, sweep, records, say)
+        stopped = _run_trials(pool, todo, directory, sweep, records, say, observer)
         best = choose_best(list(records.values()), sweep)
         if best is not None and sweep.selection.retrain and not stopped:
-            retrain = _retrain(pool, trials[best["index"]], best, sweep, directory, say)
+            retrain = _retrain(pool, trials[best["index"]], best, sweep, directory, say, observer)
             stopped = retrain.get("status") == "interrupted"
     summary = _summary(sweep, directory, records, best, retrain, executor, time.perf_counter() - started,
                        INTERRUPTED if stopped else COMPLETE)
@@ -127,17 +146,17 @@ def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directo
     return SweepResult(directory.path, resolved, _ordered(records), best, summary)
 
 
-def _submit(pool: LazyExecutor, trial_config: RunConfig, run: RunDir) -> Future:
+def _submit(pool: LazyExecutor, trial_config: RunConfig, run: RunDir, observer: RunObserver | None = None) -> Future:
     """Run a trial: continue it from its directory when that holds a start of it, else afresh."""
     resume = _resumable(trial_config, run)
     if not resume:
         _clear(run.path)
     watch = os.getpid() if pool.owns_workers else None
-    return pool.submit(run_trial, _dump(trial_config), str(run.path), resume, watch)
+    return pool.submit(run_trial, _dump(trial_config), str(run.path), resume, watch, observer)
 
 
 def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, sweep: SweepConfig,
-                records: dict[str, dict[str, Any]], say: Say) -> bool:
+                records: dict[str, dict[str, Any]], say: Say, observer: SweepObserver | None = None) -> bool:
     """Run ``todo`` and record each trial as it finishes; True when a stop request ended the sweep early.
 
     A trial whose future failed (its worker died) is judged by its directory: finished there, it is recorded;
@@ -160,7 +179,8 @@ def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, swee
         for trial in queue:
             if interrupts.requested() is not None:
                 break
-            futures[_submit(pool, trial.config, directory.trial(trial.trial_id))] = trial
+            watcher = observer.trial_observer(trial) if observer is not None else None
+            futures[_submit(pool, trial.config, directory.trial(trial.trial_id), watcher)] = trial
         queue = []
         while futures:
             finished, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -260,7 +280,7 @@ def _prepare_dir(resolved: SweepConfig, sweep_dir: str | Path | None, runs_dir: 
         diffs = _existing_differences(path, resolved)
         if diffs:
             raise SweepDirError(f"{path} holds a different sweep, so it cannot be resumed with this one:\n  "
-                                + "\n  ".join(diffs[:8]) + "\nGive another directory (--dir), or delete it to "
+                                + "\n  ".join(diffs[:8]) + "\nGive another directory (--sweep-dir), or delete it to "
                                 "start over.")
     else:
         root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
@@ -401,7 +421,7 @@ def retrain_config(trial: Trial, best: dict[str, Any], sweep: SweepConfig) -> Ru
 
 
 def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: SweepConfig, directory: SweepDir,
-             say: Say) -> dict[str, Any]:
+             say: Say, observer: SweepObserver | None = None) -> dict[str, Any]:
     config = retrain_config(trial, best, sweep)
     run = directory.retrain
     outcome = _finished(config, run)
@@ -409,7 +429,7 @@ def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: Swee
         t = config.training
         length = f"{t.iterations} iterations" if t.iterations else f"{t.epochs} epochs"
         say(f"Retraining {best['trial']} on all training data ({length})")
-        future = _submit(pool, config, run)
+        future = _submit(pool, config, run, observer.trial_observer(None) if observer is not None else None)
         while True:  # wait in short steps, so that a stop request is honoured while the retrain runs
             done, _ = wait([future], timeout=0.25)
             if done or interrupts.requested() is not None:
@@ -444,10 +464,13 @@ def _summary(sweep: SweepConfig, directory: SweepDir, records: dict[str, dict[st
         source, final = directory.retrain, retrain["final"]
     elif best is not None:
         source, final = directory.run(best["run_dir"]), best["final"]
+    quick = sweep.config.get("variant") == "quick"
     if source is not None:
-        published = compare_published(sweep.published, _history(source), final)
+        published = compare_published(sweep.published, _history(source), final,
+                                      full_length=not quick and status != INTERRUPTED)
     return {
         "kind": "sweep", "name": sweep.name, "description": sweep.description, "status": status,
+        "variant": "quick" if quick else "full",
         "stopped_by": (signal.Signals(interrupts.requested() or signal.SIGINT).name
                        if status == INTERRUPTED else None),
         "selection": {"metric": sweep.selection.metric, "mode": sweep.selection.mode},

@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from threadpoolctl import threadpool_limits
@@ -24,6 +25,7 @@ from ..._lock import pid_alive
 from ...rundir import COMPLETE, DIVERGED, INTERRUPTED, RunDir
 from ...train import interrupts
 from ..config import parse_config
+from ..run.recorder import RunObserver
 from ..run.runner import resume_experiment, run_experiment
 
 POLL_SECONDS = 0.2
@@ -67,9 +69,10 @@ def watch_parent(parent_pid: int) -> None:
 
 
 def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
-              watch_pid: int | None = None) -> dict[str, Any]:
+              watch_pid: int | None = None, observer: RunObserver | None = None) -> dict[str, Any]:
     """Train one trial into ``run_dir`` (``resume``: continue the run there from its checkpoint); never raises:
     a failure comes back as ``status = "error"``. With ``watch_pid``, this process ends when that one does.
+    ``observer`` (picklable) follows the trial's directory, and is told when it is complete.
 
     Returns ``status`` ("ok" | "diverged" | "interrupted" | "error"), ``error``, ``final``, ``epochs_run``,
     ``best_epoch`` and ``seconds`` (wall time of the trial).
@@ -83,11 +86,13 @@ def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
         with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM), _single_threaded():
             try:
                 if resume:
-                    result = resume_experiment(run_dir, verbose=0, say=lambda _: None)
+                    result = resume_experiment(run_dir, verbose=0, say=lambda _: None, observer=observer)
                 else:
-                    result = run_experiment(parse_config(config), run_dir=run_dir, verbose=0)
+                    result = run_experiment(parse_config(config), run_dir=run_dir, verbose=0, observer=observer)
             finally:
                 signum = interrupts.requested()
+                if observer is not None and RunDir.is_finished(Path(run_dir)):
+                    observer.run_finished(Path(run_dir))
         return outcome(result.summary, result.summary.get("wall_seconds"))
     except Exception as exc:  # the sweep records it and goes on with the other trials
         last = traceback.extract_tb(exc.__traceback__)[-1:] or None
