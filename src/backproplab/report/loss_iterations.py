@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .style import SPLIT_COLORS, new_figure, save
+from ..train.history_plot import SPLIT_COLORS
+from .style import new_figure, save
 
 
 def plot_loss_per_iteration(iterations: Sequence[int], losses: Sequence[float], every: int, path: Path, *,
