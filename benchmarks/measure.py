@@ -16,14 +16,14 @@ import statistics
 import time
 from typing import Any
 
-from .peers import LABELS, Peer, Unavailable, auto_engine, make_peer
+from .peers import Peer, Unavailable, auto_engine, label, make_peer
 from .problem import Problem, glorot_params, loss_and_accuracy, max_abs_diff
 
 SANITY_ROWS = 5000  # the loss before/after is measured on the first rows of the timed slice
 
 
 def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats: int, threads: int,
-                  warmup_samples: int, seed: int = 0, log: Any = print) -> dict[str, Any]:
+                  warmup_samples: int, seed: int = 0, log: Any = print, device: str = "cpu") -> dict[str, Any]:
     init = glorot_params(seed)
     sanity = data.head(min(len(data), SANITY_ROWS))
     loss_before, acc_before = loss_and_accuracy(init, sanity.X, sanity.y)
@@ -31,12 +31,12 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
     rows: dict[str, dict[str, Any]] = {}
     peers: dict[str, Peer] = {}
     for key in peer_keys:
-        row: dict[str, Any] = {"peer": key, "label": LABELS.get(key, key), "status": "ok", "reason": None,
+        row: dict[str, Any] = {"peer": key, "label": label(key, device), "status": "ok", "reason": None,
                                "seconds": [], "cpu_seconds": [], "loss_after": [], "acc_after": [],
                                "max_abs_diff_vs_plain": []}
         rows[key] = row
         try:
-            peer = make_peer(key, threads)
+            peer = make_peer(key, threads, device)
             peer.setup(warm, batch_size)
             peer.load(init)
             t0 = time.perf_counter()
@@ -98,8 +98,8 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
                 row.update(peers[key].describe())
         elif row["status"] == "ok":
             row["status"], row["reason"] = "error", "no repeat finished"
-    try:
-        auto = auto_engine(data.head(min(len(data), 4 * batch_size)), batch_size)
+    try:  # (a GPU run times the torch peers only: no NumPy engine to pick)
+        auto = auto_engine(data.head(min(len(data), 4 * batch_size)), batch_size) if device == "cpu" else "-"
     except Exception as exc:
         auto = f"error: {type(exc).__name__}: {exc}"
     return {"batch_size": batch_size, "samples": len(data), "repeats": repeats, "auto_engine": auto,

@@ -1,6 +1,7 @@
 """Benchmark: samples/s of one training epoch for backproplab and its peers, plus `backproplab run fashion-sgd`.
 
     python -m benchmarks.run [--repeats 3] [--batch-sizes 1,32,128] [--skip-run] [--quick] [--out PATH]
+    python -m benchmarks.run --device cuda   # the torch backend against PyTorch autograd on a GPU, batch 128-4096
 
 Prints a table and writes JSON (machine, every repeat's time, medians, ratios, targets). See
 docs/performance.md for what is measured and how.
@@ -21,22 +22,29 @@ from .cli_run import time_run
 from .floor import fast_engine_epoch, measure_floor
 from .machine import limit_blas_threads, machine_info, numpy_threads
 from .measure import SANITY_ROWS, measure_batch
-from .peers import PEER_KEYS
+from .peers import GPU_PEERS, PEER_KEYS
 from .problem import LR, glorot_params, load_fashion
 from .report import ratio_table, speed_table, target_table
 from .targets import check_targets, ratios
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
+GPU_BATCH_SIZES = "128,256,512,1024,2048,4096"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per peer and batch size (median reported)")
-    p.add_argument("--batch-sizes", default="1,32,128", help="comma-separated batch sizes")
+    p.add_argument("--batch-sizes", default=None,
+                   help="comma-separated batch sizes (default 1,32,128; with --device cuda 128,256,...,4096)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: time the torch peers (backproplab's torch backend, PyTorch autograd) on a GPU "
+                        "(default peers torch,torch-backend, no `backproplab run`)")
     p.add_argument("--samples-batch1", type=int, default=10_000, help="rows of the training set used at batch 1")
     p.add_argument("--samples", type=int, default=60_000, help="rows used at the larger batch sizes")
     p.add_argument("--warmup-samples", type=int, default=1_000, help="rows of the untimed warm-up epoch")
-    p.add_argument("--peers", default=",".join(PEER_KEYS), help=f"comma-separated subset of {','.join(PEER_KEYS)}")
+    p.add_argument("--peers", default=None,
+                   help=f"comma-separated subset of {','.join(PEER_KEYS)} (default: all; with --device cuda: "
+                        f"{','.join(GPU_PEERS)})")
     p.add_argument("--threads", type=int, default=1,
                    help="threads for NumPy's BLAS (through threadpoolctl), torch and the `backproplab run` "
                         "subprocess (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS); 0 leaves NumPy's BLAS as it is and "
@@ -50,9 +58,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     p.add_argument("--strict", action="store_true", help="exit with status 1 if a target FAILs")
     args = p.parse_args(argv)
+    gpu = args.device == "cuda"
+    if args.batch_sizes is None:
+        args.batch_sizes = GPU_BATCH_SIZES if gpu else "1,32,128"
+    if args.peers is None:
+        args.peers = ",".join(GPU_PEERS if gpu else PEER_KEYS)
     if args.quick:
         args.samples_batch1 = args.samples = 500
         args.repeats, args.warmup_samples, args.skip_run = 1, 100, True
+    if gpu:
+        args.skip_run = True
+        _require_cuda(p)
     try:
         args.batch_sizes = [int(b) for b in str(args.batch_sizes).split(",") if b.strip()]
     except ValueError:
@@ -61,6 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [k for k in args.peers if k not in PEER_KEYS]
     if unknown:
         p.error(f"--peers: unknown {unknown}; expected a subset of {list(PEER_KEYS)}")
+    if gpu and set(args.peers) - set(GPU_PEERS):
+        p.error(f"--device cuda times the torch peers only ({', '.join(GPU_PEERS)}); got --peers {args.peers}")
     if args.threads < 0:
         p.error(f"--threads must be >= 0; got {args.threads}")
     if args.repeats < 1 or any(b < 1 for b in args.batch_sizes) or min(args.samples, args.samples_batch1) < 1:
@@ -68,6 +86,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.samples > 60_000 or args.samples_batch1 > 60_000:
         p.error("Fashion-MNIST has 60,000 training rows: --samples and --samples-batch1 must be <= 60000")
     return args
+
+
+def _require_cuda(p: argparse.ArgumentParser) -> None:
+    try:
+        import torch
+    except ImportError:
+        p.error("--device cuda needs torch with CUDA (pip install torch==2.13.0 built for your CUDA)")
+    if not torch.cuda.is_available():
+        p.error(f"--device cuda: torch {torch.__version__} sees no CUDA GPU here (torch.cuda.is_available() is False)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +125,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         data = full.head(args.samples_batch1 if b == 1 else args.samples)
         print(f"batch size {b}: {len(data):,} samples")
         batches.append(measure_batch(data, b, args.peers, args.repeats, threads, args.warmup_samples,
-                                     log=lambda msg: print(msg, flush=True)))
+                                     log=lambda msg: print(msg, flush=True), device=args.device))
     floor: dict[str, Any] = {"skipped": True}
     if 1 in args.batch_sizes and not args.skip_floor and "fast" in args.peers:
         print("measuring the batch-1 floor (benchmarks/floor.py) beside the fast engine's kernel ...", flush=True)
@@ -109,7 +136,7 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
         run = time_run("fashion-sgd", timeout=args.run_timeout, threads=args.threads or None)
     r = ratios(batches)
     r_cpu = ratios(batches, "samples_per_cpu_second")
-    targets = check_targets(batches, run, floor)
+    targets = check_targets(batches, run, floor, args.device)
 
     print()
     print(f"samples/s: wall time, median of {args.repeats}; samples/CPU-s: this process's CPU time (less disturbed "
@@ -146,7 +173,8 @@ def _main(args: argparse.Namespace, argv: list[str] | None) -> int:
     print(f"load average at the end: {machine['load_average_end']}")
     result = {"schema": 1, "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
               "command": ["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])],
-              "settings": {"repeats": args.repeats, "batch_sizes": args.batch_sizes, "samples": args.samples,
+              "settings": {"repeats": args.repeats, "batch_sizes": args.batch_sizes, "device": args.device,
+                           "samples": args.samples,
                            "samples_batch1": args.samples_batch1, "warmup_samples": args.warmup_samples,
                            "peers": args.peers, "quick": args.quick, "sanity_rows": SANITY_ROWS,
                            "network": "784-256-10 sigmoid, softmax-CE, Glorot-uniform, SGD lr 0.01, float32"},

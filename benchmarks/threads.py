@@ -37,7 +37,7 @@ def _child(repeats: int) -> dict[str, Any]:
     from backproplab import nn
     from backproplab.data import load_dataset
     from backproplab.optim import SGD
-    from backproplab.train import fit
+    from backproplab.train import TerminateOnDivergence, fit
     from backproplab.train.threads import blas_threads, largest_product, measure_fastest
 
     data = load_dataset("fashion-mnist", split="train", limit=max(v[5] for v in LOOPS.values()))
@@ -54,7 +54,7 @@ def _child(repeats: int) -> dict[str, Any]:
                 with blas_threads(threads):
                     started, cpu = time.perf_counter(), time.process_time()
                     fit(model, nn.SoftmaxCrossEntropy(), opt, (X, y), epochs=1, batch_size=batch, eval_train=False,
-                        verbose=0, divergence_factor=None)
+                        verbose=0, callbacks=[TerminateOnDivergence(None)])
                     if r:  # the first round warms up (numba cache, BLAS threads)
                         times[threads].append((time.perf_counter() - started, time.process_time() - cpu))
         params = base.parameters()

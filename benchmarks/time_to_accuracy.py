@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load_recipe(name: str, quick: bool) -> tuple[Any, Recipe, Any, Any]:
     from backproplab.experiments import apply_quick, load_preset
-    from backproplab.experiments.build import build_datasets
+    from backproplab.experiments.run.build import build_datasets
 
     config = load_preset(name)
     target = next(p.value for p in config.published if p.metric == "test_acc" and p.at_least)

@@ -6,7 +6,7 @@ allows, evaluates the test set after every epoch, and reports the wall time from
 end of each epoch's evaluation. A peer stops at the first epoch whose test accuracy reaches the target (or
 after the last epoch when ``stop_at_target`` is False).
 
-- backproplab: `backproplab.fit` on the objects `experiments.build` makes from the preset (what `backproplab run`
+- backproplab: `backproplab.fit` on the objects `experiments.run.build` makes from the preset (what `backproplab run`
   trains), with an epoch-end callback for the clock.
 - PyTorch: ``nn.Linear(bias=False)``, ``nn.BatchNorm1d``, ``nn.ReLU``, ``nn.Dropout``, ``nn.CrossEntropyLoss``,
   ``torch.optim.SGD`` (weight decay on the weight matrices only, as backproplab) and a per-epoch ``LambdaLR``
@@ -107,8 +107,8 @@ def _augment(recipe: Recipe, seed: int, mixup: bool = True) -> Any:
 
 def train_backproplab(config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
                       stop_at_target: bool = True) -> dict[str, Any]:
-    from backproplab.experiments.build import build_augment, build_loss, build_model, build_optimizer
     from backproplab.experiments.config import with_overrides
+    from backproplab.experiments.run.build import build_augment, build_loss, build_model, build_optimizer
     from backproplab.train import Callback, fit
 
     config = with_overrides(config, {"model": {"seed": seed}, "training": {"seed": seed}})

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up (idempotent, with MLflow tracking), then run the flagship Fashion-MNIST experiment
-# (SPEC.md A) with its report; the run is also logged to runs/mlflow.db (browse it with `backproplab ui`).
+# of the course "HW3 Neural Networks" (docs/courses.md) with its report; the run is also logged to runs/mlflow.db (browse it with `backproplab ui`).
 # Extra arguments go to `backproplab run`, e.g. --quick or --runs-dir DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."

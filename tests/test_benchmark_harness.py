@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PEERS = ["fast", "numpy", "plain", "torch", "sklearn"]
+PEERS = ["fast", "numpy", "plain", "torch", "torch-backend", "sklearn"]
 
 
 @pytest.mark.slow
@@ -36,7 +36,7 @@ def test_quick_benchmark_trains_every_peer_and_writes_json(tmp_path: Path) -> No
             if key == "fast" and row["status"] == "unavailable":
                 assert row["reason"]  # says why (e.g. the engine is not built yet)
                 continue
-            if key in ("torch", "sklearn") and row["status"] == "unavailable":
+            if key in ("torch", "torch-backend", "sklearn") and row["status"] == "unavailable":
                 continue  # optional peers
             assert row["status"] == "ok", (key, row["reason"])
             assert len(row["seconds"]) == 1 and row["seconds"][0] > 0 and row["samples_per_cpu_second"] > 0
@@ -49,7 +49,7 @@ def test_quick_benchmark_trains_every_peer_and_writes_json(tmp_path: Path) -> No
     # batch 1 trains 500 steps, batch 128 only 4: the loss falls much further at batch 1.
     after = [b["rows"][2]["median_loss_after"] for b in result["batches"]]
     assert after[0] < after[1] < after[2] < result["batches"][0]["loss_before"]
-    assert len(result["targets"]) == 8
+    assert len(result["targets"]) == 10
     floor = result["floor"]  # the batch-1 floor ran beside the fast engine on the same 500 rows
     if "error" not in floor:
         assert floor["rows"] == 500 and 300 < floor["mean_nonzero_pixels"] < 450
@@ -94,7 +94,8 @@ def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(mon
 
     real = measure.make_peer
     fakes = {"idle": _Idle, "crash": _Crashing}
-    monkeypatch.setattr(measure, "make_peer", lambda key, threads: fakes[key]() if key in fakes else real(key, threads))
+    monkeypatch.setattr(measure, "make_peer",
+                        lambda key, threads, device: fakes[key]() if key in fakes else real(key, threads, device))
     data = Problem(np.ascontiguousarray(fashion_small.X[:200]), fashion_small.y[:200])
     batch = measure.measure_batch(data, 32, ["idle", "crash", "plain"], repeats=2, threads=1, warmup_samples=64,
                                   log=lambda msg: None)
@@ -129,3 +130,28 @@ def test_time_to_accuracy_quick_runs_every_peer_and_writes_json(tmp_path: Path) 
     assert tta["speedup"]["torch"] == pytest.approx(tta["summary"]["torch"]["median_time_to_target"]
                                                     / tta["summary"]["backproplab"]["median_time_to_target"])
     assert {t["status"] for t in result["targets"]} <= {"PASS", "FAIL", "n/a"}
+
+
+def test_the_gpu_mode_times_the_torch_peers_and_refuses_without_cuda(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO))
+    torch = pytest.importorskip("torch", reason="the GPU mode needs torch")
+    from benchmarks.run import parse_args
+    from benchmarks.targets import check_targets
+
+    if torch.cuda.is_available():
+        args = parse_args(["--device", "cuda"])
+        assert args.peers == ["torch", "torch-backend"] and args.batch_sizes == [128, 256, 512, 1024, 2048, 4096]
+        assert args.skip_run
+    else:
+        with pytest.raises(SystemExit) as info:
+            parse_args(["--device", "cuda"])
+        assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        parse_args(["--device", "cuda", "--peers", "numpy"])
+    row = {"status": "ok", "samples_per_second": 2.0, "samples_per_cpu_second": 2.0}
+    batches = [{"batch_size": b, "rows": [{**row, "peer": "torch"}, {**row, "peer": "torch-backend",
+                                                                    "samples_per_second": 3.0}]} for b in (128, 4096)]
+    targets = check_targets(batches, None, device="cuda")
+    assert [t["target"] for t in targets] == ["batch 128 (cuda): torch backend >= 1.0x PyTorch autograd",
+                                             "batch 4096 (cuda): torch backend >= 1.0x PyTorch autograd"]
+    assert [t["status"] for t in targets] == ["PASS", "PASS"] and targets[0]["value"] == 1.5

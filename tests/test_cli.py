@@ -43,7 +43,7 @@ def test_gradcheck_command_passes(cli: CliRunner) -> None:
     result = cli.invoke(main, ["gradcheck"])
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
-    assert "all 19 checks below 1e-07" in result.output
+    assert "all 20 checks below 1e-07" in result.output and "\nBatchNorm " in result.output
 
 
 def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
     assert run.name.endswith("-smoke")
     for name in ("config.toml", "metrics.csv", "metrics.json", "model.npz", "summary.json", "confusion.json",
                  "misclassified.npz", "loss.png", "accuracy.png", "confusion_train.png", "confusion_test.png",
-                 "misclassified.png", "weights.png", "report.html"):
+                 "misclassified.png", "weights.png", "loss_iterations.png", "report.html"):
         assert (run / name).is_file(), name
     config = tomllib.loads((run / "config.toml").read_text())
     assert config["model"]["hidden"] == [16] and config["training"]["batch_size"] == 20
@@ -75,7 +75,7 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
     confusion = json.loads((run / "confusion.json").read_text())
     assert np.asarray(confusion["test"]).sum() == 300 and np.trace(confusion["test"]) == round(acc * 300)
     html = (run / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 6 and "http://" not in html and "https://" not in html
+    assert html.count("data:image/png;base64,") == 7 and "http://" not in html and "https://" not in html
 
 
 @pytest.mark.parametrize(

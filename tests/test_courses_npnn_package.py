@@ -20,7 +20,7 @@ from backproplab import nn, optim
 from backproplab.courses import npnn
 from backproplab.data import Dataset
 from backproplab.errors import ShapeError
-from backproplab.train import fit
+from backproplab.train import TerminateOnDivergence, fit
 
 pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
@@ -208,8 +208,8 @@ def train_both(data: Dataset, batch_size: int, make: Any, epochs: int = 2) -> tu
         model.train(batches)
         order = batches.indices.reshape(-1)  # this epoch's batches, in order
         fit(library, nn.SoftmaxCrossEntropy(), opt, (data.X[order], data.y[order]), epochs=1,
-            batch_size=batch_size, shuffle=False, engine="numpy", eval_train=False, divergence_factor=None,
-            verbose=0)
+            batch_size=batch_size, shuffle=False, engine="numpy", eval_train=False,
+            callbacks=[TerminateOnDivergence(factor=None)], verbose=0)
     return model, library
 
 

@@ -179,7 +179,8 @@ def test_truncated_batch(cifar) -> None:
 def test_label_out_of_range(cifar, rng: np.random.Generator) -> None:
     root, _ = cifar
     write_batch(root / "data_batch_5", rng.integers(0, 256, (2, 3072), dtype=np.uint8), [3, 10])
-    with pytest.raises(DatasetError, match=r"labels must be in \[0, 9\]; found values in \[0, 10\]"):
+    with pytest.raises(DatasetError, match=re.escape(f"{root / 'data_batch_5'}: labels must be in [0, 9]; "
+                                                     "found 10 at row 1 (the dataset has 10 classes)")):
         load_raw("cifar10", root=root)
 
 

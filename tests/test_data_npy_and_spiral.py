@@ -53,9 +53,10 @@ def test_float_images_in_unit_range_are_not_rescaled(tmp_path: Path, rng: np.ran
 
 
 def test_missing_ambiguous_and_unreadable_files(npy_dir: Path) -> None:
-    (npy_dir / "fashion_mnist_test_labels.npy").unlink()
-    with pytest.raises(DatasetError, match=r"no \*test_labels\.npy file \(expected e\.g\. fashion_mnist_test_labels"):
+    (npy_dir / "fashion_mnist_train_labels.npy").rename(npy_dir / "kept.bin")  # test labels may be missing: not these
+    with pytest.raises(DatasetError, match=r"no \*train_labels\.npy file \(expected e\.g\. fashion_mnist_train_labels"):
         load_raw("npy", root=npy_dir)
+    (npy_dir / "kept.bin").rename(npy_dir / "fashion_mnist_train_labels.npy")
     np.save(npy_dir / "fashion_mnist_test_labels.npy", np.zeros(500, np.uint8))
     np.save(npy_dir / "copy_test_labels.npy", np.zeros(500, np.uint8))
     with pytest.raises(DatasetError, match=r"several \*test_labels\.npy files"):

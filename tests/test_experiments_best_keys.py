@@ -14,9 +14,9 @@ from backproplab.cli.main import main
 from backproplab.data import Mixup, RandomShift
 from backproplab.errors import ConfigError
 from backproplab.experiments import run_experiment
-from backproplab.experiments.build import build_experiment
 from backproplab.experiments.config import parse_config
-from backproplab.experiments.sweep_trials import trial_config
+from backproplab.experiments.run.build import build_experiment
+from backproplab.experiments.sweep.trials import trial_config
 from backproplab.nn import BatchNorm
 from backproplab.optim import WarmupCosine
 

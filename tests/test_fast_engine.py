@@ -21,7 +21,7 @@ from backproplab import nn
 from backproplab.data import Dataset
 from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, InverseScaling, StepDecay
-from backproplab.train import EarlyStopping, History, evaluate, fit
+from backproplab.train import EarlyStopping, History, TerminateOnDivergence, evaluate, fit
 from backproplab.train import engine as engine_module
 from backproplab.train.progress import Progress
 
@@ -122,7 +122,7 @@ def test_fast_equals_numpy_with_target_rows_schedule_shuffle_and_momentum_carrie
     model = nn.mlp([784, 16, 10], "elu", seed=5, dtype=dtype)
     for schedule in (StepDecay(0.5), InverseScaling(0.5, 2.0)):
         results = both_engines(model, (X, targets), opt={"lr": 0.01, "momentum": 0.3, "schedule": schedule},
-                               epochs=3, shuffle=True, seed=11, validation_split=0.1)
+                               epochs=3, shuffle=True, seed=11, validation_size=0.1)
         assert_same(results, TOL[dtype])
         lrs = results["fast"][1].history["lr"]
         assert lrs == [schedule(0.01, e) for e in range(3)] and lrs[0] > lrs[2]
@@ -197,12 +197,12 @@ def test_huge_learning_rate_diverges_on_the_fast_engine(rows: Dataset) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from overflow either
         h = fit(model, nn.MSE(), SGD(model.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-                verbose=0, engine="fast", divergence_factor=None)
+                verbose=0, engine="fast", callbacks=[TerminateOnDivergence(factor=None)])
     assert h.engine == "fast" and h.diverged and len(h) == 1
     assert h.stop_reason.startswith("Training diverged: the loss became NaN or infinite at epoch 1, batch ")
     ref = nn.mlp([784, 16, 10], "relu", seed=0)
     h_np = fit(ref, nn.MSE(), SGD(ref.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-               verbose=0, engine="numpy", divergence_factor=None)
+               verbose=0, engine="numpy", callbacks=[TerminateOnDivergence(factor=None)])
     assert h_np.stop_reason == h.stop_reason  # same batch: the engines take the same steps up to the bad one
 
 
@@ -391,7 +391,7 @@ def test_fast_minibatches_with_target_rows_no_biases_and_a_batch_larger_than_the
                           nn.Dense(12, 10, rng=1, dtype=dtype))
     for batch_size in (7, 500):  # 500 > 300 rows: one batch of all of them, as NumPy does
         results = both_engines(model, (X, targets), opt={"lr": 0.1, "momentum": 0.3}, batch_size=batch_size,
-                               epochs=2, shuffle=True, seed=2, validation_split=0.1)
+                               epochs=2, shuffle=True, seed=2, validation_size=0.1)
         assert_same(results, TOL[dtype])
 
 
@@ -402,7 +402,7 @@ def test_huge_learning_rate_stops_the_fast_minibatch_engine_at_the_same_batch(ro
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             h = fit(model, nn.MSE(), SGD(model.parameters(), lr=500.0), rows.take(600), epochs=5, batch_size=8,
-                    verbose=0, engine=engine, divergence_factor=None)
+                    verbose=0, engine=engine, callbacks=[TerminateOnDivergence(factor=None)])
         assert h.engine == engine and h.diverged and len(h) == 1
         reasons[engine] = h.stop_reason
     assert reasons["fast"] == reasons["numpy"]

@@ -15,7 +15,7 @@ from backproplab import nn
 from backproplab.data import Compose, Dataset, Mixup, RandomShift
 from backproplab.errors import EngineError
 from backproplab.optim import SGD, Adam, WarmupCosine
-from backproplab.train import History, fit
+from backproplab.train import History, TerminateOnDivergence, fit
 
 TIMING = ("seconds", "train_seconds")
 
@@ -126,7 +126,7 @@ def test_divergence_stops_at_the_same_batch_as_the_numpy_engine(rows: Dataset) -
     for engine in ("numpy", "fast"):
         m = copy.deepcopy(model)
         results[engine] = fit(m, nn.MSE(), SGD(m.parameters(), lr=1e4), rows, epochs=3, batch_size=20, verbose=0,
-                              engine=engine, divergence_factor=None)
+                              engine=engine, callbacks=[TerminateOnDivergence(None)])
     assert results["fast"].diverged and results["fast"].stop_reason == results["numpy"].stop_reason
     assert "NaN or infinite at epoch 1, batch" in results["fast"].stop_reason
 

@@ -26,10 +26,14 @@ def test_backward_without_input_gradient_gives_the_same_parameter_gradients(rng:
     assert model.backward(upstream, need_input_grad=False) is None
     for p, g in zip(model.parameters(), full, strict=True):
         np.testing.assert_array_equal(p.grad, g)
-    # a first layer without the option (here an activation) still gets a full backward
+    # every module takes the flag: a first activation returns None too, the layers after it still get gradients
     model2 = nn.Sequential(nn.Tanh(), nn.Dense(5, 3, rng=0))
     model2.forward(x, training=True)
-    assert model2.backward(np.ones((6, 3), np.float32), need_input_grad=False).shape == x.shape
+    assert model2.backward(np.ones((6, 3), np.float32)).shape == x.shape
+    dense_grad = model2[1].weight.grad.copy()
+    model2[1].weight.grad[...] = np.nan
+    assert model2.backward(np.ones((6, 3), np.float32), need_input_grad=False) is None
+    np.testing.assert_array_equal(model2[1].weight.grad, dense_grad)
 
 
 def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.random.Generator) -> None:

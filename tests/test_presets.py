@@ -24,7 +24,7 @@ SWEEP_PRESETS = [n for n in preset_names() if preset_kind(n) == "sweep"]
 CIFAR_PRESETS = [n for n in SWEEP_PRESETS if n.startswith("cifar10")]
 ISSUE_PRESETS = {"fashion-sgd", "fashion-batch5", "fashion-batch-size", "fashion-width", "toy-two-layer",
                  "cifar10-two-layer", "cifar10-depth", "mnist-elu", "mnist-lr", "mnist-adam-vs-sgd",
-                 "mnist-two-hidden", "mnist-l1", "fashion-softmax-regression"}
+                 "mnist-two-hidden", "mnist-two-hidden-published", "mnist-l1", "fashion-softmax-regression"}
 
 
 def test_every_study_of_the_issue_is_a_preset() -> None:
@@ -45,8 +45,9 @@ def test_every_sweep_preset_validates_and_has_a_small_quick_variant(name: str) -
     assert sweep.name == name and sweep.description
     full, quick = expand_trials(sweep), expand_trials(apply_quick_sweep(sweep))
     assert 2 <= len(quick) <= 4 <= len(full) or len(full) == len(quick) == 3
-    for trial in quick:
-        assert trial.config.variant == "quick" and trial.config.training.epochs <= 3
+    for trial in quick:  # a few epochs, or a few iterations
+        t = trial.config.training
+        assert trial.config.variant == "quick" and (t.epochs or 0) <= 3 and (t.iterations or 0) <= 10
     assert all(t.config.variant == "full" for t in full)
 
 
@@ -92,6 +93,23 @@ def test_mnist_presets_are_spec_c_and_d() -> None:
                                                                         ("test_acc", 0.98, True)}
 
 
+def test_spec_d_published_point_adds_only_momentum_and_l1_crosses_rate_with_strength() -> None:
+    c = load_preset("mnist-two-hidden-published")
+    assert (c.data.dataset, c.data.validation_size, c.data.limit_train, c.model.hidden, c.model.activation,
+            c.model.init, c.model.dropout) == ("mnist", 0, 0, [100, 100], "sigmoid", "glorot_uniform", 0.0)
+    assert (c.regularization.l1, c.regularization.l2, c.optimizer.name, c.optimizer.lr, c.optimizer.schedule,
+            c.training.batch_size, c.training.epochs, c.training.shuffle) == (0, 0, "sgd", 0.05, "none", 16, 50, True)
+    assert (c.optimizer.momentum, c.optimizer.nesterov) == (0.9, False)  # the one change, named in the description
+    assert "momentum 0.9" in c.description
+    assert [(p.metric, p.value, p.at_least) for p in c.published] == [("test_acc", 0.9813, False)]
+    l1 = load_any("mnist-l1")
+    grid = {(t.config.model.init_from, t.config.regularization.l1, t.config.optimizer.lr) for t in expand_trials(l1)}
+    starts, strengths, rates = ({g[i] for g in grid} for i in range(3))
+    assert starts == {"mnist-l2", None} and len(strengths) >= 3 and len(rates) >= 3 and 0.05 in rates
+    assert len(grid) == len(starts) * len(strengths) * len(rates)  # every strength at every rate, from both starts
+    assert [(p.metric, p.value) for p in l1.published] == [("test_acc", 0.9781)]
+
+
 def test_softmax_regression_preset_is_spec_e() -> None:
     sweep = load_any("fashion-softmax-regression")
     trials = expand_trials(sweep)
@@ -113,7 +131,12 @@ def test_cifar_presets_are_spec_b() -> None:
     c = expand_trials(sweep)[0].config
     assert (c.model.activation, c.model.init, c.model.init_std, c.optimizer.schedule) == (
         "relu", "normal", 1e-4, "step")
-    assert c.data.validation_size == 1000 and c.training.epochs * (50000 - 1000) // 200 >= 3900  # ~4000 iterations
+    assert c.data.validation_size == 1000 and c.training.iterations == 4000 and c.training.epochs is None
+    lengths = {t.params["training.iterations"]: t.config for t in expand_trials(load_any("cifar10-iterations"))}
+    assert sorted(lengths) == [1000, 2000, 4000, 7000, 10000]  # SPEC B's training-length study
+    for config in lengths.values():  # at the published point
+        assert (config.model.hidden, config.training.batch_size, config.optimizer.lr, config.regularization.l2,
+                config.model.dropout, config.training.epochs) == ([100], 200, 1e-3, 0.25, 0.0, None)
     assert [(p.metric, p.value) for p in sweep.published] == [("test_acc", 0.538)]
     depths = sorted({len(t.config.model.hidden) + 1 for t in expand_trials(load_any("cifar10-depth"))})
     assert depths == [2, 3, 4, 5]  # Linear layers
@@ -244,12 +267,12 @@ def test_cifar_preset_quick_on_generated_files(name: str, cifar_root: Path, tmp_
 def test_flagship_quick_run_end_to_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "fashion-sgd", "--quick", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "Epoch 1/2, Train Loss:" in result.output and "Published vs this run:" in result.output
+    assert "Epoch 1/2, Train Loss:" in result.output and "Published (full run) vs this quick run" in result.output
     run = next(tmp_path.iterdir())
     summary = json.loads((run / "summary.json").read_text())
     # 2 epochs of batch-1 SGD on the first 2000 training images: measured 74.2% on the first 1000 test images.
     assert summary["final"]["test_acc"] > 0.70
-    assert summary["engine"] == "fast" and "Final (fast engine" in result.output  # batch-1 SGD: compiled
+    assert summary["engine"] == "fast" and "Final (quick run, fast engine" in result.output  # batch-1 SGD: compiled
     assert summary["data"]["sizes"] == {"train": 2000, "test": 1000}
     assert summary["data"]["checksum"] and len(summary["data"]["checksum"]) == 64
     row = next(r for r in summary["published"] if r["epoch"] == 1 and r["metric"] == "test_acc")

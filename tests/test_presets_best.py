@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backproplab.experiments import apply_quick, load_any, load_preset
-from backproplab.experiments.build import build_experiment
+from backproplab.experiments.run.build import build_experiment
 from backproplab.experiments.sweep import expand_trials
 from backproplab.nn import BatchNorm, Dropout, ReLU
 from backproplab.optim import SGD, WarmupCosine

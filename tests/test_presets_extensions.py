@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from backproplab import lab
 from backproplab.cli.main import main
 from backproplab.data import fit_pca, load_splits
 from backproplab.errors import ConfigError
 from backproplab.experiments import build_experiment, load_preset, parse_config, run_experiment, with_overrides
-from backproplab.experiments.init_from import latest_run, runs_root
+from backproplab.experiments.run.init_from import latest_run, runs_root
 from backproplab.nn import Dense, load_model
 
 # ------------------------------------------------------------------------------------------------ toy check
@@ -167,10 +168,16 @@ def test_init_from_a_run_directory_loads_its_exact_weights(tmp_path: Path) -> No
 def test_init_from_a_preset_runs_it_once_then_reuses_it(tmp_path: Path) -> None:
     config = with_overrides(load_preset("toy-two-layer"), {"name": "toy-again", "check": {"gradient": False,
                             "reference": "none"}, "model": {"init_from": "toy-two-layer"}})
-    first = run_experiment(config, runs_dir=tmp_path, verbose=0)
+    # a run never starts another one: without a run of the preset, run_experiment says what to do ...
+    with pytest.raises(ConfigError, match=r"init_from = 'toy-two-layer': no complete full run of that preset under "
+                                          r".*; run it first \(`backproplab run toy-two-layer`"):
+        run_experiment(config, runs_dir=tmp_path, verbose=0)
+    assert not list(tmp_path.iterdir())
+    # ... and the lab runs the preset first, once, before the run that needs it
+    first = lab.run(config, runs_dir=tmp_path, report=False, tracker="none", verbose=0)
     toy = latest_run(tmp_path, "toy-two-layer", "full")
     assert toy is not None and first.summary["init_from"] == str((toy / "model.npz").resolve())
-    second = run_experiment(config, runs_dir=tmp_path, verbose=0)
+    second = lab.run(config, runs_dir=tmp_path, report=False, tracker="none", verbose=0)
     assert second.summary["init_from"] == first.summary["init_from"]
     assert sum(1 for p in tmp_path.glob("*/summary.json") if "toy-two-layer" in p.parent.name) == 1
     # a quick run never reuses a full one

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from concurrent.futures import wait
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,7 @@ from click.testing import CliRunner
 
 from backproplab.cli.main import main
 from backproplab.errors import ConfigError
-from backproplab.experiments import executors
-from backproplab.experiments.sweep import open_executor, parse_sweep, run_sweep
+from backproplab.experiments.sweep import executors, open_executor, parse_sweep, run_sweep
 from backproplab.nn import load_model
 
 distributed = pytest.importorskip("distributed", reason="the dask extra (in the test extra) is not installed")
@@ -119,3 +120,15 @@ def test_ray_gives_the_same_trials_as_the_process_pool(tmp_path):
     import ray
 
     assert not ray.is_initialized()  # the local Ray it started is stopped again
+
+
+@pytest.mark.slow
+def test_dask_futures_are_cancelled_on_interrupt():
+    """A stop request cancels the queued and the running futures of a local Dask cluster at once."""
+    with open_executor("dask", workers=1) as pool:
+        running, queued = pool.submit(time.sleep, 60), pool.submit(time.sleep, 60)
+        started = time.monotonic()
+        pool.interrupt()
+        done, _ = wait([running, queued], timeout=30)
+        assert done == {running, queued} and running.cancelled() and queued.cancelled()
+        assert time.monotonic() - started < 30

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from backproplab.experiments.sweep import (
     retrain_config,
     run_sweep,
 )
+from backproplab.rundir import RunDirError
 
 SPIRAL = {"data": {"dataset": "spiral", "scale": "none", "validation_size": 60},
           "model": {"hidden": [16], "activation": "relu", "init": "he_uniform", "dtype": "float64"},
@@ -66,7 +69,7 @@ def test_serial_sweep_writes_the_contract_layout_and_trials_match_plain_runs(tmp
     assert summary["best"] == expected["trial"] and summary["best_params"] == {"optimizer.lr": best_lr}
     assert best["selection"] <= expected["selection"]
     assert summary["final"] == expected["final"] and summary["retrain"] is None
-    assert summary["trials"] == {"ok": 4, "diverged": 0, "error": 0, "total": 4}
+    assert summary["trials"] == {"ok": 4, "diverged": 0, "interrupted": 0, "error": 0, "total": 4}
     assert summary["kind"] == "sweep" and summary["selection"] == {"metric": "val_loss", "mode": "min"}
     rows = list(csv.DictReader((d / "trials.csv").open()))
     assert [r["trial"] for r in rows] == ["t000", "t001", "t002", "t003"]
@@ -78,13 +81,15 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
     d = tmp_path / "sw"
     first = run_sweep(sweep, sweep_dir=d, executor="serial")
     stamps = {t: (d / "trials" / t / "summary.json").stat().st_mtime_ns for t in ("t000", "t001", "t002")}
-    (d / "trials" / "t001" / "summary.json").unlink()  # as if killed before the trial finished
-    (d / "trials" / "t001" / "stray.tmp").write_text("half-written")
+    (d / "trials" / "t001" / "summary.json").unlink()  # as if killed before the trial finished ...
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stray = d / "trials" / "t001" / f".metrics.json.{int(dead.stdout)}.x1y2.tmp"
+    stray.write_text("half-written")  # ... while writing metrics.json (a dead process's temporary file)
     second = run_sweep(sweep, sweep_dir=d, executor="serial")
     after = {t: (d / "trials" / t / "summary.json").stat().st_mtime_ns for t in stamps}
     assert after["t000"] == stamps["t000"] and after["t002"] == stamps["t002"]
     assert after["t001"] != stamps["t001"]
-    assert not (d / "trials" / "t001" / "stray.tmp").exists()
+    assert not stray.exists()
     assert [t["final"] for t in second.trials] == [t["final"] for t in first.trials]  # same seeds, same numbers
     assert second.summary["best"] == first.summary["best"]
     # nothing left to run: no executor is started (this scheduler address does not exist), and a new
@@ -96,7 +101,7 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
                          config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}})
     with pytest.raises(SweepDirError) as info:
         run_sweep(other, sweep_dir=d, executor="serial")
-    assert "config.training.epochs: 4 -> 5" in str(info.value) and "--dir" in str(info.value)
+    assert "config.training.epochs: 4 -> 5" in str(info.value) and "--sweep-dir" in str(info.value)
     # without an explicit directory, a different sweep of the same name goes beside it
     (tmp_path / "runs").mkdir()
     a = run_sweep(spiral_sweep({"optimizer.lr": [0.01]}), runs_dir=tmp_path / "runs", executor="serial")
@@ -122,7 +127,7 @@ def test_failed_and_diverged_trials_are_recorded_and_the_rest_continue(tmp_path)
     assert read(result.sweep_dir / "trials" / "t003" / "summary.json")["diverged"] is True
     summary = read(result.sweep_dir / "sweep_summary.json")
     assert summary["best"] == "t002"
-    assert summary["trials"] == {"ok": 1, "diverged": 1, "error": 2, "total": 4}
+    assert summary["trials"] == {"ok": 1, "diverged": 1, "interrupted": 0, "error": 2, "total": 4}
     # the failed trials are retried on resume (their directories hold no summary), the others are not
     again = run_sweep(sweep, sweep_dir=result.sweep_dir, executor="serial")
     assert [t["status"] for t in again.trials] == ["error", "error", "ok", "diverged"]
@@ -155,7 +160,7 @@ def test_retrain_uses_all_training_rows_and_the_best_epoch_count(tmp_path):
     summary = read(result.sweep_dir / "sweep_summary.json")
     assert summary["retrain"] == "retrain" and summary["final"] == rsummary["final"]
     assert summary["published"] == [{"metric": "test_acc", "epoch": 0, "published": 0.9, "at_least": False,
-                                     "source": "", "this_run": rsummary["final"]["test_acc"],
+                                     "source": "", "reached": True, "this_run": rsummary["final"]["test_acc"],
                                      "difference": rsummary["final"]["test_acc"] - 0.9}]
     # the retrain is the plain run of retrain_config
     trial = expand_trials(sweep)[best["index"]]
@@ -171,7 +176,7 @@ def test_run_experiment_into_a_given_directory(tmp_path):
     config = expand_trials(spiral_sweep())[0].config
     result = run_experiment(config, run_dir=tmp_path / "a" / "b", verbose=0)
     assert result.run_dir == tmp_path / "a" / "b" and (result.run_dir / "summary.json").is_file()
-    with pytest.raises(FileExistsError, match="not empty"):
+    with pytest.raises(RunDirError, match="not empty"):
         run_experiment(config, run_dir=tmp_path / "a" / "b", verbose=0)
 
 
@@ -196,7 +201,7 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(SWEEP_TOML)
     runner = CliRunner()
-    out = runner.invoke(main, ["sweep", str(path), "--executor", "serial", "--dir", str(tmp_path / "d"),
+    out = runner.invoke(main, ["sweep", str(path), "--executor", "serial", "--sweep-dir", str(tmp_path / "d"),
                                "--set", "training.epochs=2", "--no-report"])
     assert out.exit_code == 0, out.output
     assert "Best: t00" in out.output and "test_acc" in out.output and "2 ok, 0 diverged, 0 failed" in out.output
@@ -210,9 +215,11 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     assert out.exit_code == 0, out.output
     assert [t["epochs_run"] for t in read(tmp_path / "runs" / "tiny-sweep" / "trials.json")] == [1, 1]
     out = runner.invoke(main, ["sweep", str(path), "--set", "search.space.optimizer.lrr=[0.1]"])
-    assert out.exit_code != 0 and "optimizer.lrr" in out.output and "unknown key" in out.output
+    assert out.exit_code == 2 and "optimizer.lrr" in out.output and "unknown key" in out.output
+    # --dir, the old spelling of --sweep-dir, still works
     out = runner.invoke(main, ["sweep", str(path), "--dir", str(tmp_path / "d"), "--set", "training.epochs=3"])
-    assert out.exit_code != 0 and "holds a different sweep" in out.output
+    assert out.exit_code == 1 and "holds a different sweep" in out.output and "(--sweep-dir)" in out.output
+    assert "note: --dir is now called --sweep-dir" in out.stderr
 
 
 def test_sweep_presets_are_listed_with_their_kind_and_run_by_name(tmp_path, monkeypatch):

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from backproplab.cli import track_cmd
 from backproplab.cli.main import main
 
 SPIRAL = ["train", "--dataset", "spiral", "--hidden", "8", "--activation", "relu", "--lr", "0.5",
@@ -48,7 +47,7 @@ def test_run_preset_with_mlflow_fills_the_default_store(tmp_path: Path, monkeypa
     assert "report.html" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
     # `backproplab track` on a logged run finds it instead of adding a copy
-    again = CliRunner().invoke(main, ["track", str(run_dir)])
+    again = CliRunner().invoke(main, ["track", str(run_dir), "--tracker", "mlflow"])
     assert again.exit_code == 0, again.output
     assert run.info.run_id in again.output
     assert len(client.search_runs([exp.experiment_id])) == 1
@@ -82,7 +81,7 @@ def test_bad_tracker_name_names_the_choices(tmp_path: Path) -> None:
 
 
 def test_default_tracker_follows_what_is_installed() -> None:
-    from backproplab.experiments.tracking import default_tracker_kind
+    from backproplab.tracking import default_tracker_kind
 
     kind, note = default_tracker_kind()
     if importlib.util.find_spec("mlflow") is None:
@@ -99,13 +98,16 @@ def test_track_rejects_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
 
 def test_ui_explains_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(track_cmd.importlib.util, "find_spec", lambda name: None if name == "flask" else real(name))
-    result = CliRunner().invoke(main, ["ui", "--store", str(tmp_path / "mlflow.db")])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "flask" else real(name))
+    result = CliRunner().invoke(main, ["ui", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1 and "pip install 'backproplab[ui]'" in result.output
 
-    monkeypatch.setattr(track_cmd.importlib.util, "find_spec", lambda name: object())
-    result = CliRunner().invoke(main, ["ui", "--store", str(tmp_path / "mlflow.db")])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    result = CliRunner().invoke(main, ["ui", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1 and f"no MLflow store at {(tmp_path / 'mlflow.db').resolve()}" in result.output
+    old = CliRunner().invoke(main, ["ui", "--store", str(tmp_path / "other.db")])  # the old spelling still works
+    assert old.exit_code == 1 and f"no MLflow store at {(tmp_path / 'other.db').resolve()}" in old.output
+    assert "note: --store is replaced by --runs-dir" in old.stderr
 
 
 @pytest.mark.slow

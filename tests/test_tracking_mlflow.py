@@ -18,9 +18,9 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 import backproplab  # noqa: E402
 from backproplab.errors import ConfigError  # noqa: E402
 from backproplab.experiments import parse_config, run_experiment  # noqa: E402
-from backproplab.experiments.tracking import log_run_dir, make_tracker  # noqa: E402
-from backproplab.experiments.tracking import mlflow_backend as backend  # noqa: E402
 from backproplab.report import write_run_report  # noqa: E402
+from backproplab.tracking import log_run_dir, make_tracker  # noqa: E402
+from backproplab.tracking import mlflow_backend as backend  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def test_run_logged_with_config_metrics_tags_and_artifacts(run_dir: Path, runs: 
     assert tags["backproplab.dataset"] == "fashion-mnist"
     assert len(summary["data"]["checksum"]) == 64
     assert tags["backproplab.dataset_checksum"] == summary["data"]["checksum"]
-    assert tags["git_commit"] == (summary["environment"]["git_commit"] or "unknown")
+    assert tags["git_commit"] == (summary["environment"]["git_commit"] or "none (not started in a git repository)")
     assert tags["mlflow.runName"] == run_dir.name
     assert tags["mlflow.note.content"] == "tracking test run"
 
@@ -208,7 +208,7 @@ def build_sweep_dir(root: Path) -> Path:
 
 
 def test_sweep_logged_as_parent_with_nested_trials_and_retrain(runs: Path, tracker: Any) -> None:
-    from backproplab.experiments.tracking import log_sweep_dir
+    from backproplab.tracking import log_sweep_dir
 
     sweep = build_sweep_dir(runs / "sweeps")
     parent_id = log_sweep_dir(tracker, sweep)

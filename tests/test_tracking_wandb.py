@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,19 +11,27 @@ from typing import Any
 import pytest
 
 from backproplab.experiments import parse_config, run_experiment
-from backproplab.experiments.tracking import log_run_dir, make_tracker
+from backproplab.tracking import log_run_dir, make_tracker
 
 wandb = pytest.importorskip("wandb", reason="the optional 'wandb' extra is not installed")
 
 
-@pytest.mark.slow
-def test_wandb_logs_a_run_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """W&B as a user without an account has it: offline, silent."""
     for var in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_DIR", "WANDB_PROJECT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WANDB_SILENT", "true")
-    config = parse_config({"name": "spiral-wandb", "data": {"dataset": "spiral"},
-                           "model": {"hidden": [8], "activation": "relu"}, "optimizer": {"lr": 0.5},
-                           "training": {"epochs": 3, "batch_size": 30}})
+
+
+def spiral(name: str) -> Any:
+    return parse_config({"name": name, "data": {"dataset": "spiral"}, "model": {"hidden": [8], "activation": "relu"},
+                         "optimizer": {"lr": 0.5}, "training": {"epochs": 3, "batch_size": 30}})
+
+
+@pytest.mark.slow
+def test_wandb_logs_a_run_offline(tmp_path: Path, offline: None) -> None:
+    config = spiral("spiral-wandb")
     run_dir = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     run_id = log_run_dir(make_tracker("wandb", runs_dir=tmp_path), run_dir)
 
@@ -70,3 +79,39 @@ def wandb_records(path: Path) -> Iterator[Any]:
             record.ParseFromString(buf)
             buf = b""
             yield record
+
+
+@pytest.mark.slow
+def test_wandb_logs_a_run_while_it_trains(tmp_path: Path, offline: None) -> None:
+    """`lab.run(tracker="wandb")` opens the W&B run when training starts, logs each epoch as it ends, and finishes
+    that same run with the final metrics and the artifact: one offline run, not two."""
+    from backproplab import lab
+    from backproplab.train import LambdaCallback
+
+    config = spiral("spiral-wandb-live")
+    during: list[int] = []
+
+    def look(state: Any, epoch: int, logs: dict[str, Any]) -> None:
+        if epoch == 2:  # the run exists while training goes on (opened in the background: wait for it)
+            deadline = time.monotonic() + 60
+            while not list((tmp_path / "wandb").glob("offline-run-*")) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            during.extend(1 for _ in (tmp_path / "wandb").glob("offline-run-*"))
+
+    result = lab.run(config, runs_dir=tmp_path, report=False, tracker="wandb", verbose=0,
+                     callbacks=[LambdaCallback(on_epoch_end=look)])
+    wandb.teardown()
+    assert during == [1]
+    [offline] = list((tmp_path / "wandb").glob("offline-run-*"))
+    [records_file] = list(offline.glob("run-*.wandb"))
+    records = list(wandb_records(records_file))
+    history = [items(r.history.item) for r in records if r.WhichOneof("record_type") == "history"]
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert [h["_step"] for h in history] == [1, 2, 3]
+    for logged, epoch in zip(history, metrics["epochs"], strict=True):
+        assert {k: logged[k] for k in metrics["history"]} == {k: epoch[k] for k in metrics["history"]}
+    summary: dict = {}
+    for r in records:
+        if r.WhichOneof("record_type") == "summary":
+            summary |= items(r.summary.update)
+    assert summary["final_test_acc"] == result.summary["final"]["test_acc"] and summary["backproplab.status"] == "ok"

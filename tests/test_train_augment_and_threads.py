@@ -69,8 +69,8 @@ def test_threads_are_applied_during_fit_and_restored(fashion_small: Dataset, thr
                 seen.append(_blas_threads())
             return x
 
-        def backward(self, grad_out: np.ndarray) -> np.ndarray:
-            return grad_out
+        def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+            return grad_out if need_input_grad else None
 
     before = _blas_threads()
     model = nn.Sequential(Spy(), *nn.mlp([784, 8, 10], "relu", seed=0))

@@ -36,7 +36,7 @@ def test_callbacks_are_called_in_order(fashion_small: Dataset) -> None:
         )
 
     train(fashion_small.take(100), [recorder("a"), recorder("b")], epochs=2)
-    keys = ["batch_loss", "epoch", "lr"]
+    keys = ["batch_loss", "epoch", "iteration"]
     assert events == [
         ("a", "train_begin"), ("b", "train_begin"),
         ("a", "epoch_begin", 1), ("b", "epoch_begin", 1), ("a", "epoch_end", 1, keys), ("b", "epoch_end", 1, keys),
@@ -127,7 +127,7 @@ def test_restore_best_weights_picks_the_best_validation_epoch(fashion_small: Dat
     snapshots: list[dict[str, np.ndarray]] = []
     snapshot = LambdaCallback(on_epoch_end=lambda s, e, logs: snapshots.append(s.model.state_dict()))
     es = EarlyStopping("val_loss", patience=100, restore_best_weights=True)
-    history, model = train(fashion_small, [es, snapshot], epochs=6, validation_split=0.3, seed=1)
+    history, model = train(fashion_small, [es, snapshot], epochs=6, validation_size=0.3, seed=1)
     best_epoch = int(np.argmin(history.history["val_loss"])) + 1
     assert history.params["restored_epoch"] == best_epoch == es.best_epoch
     for name, value in model.state_dict().items():

@@ -1,4 +1,4 @@
-"""fit: determinism, file order, what each History metric means, validation_split, divergence, bad input."""
+"""fit: determinism, file order, what each History metric means, validation_size, divergence, bad input."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from backproplab import nn
 from backproplab.data import Dataset, train_validation_indices
 from backproplab.optim import SGD, Adam, StepDecay
-from backproplab.train import History, LambdaCallback, evaluate, fit
+from backproplab.train import History, LambdaCallback, TerminateOnDivergence, evaluate, fit
 
 TIMING = ("seconds", "train_seconds")
 
@@ -36,14 +36,14 @@ def train_once(data: Dataset, *, seed: int, shuffle: bool = True, **kwargs: Any)
 
 def test_same_seed_gives_identical_history_and_weights(fashion_small: Dataset, fashion_test: Dataset) -> None:
     test = fashion_test.take(300)
-    a, model_a = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_split=0.2)
-    b, model_b = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_split=0.2)
+    a, model_a = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_size=0.2)
+    b, model_b = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_size=0.2)
     assert without_timing(a) == without_timing(b)
     assert set(a.history) >= {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                               "batch_loss", "lr", "seconds"}
     for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True):
         np.testing.assert_array_equal(p.value, q.value)
-    c, _ = train_once(fashion_small, seed=8, eval_sets={"test": test}, validation_split=0.2)
+    c, _ = train_once(fashion_small, seed=8, eval_sets={"test": test}, validation_size=0.2)
     assert c.history["train_loss"] != a.history["train_loss"]
 
 
@@ -58,8 +58,8 @@ class RowRecorder(nn.Module):
             self.seen.append(x[:, 0].astype(np.int64))
         return x[:, 1:]
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return np.hstack([np.zeros((len(grad_out), 1), grad_out.dtype), grad_out])
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        return np.hstack([np.zeros((len(grad_out), 1), grad_out.dtype), grad_out]) if need_input_grad else None
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -137,20 +137,25 @@ def test_evaluate_is_independent_of_its_batch_size(fashion_small: Dataset) -> No
     assert evaluate(model, loss, fashion_small) == evaluate(model, loss, (X, y))
 
 
-def test_validation_split_holds_out_rows_deterministically(fashion_small: Dataset) -> None:
+def test_validation_size_holds_out_rows_deterministically(fashion_small: Dataset) -> None:
     model = small_model()
     loss = nn.SoftmaxCrossEntropy()
     history = fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=1, batch_size=50,
-                  validation_split=0.25, seed=9, verbose=0)
+                  validation_size=0.25, seed=9, verbose=0)
     tr, va = train_validation_indices(600, 0.25, seed=9)
     assert history.params["train_size"] == 450
     val = evaluate(model, loss, fashion_small.X[va], fashion_small.y[va])
     train = evaluate(model, loss, fashion_small.X[tr], fashion_small.y[tr])
     assert history.history["val_loss"] == [val["loss"]] and history.history["val_acc"] == [val["accuracy"]]
     assert history.history["train_loss"] == [train["loss"]]
-    with pytest.raises(ValueError, match="validation_split and an eval set named 'val' cannot both be given"):
-        fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=1, validation_split=0.25,
+    with pytest.raises(ValueError, match="validation_size and an eval set named 'val' cannot both be given"):
+        fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=1, validation_size=0.25,
             eval_sets={"val": fashion_small}, verbose=0)
+    again = small_model()  # the old name of the keyword still works, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match=r"fit\(validation_split=...\) is now fit\(validation_size=...\)"):
+        old = fit(again, loss, SGD(again.parameters(), lr=0.1), fashion_small, epochs=1, batch_size=50,
+                  validation_split=0.25, seed=9, verbose=0)
+    assert old.history["val_loss"] == history.history["val_loss"]
 
 
 def test_regularised_objective_and_unregularised_loss_are_both_reported(fashion_small: Dataset) -> None:
@@ -201,7 +206,7 @@ def test_nan_or_infinite_loss_is_divergence_too(fashion_small: Dataset) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = fit(model, nn.MSE(), SGD(model.parameters(), lr=10.0), fashion_small, epochs=5, batch_size=10,
-                      verbose=0, divergence_factor=None)
+                      verbose=0, callbacks=[TerminateOnDivergence(factor=None)])
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert history.diverged and len(history) == 1
     assert "the loss became NaN or infinite at epoch 1, batch" in history.stop_reason
@@ -209,7 +214,7 @@ def test_nan_or_infinite_loss_is_divergence_too(fashion_small: Dataset) -> None:
 
 
 def test_history_serialises(fashion_small: Dataset) -> None:
-    history, _ = train_once(fashion_small.take(100), seed=0, validation_split=0.2)
+    history, _ = train_once(fashion_small.take(100), seed=0, validation_size=0.2)
     again = History.from_dict(json.loads(history.to_json()))
     assert again.history == history.history and again.epochs == history.epochs
     header = history.to_csv().splitlines()[0].split(",")
@@ -224,7 +229,7 @@ def test_history_serialises(fashion_small: Dataset) -> None:
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"epochs": 0}, ValueError, "epochs must be >= 1; got 0"),
     ({"batch_size": 0}, ValueError, "batch_size must be >= 1; got 0"),
-    ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast' or 'numpy'; got 'gpu'"),
+    ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast', 'numpy' or 'torch'; got 'gpu'"),
     ({"eval_sets": {"train": None}}, ValueError, "eval set name 'train' is reserved"),
 ])
 def test_bad_settings_are_rejected(fashion_small: Dataset, kwargs: dict, error: type, message: str) -> None:

@@ -1,6 +1,8 @@
-"""PyTorch on the CPU, used the ordinary way: nn.Linear + nn.Sigmoid, nn.CrossEntropyLoss, autograd, optim.SGD.
+"""PyTorch used the ordinary way: nn.Linear + nn.Sigmoid, nn.CrossEntropyLoss, autograd (``loss.backward()``),
+optim.SGD, on the CPU or a CUDA device.
 
-The data are torch tensors sharing memory with the NumPy arrays (made before timing); each step slices them.
+The data are torch tensors made before timing (on the CPU sharing memory with the NumPy arrays, on a GPU copied
+there once); each step slices them. On a GPU the epoch ends with ``torch.cuda.synchronize()``.
 """
 
 from __future__ import annotations
@@ -13,21 +15,24 @@ class TorchCPU(Peer):
     key = "torch"
     label = "PyTorch CPU"
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, device: str = "cpu") -> None:
         try:
             import torch
         except ImportError as exc:
             raise Unavailable(f"torch is not installed ({exc})") from exc
         self.torch = torch
+        self.device = device
+        if device != "cpu":
+            self.label = f"PyTorch autograd ({device})"
         torch.set_num_threads(threads)
 
     def setup(self, data: Problem, batch_size: int) -> None:
         torch, nn = self.torch, self.torch.nn
         d, h, k = SIZES
         self.l1, self.l2 = nn.Linear(d, h), nn.Linear(h, k)
-        self.model = nn.Sequential(self.l1, nn.Sigmoid(), self.l2)
+        self.model = nn.Sequential(self.l1, nn.Sigmoid(), self.l2).to(self.device)
         self.loss = nn.CrossEntropyLoss()
-        self.X, self.y = torch.from_numpy(data.X), torch.from_numpy(data.y)
+        self.X, self.y = torch.from_numpy(data.X).to(self.device), torch.from_numpy(data.y).to(self.device)
         self.b = batch_size
 
     def load(self, params: Params) -> None:
@@ -37,7 +42,7 @@ class TorchCPU(Peer):
             self.l1.weight.copy_(torch.from_numpy(W1.T.copy()))
             self.l1.bias.copy_(torch.from_numpy(b1))
             self.l2.weight.copy_(torch.from_numpy(W2.T.copy()))
-            self.l2.bias.copy_(torch.from_numpy(b2))
+            self.l2.bias.copy_(torch.from_numpy(b2))  # copy_ moves CPU values to the parameters' device
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=0.0)
 
     def epoch(self) -> None:
@@ -46,10 +51,12 @@ class TorchCPU(Peer):
             opt.zero_grad()
             loss(model(X[s:s + B]), y[s:s + B]).backward()
             opt.step()
+        if self.device != "cpu":
+            self.torch.cuda.synchronize()
 
     def params(self) -> Params:
         def np_(t):  # noqa: ANN001, ANN202
-            return t.detach().numpy()
+            return t.detach().cpu().numpy()
 
         return copy_params((np_(self.l1.weight).T, np_(self.l1.bias), np_(self.l2.weight).T, np_(self.l2.bias)))
 

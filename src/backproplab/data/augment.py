@@ -11,11 +11,15 @@ next call.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+
+# What `fit(augment=...)` takes: one training batch in, the batch to train on out.
+Augment = Callable[[Any, Any], tuple[Any, Any]]
 
 
 class RandomShift:

@@ -14,7 +14,8 @@ class Dataset:
 
     Attributes:
         X: features, float ``(N, D)`` (float32 unless asked otherwise).
-        y: integer class labels, int64 ``(N,)``.
+        y: integer class labels, int64 ``(N,)``; None for a split given without labels (a course's test set,
+            whose labels only the instructor has): it can be predicted, not scored.
         classes: the class names, indexed by label.
         name: dataset name (``"fashion-mnist"``, ``"mnist"``, ...).
         split: ``"train"``, ``"validation"`` or ``"test"``.
@@ -24,7 +25,7 @@ class Dataset:
     """
 
     X: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None
     classes: tuple[str, ...]
     name: str = ""
     split: str = ""
@@ -35,11 +36,15 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.X.ndim != 2:
             raise ValueError(f"Dataset X must be 2-D (N, D); got shape {self.X.shape}")
-        if self.y.shape != (self.X.shape[0],):
+        if self.y is not None and self.y.shape != (self.X.shape[0],):
             raise ValueError(f"Dataset y must have shape ({self.X.shape[0]},) to match X; got {self.y.shape}")
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
+
+    @property
+    def labeled(self) -> bool:
+        return self.y is not None
 
     @property
     def num_classes(self) -> int:
@@ -51,7 +56,7 @@ class Dataset:
 
     def subset(self, index: Any) -> Dataset:
         """Rows selected by a slice, an index array or a boolean mask."""
-        return replace(self, X=self.X[index], y=self.y[index])
+        return replace(self, X=self.X[index], y=None if self.y is None else self.y[index])
 
     def take(self, n: int | None) -> Dataset:
         """The first ``n`` rows (all of them for None)."""
@@ -62,4 +67,4 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (f"Dataset(name={self.name!r}, split={self.split!r}, X={self.X.shape} {self.X.dtype}, "
-                f"classes={self.num_classes}, source={self.source!r})")
+                f"classes={self.num_classes}, source={self.source!r}{'' if self.labeled else ', no labels'})")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import DatasetError
 from .idx import read_idx
 from .raw import RawData
+from .validate import check_images, check_labels
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -42,23 +41,22 @@ def read_idx_set(root: Path, classes: tuple[str, ...]) -> RawData:
     arrays = {}
     for key, path in files.items():
         a = read_idx(path, expected_ndim=3 if key.endswith("images") else 1)
-        if key.endswith("images") and a.shape[1:] != (28, 28):
+        if key.endswith("labels"):
+            arrays[key] = check_labels(a, len(classes), str(path))
+            continue
+        if a.shape[1:] != (28, 28):
             raise DatasetError(f"{path}: images must be 28x28; header says {a.shape[1]}x{a.shape[2]}")
-        arrays[key] = a
+        arrays[key] = check_images(a.reshape(len(a), -1), str(path), pixel_max=255.0)
     for split in ("train", "test"):
         n_img, n_lab = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_img != n_lab:
             raise DatasetError(f"{files[f'{split}_images']} holds {n_img} images but "
                                f"{files[f'{split}_labels']} holds {n_lab} labels; the counts must match")
-        labels = arrays[f"{split}_labels"]
-        if labels.size and labels.max() >= len(classes):
-            raise DatasetError(f"{files[f'{split}_labels']}: labels must be in [0, {len(classes) - 1}]; "
-                               f"found {int(labels.max())}")
     return RawData(
-        train_X=arrays["train_images"].reshape(len(arrays["train_images"]), -1),
-        train_y=arrays["train_labels"].astype(np.int64),
-        test_X=arrays["test_images"].reshape(len(arrays["test_images"]), -1),
-        test_y=arrays["test_labels"].astype(np.int64),
+        train_X=arrays["train_images"],
+        train_y=arrays["train_labels"],
+        test_X=arrays["test_images"],
+        test_y=arrays["test_labels"],
         classes=classes,
         source=str(root),
         pixel_max=255.0,

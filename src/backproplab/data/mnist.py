@@ -11,35 +11,44 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import BackproplabError, DatasetError, brief
 from .fashion_mnist import DIGIT_CLASSES, idx_files, read_idx_set
 from .idx import read_bytes
 from .locations import env_root, mnist_candidates
 from .raw import RawData
 from .safe_pickle import load_arrays_pickle
+from .validate import check_images, check_labels
 
 
 def read_mnist_pickle(path: Path) -> RawData:
     try:
         content = load_arrays_pickle(read_bytes(path), encoding="latin1")
-    except DatasetError:
+    except BackproplabError:
         raise
     except Exception as exc:  # any unpickling failure means the file is not what we expect
-        raise DatasetError(f"{path}: not a readable mnist.pkl.gz ({type(exc).__name__}: {exc})") from exc
+        raise DatasetError(f"{path}: not a readable mnist.pkl.gz ({type(exc).__name__}: {brief(exc)})") from exc
     if not (isinstance(content, tuple) and len(content) == 3
             and all(isinstance(part, tuple) and len(part) == 2 for part in content)):
         raise DatasetError(f"{path}: expected a pickle of three (images, labels) pairs "
                            "(train, validation, test)")
     (tx, ty), (vx, vy), (sx, sy) = content
-    for what, X in (("train", tx), ("validation", vx), ("test", sx)):
+    parts = {}
+    for what, X, y in (("train", tx, ty), ("validation", vx, vy), ("test", sx, sy)):
         if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] != 784:
             raise DatasetError(f"{path}: {what} images must be an (N, 784) array; "
                                f"got {getattr(X, 'shape', type(X).__name__)}")
+        if not isinstance(y, np.ndarray):
+            raise DatasetError(f"{path}: {what} labels must be an array; got {type(y).__name__}")
+        where = f"{path} ({what} part)"
+        parts[what] = (check_images(X, where, pixel_max=1.0), check_labels(y, len(DIGIT_CLASSES), where))
+        if len(X) != len(y):
+            raise DatasetError(f"{where}: {len(X)} images but {len(y)} labels; the counts must match")
+    (tx, ty), (vx, vy), (sx, sy) = parts.values()
     return RawData(
         train_X=np.concatenate([tx, vx]),
-        train_y=np.concatenate([ty, vy]).astype(np.int64),
+        train_y=np.concatenate([ty, vy]),
         test_X=sx,
-        test_y=np.asarray(sy).astype(np.int64),
+        test_y=sy,
         classes=DIGIT_CLASSES,
         source=str(path),
         pixel_max=1.0,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._text import did_you_mean
 from ..errors import ConfigError, DatasetError
 from .cifar10 import load_cifar10
 from .dataset import Dataset
@@ -69,7 +70,7 @@ def normalize_name(name: str) -> str:
     key = name.lower().replace("_", "-")
     key = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if key not in DATASETS:
-        raise ConfigError(f"dataset: expected one of {list(DATASETS)}; got {name!r}")
+        raise ConfigError(f"dataset: expected one of {list(DATASETS)}; got {name!r}{did_you_mean(name, DATASETS)}")
     return key
 
 

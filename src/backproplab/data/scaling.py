@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 
-ScaleName = Literal["unit", "centered", "mean", "standardize", "none"]
 SCALES = ("unit", "centered", "mean", "standardize", "none")
+ScaleName = Literal["unit", "centered", "mean", "standardize", "none"]  # = SCALES, for type checkers
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Scaler:
 
 def fit_scaler(kind: str, train_X: np.ndarray, pixel_max: float) -> Scaler:
     if kind not in SCALES:
-        raise ConfigError(f"scale: expected one of {list(SCALES)}; got {kind!r}")
+        raise ConfigError(f"scale: expected one of {list(SCALES)}; got {kind!r}{did_you_mean(kind, SCALES)}")
     if kind == "none":
         return Scaler(kind, 0.0, 1.0)
     if kind == "unit":

@@ -1,28 +1,50 @@
 """Run configuration: a validated, fully resolved description of one training run (TOML on disk).
 
 Every key has a default, so a config file only states what differs. Errors name the key, the allowed values
-and what was given, e.g. ``optimizer.name: expected one of 'sgd', 'adam'; got 'adamw'``.
+and what was given, e.g. ``optimizer.name: expected 'sgd' or 'adam'; got 'adamw'; did you mean 'adam'?``.
+The names a key accepts come from the registry of its concept (`backproplab.data.DATASETS`,
+`backproplab.nn.ACTIVATIONS`, ...), which the command line reads too (`choices`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._text import did_you_mean, read_utf8
+from ..backend import BACKENDS, DEVICES_TEXT, DTYPES
+from ..data.registry import DATASETS
+from ..data.scaling import SCALES
 from ..errors import ConfigError
+from ..nn.build import ACTIVATIONS, LOSSES
+from ..nn.init import INITIALIZERS
+from ..optim import OPTIMIZERS, SCHEDULES
+from ..train.engine import ENGINES
+
+
+def one_of(names: Any) -> Any:
+    """The ``Literal`` type of a registry's names (a tuple, or a dict's keys): the schema accepts what the
+    registry holds, and nothing else."""
+    return Literal[tuple(names)]
 
 # The value of a blank (black) pixel after each scaling, which shifted images are filled with.
 AUGMENT_FILL = {"unit": 0.0, "centered": -0.5, "none": 0.0}
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+# The largest seed both weight streams accept: numpy.random.default_rng and the legacy RandomState.
+SEED_MAX = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class AugmentConfig(_Section):
@@ -40,11 +62,11 @@ class AugmentConfig(_Section):
 
 
 class DataConfig(_Section):
-    dataset: Literal["fashion-mnist", "mnist", "cifar10", "npy", "spiral", "toy"] = "fashion-mnist"
+    dataset: one_of(DATASETS) = "fashion-mnist"
     root: str | None = Field(None, description="directory (or file) holding the data; default: standard place")
-    scale: Literal["unit", "centered", "mean", "standardize", "none"] = "unit"
+    scale: one_of(SCALES) = "unit"
     validation_size: int = Field(0, ge=0, description="training rows held out as validation (0: none)")
-    split_seed: int = 0
+    split_seed: Seed = 0
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
     limit_test: int = Field(0, ge=0, description="use only the first N test rows (0: all)")
     pca_variance: float | None = Field(
@@ -55,18 +77,22 @@ class DataConfig(_Section):
 
 class ModelConfig(_Section):
     hidden: list[int] = Field(default_factory=lambda: [256])
-    activation: Literal["sigmoid", "relu", "leaky_relu", "elu", "tanh", "identity"] = "sigmoid"
+    activation: one_of(ACTIVATIONS) = "sigmoid"
     elu_alpha: float = Field(1.0, gt=0)
     leaky_slope: float = Field(0.01, ge=0)
     dropout: float = Field(0.0, ge=0, lt=1, description="drop probability after each hidden activation")
     batch_norm: bool = Field(False, description="BatchNorm after each hidden Dense layer (which then has no bias)")
-    init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "normal", "zeros"] = "glorot_uniform"
+    init: one_of(INITIALIZERS) = "glorot_uniform"
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
-    seed: int = 0
+    seed: Seed = 0
     rng: Literal["pcg64", "legacy"] = Field(
         "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
         "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: one_of(DTYPES) = "float32"
+    backend: one_of(BACKENDS) = Field(
+        "numpy", description="the arrays the modules compute with: numpy, or torch tensors (the torch extra)")
+    device: str = Field("auto", description="torch backend: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when torch "
+                        "sees a GPU, else the CPU); the numpy backend runs on the CPU")
     init_from: str | None = Field(
         None, description="start from saved weights: a model.npz file, a run or sweep directory, or a preset "
         "name (its latest finished run under the runs directory, run first if there is none); "
@@ -82,15 +108,20 @@ class ModelConfig(_Section):
     def _positive_widths(self) -> ModelConfig:
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"model.hidden: every width must be >= 1; got {self.hidden}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"model.device: expected {DEVICES_TEXT}; got {self.device!r}")
+        if self.backend == "numpy" and self.device.startswith("cuda"):
+            raise ValueError(f"model.device = {self.device!r} needs model.backend = 'torch' (NumPy computes on the "
+                             "CPU)")
         return self
 
 
 class LossConfig(_Section):
-    name: Literal["softmax_cross_entropy", "mse"] = "softmax_cross_entropy"
+    name: one_of(LOSSES) = "softmax_cross_entropy"
 
 
 class OptimizerConfig(_Section):
-    name: Literal["sgd", "adam"] = "sgd"
+    name: one_of(OPTIMIZERS) = "sgd"
     lr: float = Field(0.01, gt=0)
     momentum: float = Field(0.0, ge=0, lt=1)
     nesterov: bool = False
@@ -98,7 +129,7 @@ class OptimizerConfig(_Section):
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
-    schedule: Literal["none", "step", "inverse", "cosine"] = "none"
+    schedule: one_of(SCHEDULES) = "none"
     lr_decay: float = Field(1.0, gt=0, le=1, description="step schedule: lr *= lr_decay every step_size epochs")
     step_size: int = Field(1, ge=1)
     power: float = Field(0.5, ge=0, description="inverse schedule: lr = lr0 / (1 + epoch) ** power")
@@ -145,18 +176,33 @@ class CheckConfig(_Section):
         return self.gradient or self.reference != "none"
 
 
+DEFAULT_EPOCHS = 15
+
+
 class TrainingConfig(_Section):
-    epochs: int = Field(15, ge=1)
+    epochs: int | None = Field(None, ge=1, description=f"passes over the training set (default {DEFAULT_EPOCHS}); "
+                               "or give training.iterations instead")
+    iterations: int | None = Field(None, ge=1, description="optimizer steps (batches) instead of epochs: "
+                                   "ceil(iterations / steps per epoch) epochs, the last one cut short")
+    loss_every: int | Literal["auto"] = Field(
+        "auto", description="record the training loss every N iterations (the mean of those N batch losses) in "
+        "History.batch_losses; auto: every iteration in runs of up to 10,000 iterations, else about 10,000 points")
     batch_size: int = Field(1, ge=1)
     shuffle: bool = False
-    seed: int = 0
+    seed: Seed = 0
     eval_train: bool = Field(True, description="evaluate the whole training set after each epoch")
     eval: list[Literal["validation", "test"]] = Field(default_factory=lambda: ["test"])
     early_stopping: EarlyStoppingConfig | None = None
-    engine: Literal["auto", "fast", "numpy"] = "auto"
+    engine: one_of(ENGINES) = "auto"
     threads: int | Literal["auto"] = Field(
         "auto", description="threads of NumPy's BLAS: a positive number, or auto (the fastest count measured at "
         "the start of the run; sweep trials use 1 unless a number is given)")
+    checkpoint_every: int = Field(1, ge=0, description="write checkpoint.npz after every N epochs (0: only when "
+                                  "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it")
+    checkpoint_seconds: float = Field(0.0, ge=0, allow_inf_nan=False,
+                                      description="at most one checkpoint every this many seconds")
+    predict: bool = Field(False, description="after training, write the predicted class of every test row "
+                          "(int64, in test-file order) to test_pred.npy in the run directory")
 
     @field_validator("threads", mode="before")
     @classmethod
@@ -164,6 +210,27 @@ class TrainingConfig(_Section):
         if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             return value
         raise ValueError(f"training.threads: expected a positive integer or 'auto'; got {value!r}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_length(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        epochs, iterations = data.get("epochs"), data.get("iterations")
+        if epochs is not None and iterations is not None:
+            raise ValueError(f"training.epochs and training.iterations: give exactly one (the run's length in "
+                             f"passes over the data, or in optimizer steps); got epochs = {epochs!r} and "
+                             f"iterations = {iterations!r}")
+        if epochs is None and iterations is None:
+            return {**data, "epochs": DEFAULT_EPOCHS}
+        return data
+
+    @field_validator("loss_every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"training.loss_every: expected an integer >= 1 or 'auto'; got {value!r}")
+        return value
 
 
 class PublishedValue(_Section):
@@ -204,12 +271,17 @@ class RunConfig(_Section):
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
         if self.check.reference == "two_layer":
             self._check_two_layer()
-        if self.optimizer.schedule == "cosine" and self.optimizer.warmup_epochs >= self.training.epochs:
+        epochs = self.training.epochs
+        if self.optimizer.schedule == "cosine" and epochs is not None and self.optimizer.warmup_epochs >= epochs:
             raise ValueError(f"optimizer.warmup_epochs ({self.optimizer.warmup_epochs}) must be smaller than "
-                             f"training.epochs ({self.training.epochs})")
+                             f"training.epochs ({epochs})")
         if (self.data.augment.shift or self.data.augment.flip) and self.data.scale not in AUGMENT_FILL:
             raise ValueError(f"data.augment needs data.scale in {sorted(AUGMENT_FILL)} (a blank pixel must have one "
                              f"value to fill with); got {self.data.scale!r}")
+        engine, backend = self.training.engine, self.model.backend
+        if engine != "auto" and (engine == "torch") != (backend == "torch"):
+            raise ValueError(f"training.engine = {engine!r} cannot train model.backend = {backend!r}: the fast and "
+                             "numpy engines train NumPy models, the torch engine torch models; use 'auto'")
         return self
 
     def _check_two_layer(self) -> None:
@@ -241,8 +313,37 @@ def _format_error(exc: ValidationError, source: str) -> str:
             continue
         msg = f"expected {err['ctx']['expected']}" if err["type"] == "literal_error" else err["msg"]
         given = err.get("input")
-        lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}"))
+        hint = ""
+        if err["type"] == "literal_error" and isinstance(given, str):
+            hint = did_you_mean(given, choices(key))
+        lines.append(f"{key}: {msg}" + ("" if isinstance(given, dict) else f"; got {given!r}{hint}"))
+    if len(lines) == 1:
+        return f"invalid configuration{source}: {lines[0]}"
     return f"invalid configuration{source}:\n  " + "\n  ".join(lines)
+
+
+def _field(key: str) -> Any:
+    """The pydantic field of a dotted config key (``"optimizer.name"``); KeyError when there is none."""
+    model: Any = RunConfig
+    *sections, name = key.split(".")
+    for section in sections:
+        model = model.model_fields[section].annotation
+    return model.model_fields[name]
+
+
+def choices(key: str) -> tuple[Any, ...]:
+    """The values a config key accepts when it is a choice (``choices("optimizer.name")`` -> ``('sgd', 'adam')``),
+    else ``()``."""
+    try:
+        annotation = _field(key).annotation
+    except (KeyError, AttributeError):
+        return ()
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def default(key: str) -> Any:
+    """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01)."""
+    return _field(key).get_default(call_default_factory=True)
 
 
 def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:
@@ -254,12 +355,8 @@ def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        return tomllib.loads(read_utf8(path, "config file", ConfigError))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
@@ -268,9 +365,18 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_toml(path), str(path))
 
 
+# Keys of one table that stand for the same setting (a run's length): an override of one replaces the other.
+ALTERNATIVE_KEYS = (("epochs", "iterations"),)
+
+
 def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with ``overrides`` merged in, table by table."""
+    """A copy of ``base`` with ``overrides`` merged in, table by table (an override of ``training.iterations``
+    replaces ``training.epochs`` and the other way round: `ALTERNATIVE_KEYS`)."""
     out = copy.deepcopy(base)
+    for pair in ALTERNATIVE_KEYS:
+        for given, other in (pair, pair[::-1]):
+            if given in overrides and other not in overrides:
+                out.pop(other, None)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
@@ -320,3 +426,20 @@ def apply_quick(config: RunConfig) -> RunConfig:
         return config
     quick = with_overrides(config, config.quick)
     return quick.model_copy(update={"name": config.name, "quick": {}, "variant": "quick"})
+
+
+# settings that do not change what a run computes
+NOT_TRAINING = ("name", "description", "published", "quick")
+
+
+def training_part(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A dumped config without the settings that do not change what it computes (name, description ...)."""
+    return {k: v for k, v in config.items() if k not in NOT_TRAINING}
+
+
+def config_differences(old: RunConfig, new: RunConfig) -> list[str]:
+    """``key: old -> new`` for every setting in which ``new`` would compute something else than ``old``."""
+    a = flatten_dotted(training_part(old.model_dump(mode="json", exclude_none=True)))
+    b = flatten_dotted(training_part(new.model_dump(mode="json", exclude_none=True)))
+    return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]

@@ -1,19 +1,17 @@
 """Named presets: the TOML files in ``backproplab/configs`` (the repository's ``configs/`` directory).
 
-A preset is a run config, or a sweep (``kind = "sweep"``, see `backproplab.experiments.sweep_config`).
+A preset is a run config, or a sweep (``kind = "sweep"``, see `backproplab.experiments.sweep.spec`, which also
+has `load_any` for either kind).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 from .config import RunConfig, parse_config, read_toml
-
-if TYPE_CHECKING:
-    from .sweep_config import SweepConfig
 
 
 def presets_dir() -> Path:
@@ -32,8 +30,10 @@ def find_preset(name_or_path: str) -> Path:
         return path
     candidate = presets_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():
-        raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(preset_names())} "
-                          "(or give a path to a .toml file)")
+        hint = did_you_mean(name_or_path, preset_names())
+        known = (" (`backproplab presets` lists them all)" if hint
+                 else f"; the presets are {', '.join(preset_names())} (`backproplab presets` describes them)")
+        raise ConfigError(f"unknown preset {name_or_path!r}{hint}{known}; or give a path to a .toml file")
     return candidate
 
 
@@ -64,11 +64,3 @@ def load_preset(name_or_path: str) -> RunConfig:
         raise ConfigError(f"{path}: kind: expected one of 'run', 'sweep'; got {kind!r}")
     return _named(parse_config(data, str(path)), name_or_path)
 
-
-def load_any(name_or_path: str) -> RunConfig | SweepConfig:
-    """A RunConfig or a SweepConfig, by the file's ``kind``."""
-    if preset_kind(name_or_path) == "sweep":
-        from .sweep_config import load_sweep
-
-        return load_sweep(name_or_path)
-    return load_preset(name_or_path)

@@ -81,6 +81,12 @@ class Steps:
     single: bool = False
     loss_options: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        after = ("" if self.loss_after_update is None
+                 else f", {self.loss_after_update:.6g} after the step (lr {self.lr:g})")
+        return (f"Steps({len(self.layers)} layers, {len(self.x)} example(s), {self.loss_kind} loss {self.loss:.6g}"
+                f"{after}; .derivation() shows every quantity)")
+
     # -- lists by role ---------------------------------------------------------------------------------------
     @property
     def pre_activations(self) -> list[np.ndarray]:

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._text import read_utf8
 from ..errors import ConfigError
 from ..nn import (
     ELU,
@@ -66,7 +67,7 @@ LossName = Literal["softmax_cross_entropy", "cross_entropy", "binary_cross_entro
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LayerSpec(_Strict):
@@ -299,10 +300,7 @@ def parse_problem(data: dict[str, Any], source: str = "") -> ProblemSpec:
 def load_problem(path: str | Path) -> ProblemSpec:
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: problem file not found") from None
+        data = tomllib.loads(read_utf8(path, "problem file", ConfigError))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return parse_problem(data, str(path))

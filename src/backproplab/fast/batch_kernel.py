@@ -103,10 +103,11 @@ def _batch_csc(m, nzidx, nzcnt, colptr, colrow):
 @njit(cache=True, fastmath=False)
 def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop, theta, vel, vel_ready, w_off,
                       b_off, n_in, n_out, has_bias, a_off, act, act_par, loss_code, hyper, reg_code, reg_c, Z, A,
-                      G, gw, grow, nzidx, nzcnt, colptr, colrow, batch_rows):
+                      G, gw, grow, nzidx, nzcnt, colptr, colrow, batch_rows, losses):
     """Train on batches ``start..stop-1`` of ``order`` (batch k = ``order[k B:(k + 1) B]``). Returns
     ``(loss_sum, batches, bad)``: the sum of the batch losses of the batches taken, their number, and -1 or
-    the position (from ``start``) of the batch whose loss was NaN or infinite (stopped before its update)."""
+    the position (from ``start``) of the batch whose loss was NaN or infinite (stopped before its update).
+    Batch k's loss is also written to ``losses[k]`` (float64; the bad batch's too)."""
     num_layers = n_in.shape[0]
     last = num_layers - 1
     dt = theta.dtype.type
@@ -157,6 +158,7 @@ def sgd_epoch_batches(X, labels, rows, use_rows, order, batch_size, start, stop,
                 for j in range(kk):
                     G[o + j] = G[o + j] / fm
         value = value / fm
+        losses[k] = value
         if not math.isfinite(value):
             return total, k - start, k - start
         total += float(value)

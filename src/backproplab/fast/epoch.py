@@ -51,6 +51,8 @@ class FastTrainer:
         self.grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
         self.nz = np.zeros(self.X.shape[1], dtype=np.int64)
         self._file_order = np.arange(len(self.X), dtype=np.int64)
+        # the batch loss of each step of the current pass (written by the kernels)
+        self.losses = np.zeros(-(-len(self.X) // batch_size), dtype=np.float64)
         if batch_size > 1:
             from .batch_kernel import sgd_epoch_batches
 
@@ -68,47 +70,62 @@ class FastTrainer:
             self._block = rows_  # rows per layer block of Z, A, G (the batch size, or N if smaller)
 
     def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
-                  on_chunk: Callable[[int, float], None] | None = None) -> tuple[float, int, int | None]:
-        """One pass over the data in ``order`` (None: file order) at the optimizer's current ``lr``.
+                  on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
+                  should_stop: Callable[[], Any] | None = None,
+                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+        """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
+        ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps (default:
+        the whole pass). Step t's batch loss is written to ``self.losses[t]``.
 
-        Returns ``(loss_sum, steps, bad)``: the sum of the per-step (per-batch) losses, the number of steps
-        taken and, if a loss was NaN or infinite, the 1-based step at which training stopped (before that step's
-        update), else None. ``on_chunk(steps, mean_loss)`` is called after every ``chunk`` steps (for a
-        progress bar). A step is one example at batch size 1, one batch of ``batch_size`` rows otherwise.
+        Returns ``(loss_sum, steps, bad, stopped)``: ``total`` plus the per-step (per-batch) losses, added chunk
+        by chunk; the number of steps taken; if a loss was NaN or infinite, the 1-based step at which training
+        stopped (before that step's update), else None; and if ``should_stop()`` was true before a chunk, the
+        step (0-based, a multiple of ``chunk``) at which the pass stopped, else None. Continuing that pass
+        later with ``start=stopped`` and ``total=loss_sum`` adds the same numbers in the same order as one
+        uninterrupted pass. ``on_chunk(steps, mean_loss)`` is called after every chunk (for a progress bar).
+        A step is one example at batch size 1, one batch of ``batch_size`` rows otherwise.
         """
         p = self.plan
         opt = self.optimizer
         order = self._file_order if order is None else np.ascontiguousarray(order, dtype=np.int64)
         rows_total = len(order)
         n = -(-rows_total // self.batch_size)  # steps
+        if stop is not None:
+            n = min(n, int(stop))
+        if n > len(self.losses):
+            self.losses = np.zeros(n, dtype=np.float64)
         if rows_total and (order.min() < 0 or order.max() >= len(self.X)):  # the kernel does not bounds-check
             raise IndexError(f"order holds indices outside [0, {len(self.X) - 1}]")
         chunk = n if not chunk or chunk < 1 else int(chunk)
         p.pack(opt)
         hyper = p.hyper(opt)
-        total, steps, bad = 0.0, 0, None
+        steps, bad, stopped = 0, None, None
         try:
-            for start in range(0, n, chunk):
-                stop = min(n, start + chunk)
+            for first in range(int(start), n, chunk):
+                if should_stop is not None and should_stop():
+                    stopped = first
+                    break
+                end = min(n, first + chunk)
                 if self.batch_size > 1:
                     s, k, b = self._batch_kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, self._block, start, stop, p.theta,
+                        self.X, self.labels, self.rows, self.use_rows, order, self._block, first, end, p.theta,
                         p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act,
                         p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.Z, self.A, self.G, self.gw,
-                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows)
+                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows, self.losses)
                 else:
                     s, k, b = self._kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, start, stop, p.theta, p.vel,
+                        self.X, self.labels, self.rows, self.use_rows, order, first, end, p.theta, p.vel,
                         p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act, p.act_par,
-                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz)
+                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz,
+                        self.losses)
                 total += s
                 steps += k
                 if b >= 0:
-                    bad = start + b + 1
+                    bad = first + b + 1
                     break
                 if on_chunk is not None:
-                    on_chunk(stop - start, s / max(k, 1))
+                    on_chunk(end - first, s / max(k, 1))
         finally:
             opt.steps += steps
             p.unpack(opt)
-        return total, steps, bad
+        return total, steps, bad, stopped

@@ -233,10 +233,11 @@ def _input_gradient(w2, gs, g, io, nin, out):
 
 @njit(cache=True, fastmath=False)
 def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_ready, w_off, b_off, n_in, n_out,
-              has_bias, a_off, act, act_par, loss_code, hyper, reg_code, reg_c, z, a, g, grow, nz):
+              has_bias, a_off, act, act_par, loss_code, hyper, reg_code, reg_c, z, a, g, grow, nz, losses):
     """Train on examples ``order[start:stop]`` one at a time. Returns ``(loss_sum, steps, bad)``.
 
-    ``loss_sum`` is the sum of the per-example losses of the steps taken (``steps`` of them); ``bad`` is -1, or
+    ``loss_sum`` is the sum of the per-example losses of the steps taken (``steps`` of them), each also written
+    to ``losses[t]`` (float64, one entry per step of the pass, the bad one included); ``bad`` is -1, or
     the position in ``order[start:stop]`` whose loss was NaN or infinite (training stops before its update,
     like the NumPy engine). ``z``, ``a``, ``g`` are work buffers of ``a_off[-1]`` entries (pre-activations,
     activations, gradients of every layer), ``grow`` one of max(n_out) entries (a row's gradient), ``nz`` one
@@ -284,6 +285,7 @@ def sgd_epoch(X, labels, rows, use_rows, order, start, stop, theta, vel, vel_rea
         # -- loss -------------------------------------------------------------------------------------------
         label = labels[n] if not use_rows and loss_code == LOSS_SOFTMAX_CE else 0
         value = _loss_and_grad(a, g, a_off[last], n_out[last], loss_code, hyper, label, rows, n, use_rows)
+        losses[t] = value
         if not math.isfinite(value):
             return total, t - start, t - start
         total += value

@@ -116,6 +116,8 @@ class LayerTrainer:
             self.grad.append(np.empty((b, w_in), dtype))
             self.work.append(work)
         self.batch = np.empty((b, self.X.shape[1]), dtype)
+        # the batch loss of each step of the current pass
+        self.losses = np.zeros(-(-len(self.X) // b), dtype=np.float64)
 
     def _par(self, activation: Module) -> Any:
         """The activation's parameter (LeakyReLU slope, ELU alpha) in the parameters' dtype, as the module uses it."""
@@ -210,30 +212,42 @@ class LayerTrainer:
 
     # -- one epoch ---------------------------------------------------------------------------------------------
     def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
-                  on_chunk: Callable[[int, float], None] | None = None) -> tuple[float, int, int | None]:
-        """One pass over the data in ``order`` (None: file order) at the optimizer's current ``lr``; returns
-        ``(loss_sum, steps, bad)`` like `FastTrainer.run_epoch` (``bad``: the 1-based step whose loss was NaN or
-        infinite, where training stopped before that step's update)."""
+                  on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
+                  should_stop: Callable[[], Any] | None = None,
+                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+        """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
+        ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps; step t's batch
+        loss is written to ``self.losses[t]``. Returns ``(loss_sum, steps, bad, stopped)`` exactly like
+        `FastTrainer.run_epoch` (``bad``: the 1-based step whose loss was NaN or infinite, where training stopped
+        before that step's update; ``stopped``: the step at which ``should_stop()`` ended the pass before a chunk)."""
         import numba
 
         threads_before = numba.get_num_threads()
         numba.set_num_threads(self.threads)
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return self._epoch(order, chunk, on_chunk)
+                return self._epoch(order, chunk, on_chunk, int(start), float(total), should_stop, stop)
         finally:
             numba.set_num_threads(threads_before)
 
-    def _epoch(self, order: np.ndarray | None, chunk: int | None,
-               on_chunk: Callable[[int, float], None] | None) -> tuple[float, int, int | None]:
+    def _epoch(self, order: np.ndarray | None, chunk: int | None, on_chunk: Callable[[int, float], None] | None,
+               start: int, total: float, should_stop: Callable[[], Any] | None,
+               stop: int | None) -> tuple[float, int, int | None, int | None]:
         n, b = len(self.X) if order is None else len(order), self.batch_size
         steps = -(-n // b)
+        if stop is not None:
+            steps = min(steps, int(stop))
+        if steps > len(self.losses):
+            self.losses = np.zeros(steps, dtype=np.float64)
         chunk = steps if not chunk or chunk < 1 else int(chunk)
         opt = self.optimizer
         hyper = sgd_hyper(opt, self.dtype) if type(opt) is SGD else None
         ready = [v is not None for v in opt.velocity] if isinstance(opt, SGD) else []
-        total, chunk_total = 0.0, 0.0
-        for step in range(steps):
+        chunk_total, taken = 0.0, 0
+        for step in range(start, steps):
+            if (step - start) % chunk == 0:
+                if should_stop is not None and should_stop():
+                    return total, taken, None, step
             s = step * b
             if order is None:
                 xb, yb = self.X[s:s + b], self.y[s:s + b]
@@ -244,13 +258,15 @@ class LayerTrainer:
             if self.augment is not None:
                 xb, yb = self.augment(xb, yb)
             value = self.loss.forward(self._forward(xb), yb)
+            self.losses[step] = value
             if not math.isfinite(value):
-                return total, step, step + 1
+                return total, taken, step + 1, None
             total += value
             chunk_total += value
             self._backward(self.loss.backward())
             self._update(hyper, ready)
-            if on_chunk is not None and (step + 1) % chunk == 0:
+            taken += 1
+            if on_chunk is not None and (step + 1 - start) % chunk == 0:
                 on_chunk(chunk, chunk_total / chunk)
                 chunk_total = 0.0
-        return total, steps, None
+        return total, taken, None, None

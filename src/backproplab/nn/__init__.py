@@ -2,7 +2,7 @@
 
 from .activations import ELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid
 from .batchnorm import BatchNorm
-from .build import activation, mlp
+from .build import ACTIVATIONS, LOSSES, activation, mlp
 from .dense import Dense
 from .dropout import Dropout
 from .init import INITIALIZERS, initialize
@@ -15,9 +15,8 @@ from .serialize import load_model, save_model
 from .softmax import Softmax, log_softmax, softmax
 
 __all__ = [
-    "Activation", "BatchNorm", "BinaryCrossEntropy", "CrossEntropy", "Dense", "Dropout", "ELU", "INITIALIZERS",
-    "Identity",
-    "L1", "L2", "LeakyReLU", "Loss", "MSE", "Module", "Parameter", "ReLU", "Regularizer", "Sequential",
-    "PerUnitActivation", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh", "activation", "initialize", "load_model",
-    "log_softmax", "mlp", "one_hot", "save_model", "sigmoid", "softmax",
+    "ACTIVATIONS", "Activation", "BatchNorm", "BinaryCrossEntropy", "CrossEntropy", "Dense", "Dropout", "ELU",
+    "INITIALIZERS", "Identity", "L1", "L2", "LOSSES", "LeakyReLU", "Loss", "MSE", "Module", "Parameter",
+    "PerUnitActivation", "ReLU", "Regularizer", "Sequential", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh",
+    "activation", "initialize", "load_model", "log_softmax", "mlp", "one_hot", "save_model", "sigmoid", "softmax",
 ]

@@ -7,34 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._xp import namespace
 from .module import Module
 
 
 def sigmoid(x: Any) -> Any:
-    """Numerically stable logistic function 1 / (1 + exp(-x)): never overflows, exact to 0 and 1 for |x| large."""
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
-        # The same arithmetic in place: numerator 1 (x >= 0) or e (x < 0), over 1 + e; two arrays. The
-        # numerator is max([x >= 0], e) (1 for x >= 0 since e <= 1; e for x < 0; NaN for NaN): no masked
-        # copy or where(), which cost a branch per element on mixed-sign inputs (3-4x the arithmetic), and
-        # no np.sign / np.copysign, which NumPy does not vectorise.
-        e = np.abs(x)
-        np.negative(e, out=e)
-        np.exp(e, out=e)  # in (0, 1], so no overflow
-        num = np.empty_like(e)
-        np.copyto(num, x >= 0)
-        np.maximum(num, e, out=num)
-        e += 1.0
-        return np.divide(num, e, out=num)
-    xp = namespace(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """The logistic function 1 / (1 + e^-x), stable: never overflows, exact to 0 and 1 for |x| large.
+
+    ``xp.expit`` of the array's namespace: torch's fused ``torch.special.expit``, or for NumPy the stable form
+    1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 with e = exp(-|x|) (see `backproplab._xp`).
+    """
+    return namespace(x).expit(x)
 
 
 class Activation(Module):
-    """Base of elementwise activations (the fast engine recognises these by ``kind``)."""
+    """Base of elementwise activations. ``backward`` with ``need_input_grad=False`` has nothing to do (no
+    parameters) and returns None."""
 
     kind = "activation"
 
@@ -55,8 +43,8 @@ class Identity(Activation):
     def forward(self, x: Any, training: bool = False) -> Any:
         return x
 
-    def backward(self, grad_out: Any) -> Any:
-        return grad_out
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
+        return grad_out if need_input_grad else None
 
 
 class Sigmoid(Activation):
@@ -70,13 +58,13 @@ class Sigmoid(Activation):
             self._cache = out
         return out
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         s = self._cached()
-        if isinstance(grad_out, np.ndarray) and isinstance(s, np.ndarray):
-            out = np.multiply(grad_out, s)
-            out *= np.subtract(1.0, s, dtype=s.dtype)  # (G s)(1 - s), as below, with one temporary fewer
-            return out
-        return grad_out * s * (1.0 - s)
+        if not need_input_grad:
+            return None
+        out = grad_out * s
+        out *= 1.0 - s
+        return out
 
 
 class Tanh(Activation):
@@ -90,9 +78,9 @@ class Tanh(Activation):
             self._cache = out
         return out
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         t = self._cached()
-        return grad_out * (1.0 - t * t)
+        return grad_out * (1.0 - t * t) if need_input_grad else None
 
 
 class ReLU(Activation):
@@ -106,8 +94,9 @@ class ReLU(Activation):
             self._cache = mask
         return x * mask
 
-    def backward(self, grad_out: Any) -> Any:
-        return grad_out * self._cached()
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
+        mask = self._cached()
+        return grad_out * mask if need_input_grad else None
 
 
 class LeakyReLU(Activation):
@@ -126,9 +115,9 @@ class LeakyReLU(Activation):
             self._cache = mask
         return xp.where(mask, x, self.slope * x)
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         mask = self._cached()
-        return namespace(grad_out).where(mask, grad_out, self.slope * grad_out)
+        return namespace(grad_out).where(mask, grad_out, self.slope * grad_out) if need_input_grad else None
 
     def extra_repr(self) -> str:
         return f"slope={self.slope}"
@@ -155,9 +144,9 @@ class ELU(Activation):
             self._cache = (mask, out)
         return out
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         mask, out = self._cached()
-        return namespace(grad_out).where(mask, grad_out, grad_out * (out + self.alpha))
+        return namespace(grad_out).where(mask, grad_out, grad_out * (out + self.alpha)) if need_input_grad else None
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"

@@ -26,10 +26,12 @@ class BatchNorm(Module):
     Backward, given G = dL/dy: dL/dbeta = sum_n G, dL/dgamma = sum_n G x_hat,
     dL/dx = gamma s (G - dL/dbeta / N - x_hat dL/dgamma / N) (the batch statistics depend on x too).
     gamma and beta are not weight-penalised (``regularize=False``), like biases.
+
+    One code path for every backend (``xp = namespace(x)``); the running statistics are module buffers, moved
+    by ``model.to(...)`` and saved with the model.
     """
 
     buffer_names = ("running_mean", "running_var")
-    accepts_need_input_grad = True
 
     def __init__(self, features: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype: Any = np.float32) -> None:
         if int(features) < 1:
@@ -81,19 +83,15 @@ class BatchNorm(Module):
             raise self._missing_cache(self)
         x_hat, s = self._cache
         xp = namespace(grad_out)
-        dbeta = xp.sum(grad_out, axis=0)
-        dgamma = xp.sum(grad_out * x_hat, axis=0)
-        self.weight.grad = dgamma
-        self.bias.grad = dbeta
+        dbeta = xp.sum(grad_out, axis=0, out=self.bias.grad)
+        dgamma = xp.sum(grad_out * x_hat, axis=0, out=self.weight.grad)
         if not need_input_grad:
             return None
         n = grad_out.shape[0]
         return (self.weight.value * s) * (grad_out - dbeta / n - x_hat * (dgamma / n))
 
     def _on_dtype_change(self, dtype: Any) -> None:
-        self.running_mean = self.running_mean.astype(dtype)
-        self.running_var = self.running_var.astype(dtype)
-        self._cache = None
+        self._cache = None  # the buffers are converted by Module.astype
 
     def extra_repr(self) -> str:
         return f"{self.features}, momentum={self.momentum}, eps={self.eps}"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._xp import is_numpy, namespace
+from .._xp import namespace
 from ..errors import ShapeError
 from .init import as_rng, initialize
 from .module import Module
@@ -60,18 +60,17 @@ class Dense(Module):
         return layer
 
     def set_weights(self, weight: Any, bias: Any = None) -> None:
-        """Overwrite W (``(in, out)``) and, if given, b (``(out,)``) with copies of the given arrays."""
-        w = np.asarray(weight)
-        if w.shape != self.weight.shape:
-            raise ShapeError(f"Dense weight must have shape {self.weight.shape} (in, out); got {w.shape}")
-        self.weight.value[...] = w
+        """Overwrite W (``(in, out)``) and, if given, b (``(out,)``) with copies of the given arrays (any backend)."""
+        if tuple(np.shape(weight)) != self.weight.shape:
+            raise ShapeError(f"Dense weight must have shape {self.weight.shape} (in, out); got {np.shape(weight)}")
+        self.weight.assign(weight)
         if bias is not None:
             if self.bias is None:
                 raise ValueError("this Dense layer was built with bias=False; cannot set a bias")
-            b = np.asarray(bias).reshape(-1)
-            if b.shape != self.bias.shape:
+            b = np.reshape(bias, -1)
+            if tuple(np.shape(b)) != self.bias.shape:
                 raise ShapeError(f"Dense bias must have shape {self.bias.shape}; got {np.shape(bias)}")
-            self.bias.value[...] = b
+            self.bias.assign(b)
 
     def forward(self, x: Any, training: bool = False) -> Any:
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -86,23 +85,16 @@ class Dense(Module):
             self._x = x
         return y
 
-    accepts_need_input_grad = True
-
     def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
-        """Writes dL/dW and dL/db into the parameters' ``grad`` and returns dL/dx (None if not
+        """Writes dL/dW and dL/db into the parameters' ``grad`` arrays and returns dL/dx (None if not
         ``need_input_grad``)."""
         x = self._x
         if x is None:
             raise self._missing_cache(self)
-        if is_numpy(grad_out):
-            np.matmul(x.T, grad_out, out=self.weight.grad)
-            if self.bias is not None:
-                grad_out.sum(axis=0, out=self.bias.grad)
-        else:
-            xp = namespace(grad_out)
-            self.weight.grad = x.T @ grad_out
-            if self.bias is not None:
-                self.bias.grad = xp.sum(grad_out, axis=0)
+        xp = namespace(grad_out)
+        xp.matmul(x.T, grad_out, out=self.weight.grad)
+        if self.bias is not None:
+            xp.sum(grad_out, axis=0, out=self.bias.grad)
         return grad_out @ self.weight.value.T if need_input_grad else None
 
     def extra_repr(self) -> str:

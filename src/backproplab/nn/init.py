@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._text import did_you_mean
 from ..errors import ConfigError
 
 Initializer = Callable[[tuple[int, int], np.random.Generator, Any], np.ndarray]
@@ -83,7 +84,8 @@ def initialize(
         return np.asarray(init(shape, rng, dtype), dtype=dtype)
     name = ALIASES.get(init, init)
     if name not in INITIALIZERS:
-        raise ConfigError(f"init: expected one of {sorted(INITIALIZERS)}; got {init!r}")
+        raise ConfigError(f"init: expected one of {sorted(INITIALIZERS)}; got {init!r}"
+                          f"{did_you_mean(init, [*INITIALIZERS, *ALIASES])}")
     if name == "normal":
         return normal(shape, rng, dtype, std=0.01 if std is None else std)
     if std is not None:

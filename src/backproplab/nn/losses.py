@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._xp import is_numpy, namespace
+from .._xp import namespace, xp_dtype
 from ..errors import ShapeError
 from .activations import sigmoid
 from .softmax import log_softmax, softmax
@@ -24,24 +24,20 @@ def _check_outputs(loss: Loss, outputs: Any) -> None:
 def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
     """Split targets into ``(labels, None)`` for integer labels or ``(None, rows)`` for (N, K) rows."""
     n, k = outputs.shape
-    xp = namespace(targets)
     if targets.ndim == 1:
-        if is_numpy(targets):
-            integral = np.issubdtype(targets.dtype, np.integer)
-        else:
-            integral = xp.isdtype(targets.dtype, "integral")
-        if not integral:
+        xp = namespace(targets)
+        if not xp.isdtype(targets.dtype, "integral"):
             raise ValueError(
                 f"{type(loss).__name__}: 1-D targets must be integer class labels; got dtype {targets.dtype}"
             )
         if targets.shape[0] != n:
             raise ShapeError(f"{type(loss).__name__}: {n} outputs but {targets.shape[0]} labels")
-        if n and (int(targets.min()) < 0 or int(targets.max()) >= k):
-            raise ValueError(
-                f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in "
-                f"[{int(xp.min(targets))}, {int(xp.max(targets))}]"
-            )
-        return targets, None
+        lo, hi = (int(xp.min(targets)), int(xp.max(targets))) if n else (0, 0)
+        if lo < 0 or hi >= k:
+            raise ValueError(f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in "
+                             f"[{lo}, {hi}]")
+        # int64 indices: torch reads uint8 or bool index arrays as masks
+        return (targets if targets.dtype == xp.int64 else xp.astype(targets, xp.int64)), None
     if tuple(targets.shape) != (n, k):
         raise ShapeError(
             f"{type(loss).__name__}: targets must be labels (N,) or rows (N, K) = ({n}, {k}); "
@@ -50,23 +46,11 @@ def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
     return None, targets
 
 
-def _numpy_labels(outputs: Any, targets: Any) -> bool:
-    """True if ``outputs`` is a float ``(N, K)`` ndarray and ``targets`` ``(N,)`` integer labels in [0, K)."""
-    if not (type(outputs) is np.ndarray and type(targets) is np.ndarray and outputs.ndim == 2
-            and targets.ndim == 1 and targets.dtype.kind in "iu" and outputs.dtype.kind == "f"):
-        return False
-    n, k = outputs.shape
-    return targets.shape[0] == n and n > 0 and targets.min() >= 0 and targets.max() < k
-
-
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> Any:
-    """``(N,)`` integer labels -> ``(N, K)`` one-hot rows."""
+    """``(N,)`` integer labels -> ``(N, K)`` one-hot rows (``dtype`` on the labels' backend)."""
     xp = namespace(labels)
-    if is_numpy(labels):
-        out = np.zeros((labels.shape[0], num_classes), dtype=dtype)
-        out[np.arange(labels.shape[0]), labels] = 1
-        return out
-    return xp.astype(labels[:, None] == xp.arange(num_classes, device=labels.device)[None, :], dtype)
+    classes = xp.arange(num_classes, device=labels.device)
+    return xp.astype(labels[:, None] == classes[None, :], xp_dtype(xp, dtype))
 
 
 class Loss:
@@ -110,38 +94,26 @@ class SoftmaxCrossEntropy(Loss):
         self._cache: Any = None
 
     def forward(self, outputs: Any, targets: Any) -> float:
-        if _numpy_labels(outputs, targets):
-            # The common case (a training step on NumPy arrays with integer labels) without the generic
-            # dispatch; the same arithmetic as below.
-            n = outputs.shape[0]
-            logp = log_softmax(outputs, axis=1)
-            self._cache = (logp, targets, None)
-            return float(-logp[np.arange(n), targets].sum() / n)
         _check_outputs(self, outputs)
         labels, rows = _labels_or_rows(self, outputs, targets)
         xp = namespace(outputs)
         logp = log_softmax(outputs, axis=1)
         n = outputs.shape[0]
-        if labels is not None:
-            picked = logp[xp.arange(n), labels] if not is_numpy(logp) else logp[np.arange(n), labels]
-            loss = -xp.sum(picked) / n
-        else:
-            loss = -xp.sum(rows * logp) / n
-        self._cache = (logp, labels, rows)
-        return float(loss)
+        # with labels: logp[picks] is each row's log-probability of its class
+        picks = None if labels is None else (xp.arange(n, device=logp.device), labels)
+        self._cache = (logp, picks, rows)
+        return float(-xp.sum(logp[picks] if picks is not None else rows * logp) / n)
 
     def backward(self) -> Any:
-        logp, labels, rows = self._cached()
+        logp, picks, rows = self._cached()
         xp = namespace(logp)
         n = logp.shape[0]
         p = xp.exp(logp)
-        if labels is None:
+        if picks is None:
             return (p * xp.sum(rows, axis=1, keepdims=True) - rows) / n
-        if is_numpy(p):
-            p[np.arange(n), labels] -= 1.0
-            p /= n
-            return p
-        return (p - one_hot(labels, p.shape[1], p.dtype)) / n
+        p[picks] -= 1.0
+        p /= n
+        return p
 
     def link(self, outputs: Any) -> Any:
         return softmax(outputs, axis=1)
@@ -232,7 +204,7 @@ class BinaryCrossEntropy(Loss):
                 f"BinaryCrossEntropy: targets must have the outputs' shape {tuple(outputs.shape)}; "
                 f"got {tuple(targets.shape)}"
             )
-        t = xp.astype(targets, outputs.dtype) if not is_numpy(targets) else targets.astype(outputs.dtype)
+        t = xp.astype(targets, outputs.dtype)
         softplus = xp.maximum(outputs, 0.0) + xp.log1p(xp.exp(-xp.abs(outputs)))
         self._cache = (outputs, t)
         return float(xp.sum(softplus - t * outputs) / outputs.shape[0])

@@ -3,9 +3,13 @@
 Contract (cs231n-style forward/backward with a cache):
 - ``forward(x, training=False)`` maps a batch ``x`` of shape ``(N, ...)`` to outputs. With ``training=True`` it
   also caches what ``backward`` needs; with ``training=False`` it caches nothing (evaluation is lean).
-- ``backward(grad_out)`` takes dL/d(output) of the last training-mode forward, *overwrites* ``.grad`` of every
-  parameter it owns with dL/d(parameter) and returns dL/d(input). It never divides by the batch size: the loss
-  already did, once.
+- ``backward(grad_out, need_input_grad=True)`` takes dL/d(output) of the last training-mode forward,
+  *overwrites* ``.grad`` of every parameter it owns with dL/d(parameter) and returns dL/d(input), or None when
+  ``need_input_grad`` is False (the first layer of a training step: nobody needs dL/dx, and for `Dense` it is a
+  whole matrix product). It never divides by the batch size: the loss already did, once.
+
+The same code runs on every backend (`backproplab.backend`): ``model.to("torch", device="cuda")`` moves the
+parameters, and each module computes with the namespace of the arrays it is given.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .._xp import namespace, xp_dtype
+from ..backend import NUMPY, Placement, move, placement_of, resolve
 from ..errors import ShapeError
 from .parameter import Parameter
 
@@ -22,19 +28,17 @@ from .parameter import Parameter
 class Module:
     """Base class of layers and containers.
 
-    Modules whose ``backward`` takes ``need_input_grad=False`` (skip computing dL/dx, e.g. for the first
-    layer during training, where nobody needs it) say so with ``accepts_need_input_grad = True``.
+    ``buffer_names`` lists arrays that are state but not trained (e.g. BatchNorm's running statistics): they are
+    saved, restored, moved (`to`) and converted (`astype`) with the parameters, and never touched by an optimizer.
     """
 
-    accepts_need_input_grad = False
-    # Arrays that are state but not trained (e.g. BatchNorm's running statistics): saved, restored and
-    # converted with the parameters, never touched by an optimizer.
+    _placement = NUMPY  # where a module without parameters was last moved (`to`)
     buffer_names: tuple[str, ...] = ()
 
     def forward(self, x: Any, training: bool = False) -> Any:
         raise NotImplementedError
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         raise NotImplementedError
 
     def __call__(self, x: Any, training: bool = False) -> Any:
@@ -72,14 +76,15 @@ class Module:
 
     # -- state ----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Copies of every parameter value and buffer, keyed by dotted name."""
-        state = {name: p.value.copy() for name, p in self.named_parameters()}
-        state.update((name, b.copy()) for name, b in self.named_buffers())
+        """Copies of every parameter value and buffer, keyed by dotted name (on the model's backend and device)."""
+        state = {name: namespace(p.value).asarray(p.value, copy=True) for name, p in self.named_parameters()}
+        state.update((name, namespace(b).asarray(b, copy=True)) for name, b in self.named_buffers())
         return state
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy values from ``state`` into the parameters and buffers (shapes must match; dtype is converted)."""
-        params: dict[str, Any] = {name: p.value for name, p in self.named_parameters()}
+        """Copy values from ``state`` into the parameters and buffers (shapes must match; dtype, backend and
+        device are converted, so a NumPy state loads into a torch model and back)."""
+        params: dict[str, Any] = dict(self.named_parameters())
         params.update(self.named_buffers())
         if strict:
             missing = sorted(set(params) - set(state))
@@ -92,19 +97,61 @@ class Module:
         for name, value in state.items():
             if name not in params:
                 continue
-            target = params[name]
-            if tuple(value.shape) != tuple(target.shape):
+            p = params[name]
+            if tuple(value.shape) != tuple(p.shape):
                 raise ShapeError(
                     f"state_dict['{name}'] has shape {tuple(value.shape)}, but the model's array has "
-                    f"shape {tuple(target.shape)}"
+                    f"shape {tuple(p.shape)}"
                 )
-            target[...] = value
+            if isinstance(p, Parameter):
+                p.assign(value)
+            else:  # a buffer, written in place
+                p[...] = move(value, placement_of(p), p.dtype)
+
+    # -- backend --------------------------------------------------------------------------------------------
+    def to(self, backend: str, device: str | None = None) -> Module:
+        """Move every parameter (value and grad) to ``backend`` (``"numpy"`` or ``"torch"``) on ``device``
+        (``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``"auto"``/None: CUDA when available). Returns self.
+
+        Build the optimizer after moving: an optimizer's state stays where it was created. Raises
+        `BackendError` when torch or the device is missing.
+        """
+        placement = resolve(backend, device)
+        for p in self.parameters():
+            p.to(placement)
+        for m in self.modules():
+            m._placement = placement
+            for name in m.buffer_names:
+                buffer = getattr(m, name)
+                if placement_of(buffer) != placement:
+                    setattr(m, name, move(buffer, placement, copy=True))
+        return self
+
+    @property
+    def placement(self) -> Placement:
+        """Where the parameters live (a module without parameters: where it was last moved)."""
+        params = self.parameters()
+        return placement_of(params[0].value) if params else self._placement
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"torch"``."""
+        return self.placement.backend
+
+    @property
+    def device(self) -> str:
+        """``"cpu"``, or ``"cuda:N"`` for a torch model on a GPU."""
+        return self.placement.device
 
     def astype(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` (e.g. ``np.float64`` for gradient checks). Returns self."""
         for p in self.parameters():
             p.astype(dtype)
         for m in self.modules():
+            for name in m.buffer_names:
+                buffer = getattr(m, name)
+                xp = namespace(buffer)
+                setattr(m, name, xp.astype(buffer, xp_dtype(xp, dtype)))
             m._on_dtype_change(dtype)
         return self
 
@@ -151,17 +198,12 @@ class Sequential(Module):
             x = layer.forward(x, training=training)
         return x
 
-    accepts_need_input_grad = True
-
     def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
-        """Backward through the layers in reverse. With ``need_input_grad=False`` the first layer may skip
-        dL/dx (the parameter gradients are the same) and None may be returned: what `fit` asks for."""
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if i == 0 and not need_input_grad and layer.accepts_need_input_grad:
-                return layer.backward(grad_out, need_input_grad=False)
-            grad_out = layer.backward(grad_out)
-        return grad_out
+        """Backward through the layers in reverse; the first layer gets ``need_input_grad``."""
+        layers = self.layers
+        for i in range(len(layers) - 1, 0, -1):
+            grad_out = layers[i].backward(grad_out)
+        return layers[0].backward(grad_out, need_input_grad) if layers else grad_out
 
     def __getitem__(self, index: int) -> Module:
         return self.layers[index]

@@ -48,8 +48,10 @@ class PerUnitActivation(Activation):
             self._cache = True
         return namespace(x).concat(columns, axis=1)
 
-    def backward(self, grad_out: Any) -> Any:
+    def backward(self, grad_out: Any, need_input_grad: bool = True) -> Any:
         self._cached()
+        if not need_input_grad:
+            return None
         columns = [f.backward(grad_out[:, j:j + 1]) for j, f in enumerate(self.units)]
         return namespace(grad_out).concat(columns, axis=1)
 

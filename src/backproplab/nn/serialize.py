@@ -9,51 +9,46 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import BackproplabError
-from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from .._xp import to_numpy
+from ..errors import BackproplabError, ModelFileError
 from .batchnorm import BatchNorm
+from .build import ACTIVATIONS
 from .dense import Dense
 from .dropout import Dropout
+from .model_file import ARCHITECTURE as _ARCH_KEY
+from .model_file import read_model_file
 from .module import Module, Sequential
 from .softmax import Softmax
 
-_ARCH_KEY = "__architecture__"
+# Layer types a model file can hold: the activations of the registry (`ACTIVATIONS`), Dense, BatchNorm, Dropout,
+# Softmax; each with the constructor options its description carries (Dense is rebuilt from its sizes, BatchNorm
+# from its options, both in the file's dtype).
+LAYER_TYPES: dict[str, type[Module]] = {cls.__name__: cls for cls in (*ACTIVATIONS.values(), BatchNorm, Dropout,
+                                                                      Softmax)}
+LAYER_OPTIONS = {"ELU": ("alpha",), "LeakyReLU": ("slope",), "Dropout": ("p",),
+                 "BatchNorm": ("features", "momentum", "eps")}
 
 
 def layer_spec(layer: Module) -> dict[str, Any]:
     """A JSON-able description of one layer, enough to rebuild it."""
+    kind = type(layer).__name__
     if isinstance(layer, Dense):
         return {"type": "Dense", "in_features": layer.in_features, "out_features": layer.out_features,
                 "bias": layer.bias is not None}
-    if isinstance(layer, ELU):
-        return {"type": "ELU", "alpha": layer.alpha}
-    if isinstance(layer, LeakyReLU):
-        return {"type": "LeakyReLU", "slope": layer.slope}
-    if isinstance(layer, Dropout):
-        return {"type": "Dropout", "p": layer.p}
-    if isinstance(layer, BatchNorm):
-        return {"type": "BatchNorm", "features": layer.features, "momentum": layer.momentum, "eps": layer.eps}
-    if isinstance(layer, Sigmoid | ReLU | Tanh | Identity | Softmax):
-        return {"type": type(layer).__name__}
-    raise BackproplabError(f"cannot describe layer {type(layer).__name__} for saving")
+    if LAYER_TYPES.get(kind) is not type(layer):
+        raise BackproplabError(f"cannot describe layer {kind} for saving")
+    return {"type": kind, **{option: getattr(layer, option) for option in LAYER_OPTIONS.get(kind, ())}}
 
 
 def _build_layer(spec: dict[str, Any], dtype: Any) -> Module:
     kind = spec.get("type")
-    simple = {"Sigmoid": Sigmoid, "ReLU": ReLU, "Tanh": Tanh, "Identity": Identity, "Softmax": Softmax}
     if kind == "Dense":
         return Dense(spec["in_features"], spec["out_features"], bias=spec["bias"], init="zeros", dtype=dtype)
-    if kind == "ELU":
-        return ELU(spec["alpha"])
-    if kind == "LeakyReLU":
-        return LeakyReLU(spec["slope"])
-    if kind == "Dropout":
-        return Dropout(spec["p"])
     if kind == "BatchNorm":
         return BatchNorm(spec["features"], momentum=spec["momentum"], eps=spec["eps"], dtype=dtype)
-    if kind in simple:
-        return simple[kind]()
-    raise BackproplabError(f"unknown layer type {kind!r} in saved model")
+    if kind not in LAYER_TYPES:
+        raise BackproplabError(f"unknown layer type {kind!r} in saved model")
+    return LAYER_TYPES[kind](*(spec[option] for option in LAYER_OPTIONS.get(kind, ())))
 
 
 def architecture(model: Module) -> list[dict[str, Any]]:
@@ -62,25 +57,28 @@ def architecture(model: Module) -> list[dict[str, Any]]:
 
 
 def save_model(model: Module, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
+    """Write ``model`` to ``path`` (``.npz``) atomically: a crash never leaves a half-written file.
+
+    The file is the same on every backend (NumPy arrays); `load_model` gives a NumPy model, and
+    ``load_model(path).to("torch", device=...)`` puts it back on torch."""
     path = Path(path)
-    arrays = {name: np.asarray(v) for name, v in model.state_dict().items()}
+    arrays = {name: to_numpy(value) for name, value in model.state_dict().items()}  # parameters and buffers
     arrays[_ARCH_KEY] = np.array(json.dumps(architecture(model)))
     return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_model(path: str | Path) -> Sequential:
-    """Rebuild a model saved by `save_model` (reads with ``allow_pickle=False``)."""
+    """Rebuild a model saved by `save_model`; the file is checked before it is unpacked (`read_model_file`), and
+    any problem raises `ModelFileError` naming the file (`ResourceError` when the model cannot fit in memory)."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise BackproplabError(f"{path}: not a readable backproplab model file ({exc})") from exc
-    if _ARCH_KEY not in arrays:
-        raise BackproplabError(f"{path}: no architecture record; was it written by backproplab.save_model?")
-    specs = json.loads(str(arrays.pop(_ARCH_KEY)))
-    dtype = next(iter(arrays.values())).dtype if arrays else np.float32
-    model = Sequential(*(_build_layer(s, dtype) for s in specs))
+    specs, arrays = read_model_file(path)
+    dtype = next(iter(arrays.values())).dtype.newbyteorder("=") if arrays else np.dtype(np.float32)
+    layers = []
+    for i, spec in enumerate(specs):
+        try:
+            layers.append(_build_layer(spec, dtype))
+        except (BackproplabError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: layer {i} ({spec.get('type')}) cannot be rebuilt: {exc}") from None
+    model = Sequential(*layers)
     model.load_state_dict(arrays)
     return model

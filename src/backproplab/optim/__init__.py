@@ -2,7 +2,11 @@
 
 from .adam import Adam
 from .optimizer import Optimizer
-from .schedules import InverseScaling, Schedule, StepDecay, WarmupCosine
+from .schedules import SCHEDULES, InverseScaling, Schedule, StepDecay, WarmupCosine
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay", "WarmupCosine"]
+# The optimizers a run config can name.
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay",
+           "WarmupCosine"]

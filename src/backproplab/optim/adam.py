@@ -38,29 +38,24 @@ class Adam(Optimizer):
         if eps <= 0:
             raise ValueError(f"Adam eps must be > 0; got {eps}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self.m: list[Any] = [p.value * 0 for p in self.params]
-        self.v: list[Any] = [p.value * 0 for p in self.params]
+        self.m: list[Any] = [namespace(p.value).zeros_like(p.value) for p in self.params]
+        self.v: list[Any] = [namespace(p.value).zeros_like(p.value) for p in self.params]
 
     def _slots(self) -> dict[str, list[Any]]:
         return {"m": self.m, "v": self.v}
 
-    def step(self) -> None:
-        self.steps += 1
-        t = self.steps
+    def update(self, i: int, p: Parameter) -> None:
         b1, b2 = self.beta1, self.beta2
-        # Fold both bias corrections into the step size: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), and
-        # eps_t = eps sqrt(1 - b2^t), which is algebraically identical to the m_hat / v_hat form above.
-        c2 = math.sqrt(1.0 - b2**t)
-        lr_t = self.lr * c2 / (1.0 - b1**t)
-        eps_t = self.eps * c2
-        for i, p in enumerate(self.params):
-            g = p.grad
-            m, v = self.m[i], self.v[i]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            p.value -= lr_t * m / (namespace(v).sqrt(v) + eps_t)
+        # Both bias corrections folded into the step size: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and
+        # eps_t = eps sqrt(1 - b2^t), algebraically identical to the m_hat / v_hat form above.
+        c2 = math.sqrt(1.0 - b2**self.steps)
+        lr_t = self.lr * c2 / (1.0 - b1**self.steps)
+        g, m, v = p.grad, self.m[i], self.v[i]
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        p.value -= lr_t * m / (namespace(v).sqrt(v) + self.eps * c2)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"

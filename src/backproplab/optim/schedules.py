@@ -70,3 +70,8 @@ class WarmupCosine(Schedule):
 
     def __repr__(self) -> str:
         return f"WarmupCosine(epochs={self.epochs}, warmup={self.warmup})"
+
+
+# The schedules a run config can name (``optimizer.schedule``); "none" keeps the base rate.
+SCHEDULES: dict[str, type[Schedule] | None] = {"none": None, "step": StepDecay, "inverse": InverseScaling,
+                                               "cosine": WarmupCosine}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
+from .._xp import namespace
 from ..nn.parameter import Parameter
 from .optimizer import Optimizer
 from .schedules import Schedule
@@ -40,35 +39,23 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.weight_decay = float(weight_decay)
         self.velocity: list[Any] = [None] * len(self.params)
-        self._scratch: dict[int, np.ndarray] = {}
 
     def _slots(self) -> dict[str, list[Any]]:
         return {"velocity": self.velocity} if self.momentum else {}
 
-    def step(self) -> None:
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if wd and p.regularize:
-                g = g + wd * p.value
-            if mu:
-                v = self.velocity[i]
-                if v is None:
-                    v = self.velocity[i] = g.copy() if hasattr(g, "copy") else g.clone()
-                else:
-                    v *= mu
-                    v += g
-                g = g + mu * v if self.nesterov else v
-            if isinstance(p.value, np.ndarray):
-                # W -= lr * g through a kept buffer: no large temporary per step, same rounding
-                step = self._scratch.get(i)
-                if step is None or step.shape != p.value.shape or step.dtype != p.value.dtype:
-                    step = self._scratch[i] = np.empty_like(p.value)
-                np.multiply(g, lr, out=step)
-                np.subtract(p.value, step, out=p.value)
+    def update(self, i: int, p: Parameter) -> None:
+        g = p.grad
+        if self.weight_decay and p.regularize:
+            g = g + self.weight_decay * p.value
+        if self.momentum:
+            v = self.velocity[i]
+            if v is None:
+                v = self.velocity[i] = namespace(g).asarray(g, copy=True)
             else:
-                p.value -= lr * g
-        self.steps += 1
+                v *= self.momentum
+                v += g
+            g = g + self.momentum * v if self.nesterov else v
+        namespace(g).axpy(-self.lr, g, p.value)  # W -= lr * g, in place
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "

@@ -20,6 +20,7 @@ figure { display: inline-block; margin: .5rem 1rem .5rem 0; vertical-align: top;
 .scroll { overflow-x: auto; max-width: 100%; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
+.note { background: #fff4d6; border-left: 4px solid #e0a800; padding: .4rem .7rem; }
 .muted { color: #666; } .bad { color: #b00020; font-weight: 600; } .good { color: #176a2a; }
 pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .85rem; }
 """

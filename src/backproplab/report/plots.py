@@ -8,35 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from .style import SPLIT_COLORS, STYLE, new_figure, plt, save
+from ..train.history_plot import ACC_LABEL, LOSS_LABEL, draw_metric
+from .style import STYLE, new_figure, plt, save
 
-SPLIT_LABELS = {"train": "train (whole set)", "val": "validation", "test": "test"}
-
-
-LOSS_LABEL = "loss (cross-entropy, mean per example)"
-ACC_LABEL = "accuracy (%)"
+__all__ = ["ACC_LABEL", "LOSS_LABEL", "as_image", "plot_confusion", "plot_curves", "plot_misclassified"]
 
 
 def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, title: str,
                 published: Sequence[dict[str, Any]] = (), loss_label: str | None = None) -> Path:
     """``metric`` (``loss`` or ``acc``) per epoch for every split in ``history``; published values as markers."""
     fig, ax = new_figure()
-    epochs = None
-    for split in ("train", "val", "test"):
-        values = history.get(f"{split}_{metric}")
-        if not values:
-            continue
-        epochs = np.arange(1, len(values) + 1)
-        y = np.asarray(values, dtype=float) * (100 if metric == "acc" else 1)
-        ax.plot(epochs, y, marker="o", markersize=3, color=SPLIT_COLORS[split], label=SPLIT_LABELS[split])
+    epochs = draw_metric(ax, history, metric, loss_label)
     pub = [p for p in published if p["metric"].endswith(f"_{metric}") and p["epoch"] > 0]
     if pub:
         ax.scatter([p["epoch"] for p in pub], [p["published"] * (100 if metric == "acc" else 1) for p in pub],
                    marker="x", s=60, color="black", zorder=5, label="published")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ACC_LABEL if metric == "acc" else (loss_label or LOSS_LABEL))
     ax.set_title(title)
-    last = max([len(epochs) if epochs is not None else 0, *(p["epoch"] for p in pub)])
+    last = max([epochs, *(p["epoch"] for p in pub)])
     if 0 < last <= 20:
         ax.set_xticks(np.arange(1, last + 1))
     ax.legend()
@@ -81,20 +69,33 @@ def as_image(row: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
 
 def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[int], index: Sequence[int],
                        classes: Sequence[str], image_shape: Sequence[int], path: Path, *, title: str) -> Path:
-    """The first misclassified test image of each class, with its true and predicted labels."""
+    """The first misclassified test image of each class, with its true and predicted labels (one montage image
+    with a caption above each example)."""
+    from .weights import montage
+
     n = len(images)
     cols = min(5, max(n, 1))
-    rows = max(1, int(np.ceil(n / cols)))
+    rows = max(1, -(-n // cols))
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.6 * rows + 0.4), layout="constrained",
-                                 squeeze=False)
-        for ax in axes.flat:
-            ax.axis("off")
-        for ax, img, t, p, i in zip(axes.flat, images, true, pred, index, strict=False):
-            ax.imshow(as_image(np.asarray(img), image_shape), cmap="gray_r")
-            ax.set_title(f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})", fontsize=9)
+        fig, ax = plt.subplots(figsize=(1.45 * cols, 2.0 * rows + 0.5), layout="constrained")
+        ax.axis("off")
         if n == 0:
-            axes.flat[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+            ax.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        else:
+            tiles = np.stack([as_image(np.asarray(img), image_shape) for img in images])
+            h, w = tiles.shape[1:3]
+            caption = h * 2 // 3  # room above each row for three lines of text
+            canvas = montage(tiles, cols, gap=max(2, w // 7), row_gap=caption, fill=np.nan)
+            canvas = np.vstack([np.full((caption, *canvas.shape[1:]), np.nan), canvas])
+            colour = tiles.ndim == 4
+            ax.imshow(np.nan_to_num(canvas, nan=1.0) if colour else canvas,
+                      cmap=plt.get_cmap("gray_r").with_extremes(bad="white"), interpolation="nearest")
+            gap = max(2, w // 7)
+            for j, (t, p, i) in enumerate(zip(true, pred, index, strict=False)):
+                r, c = divmod(j, cols)
+                ax.text(c * (w + gap) + w / 2, r * (h + caption) + caption - 1,
+                        f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})",
+                        ha="center", va="bottom", fontsize=8)
         fig.suptitle(title)
     save(fig, str(path))
     return path

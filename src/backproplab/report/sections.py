@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..experiments.config import flatten_dotted
+from ..experiments.run.published import describe_not_reached, split_reached
 from .html import esc, table
 
 
@@ -22,11 +23,13 @@ def fmt_metric(metric: str, value: Any) -> str:
 
 
 def published_section(rows: list[dict[str, Any]], heading: str = "Published vs this run") -> str:
-    """The rows of `experiments.published.compare_published` as a table (empty string when there are none)."""
+    """The rows of `backproplab.experiments.run.published.compare_published` the run reached as a table, and a
+    line naming those it did not reach (empty string when there are no rows)."""
     if not rows:
         return ""
+    reached, missed = split_reached(rows)
     body = []
-    for r in rows:
+    for r in reached:
         diff = r.get("difference")
         if diff is None:
             diff_text = ""
@@ -36,8 +39,23 @@ def published_section(rows: list[dict[str, Any]], heading: str = "Published vs t
         epoch = r.get("epoch", 0)
         body.append([esc(r["metric"]), "final" if not epoch else epoch, pub,
                      fmt_metric(r["metric"], r.get("this_run")), diff_text, esc(r.get("source", ""))])
+    note = (f'<p class="muted">Not reached in this run: {esc(describe_not_reached(missed))}.</p>' if missed else "")
     return (f"<h2>{esc(heading)}</h2>"
-            + table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1))
+            + (table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1)
+               if body else "") + note)
+
+
+def shorten(text: Any, limit: int = 120) -> str:
+    """``text`` escaped for HTML; longer than ``limit`` characters (or over several lines), its first line cut to
+    ``limit`` with the whole text shown on hover (a ``title``)."""
+    full = str(text)
+    first = full.splitlines()[0] if full.strip() else ""
+    if len(full) <= limit and "\n" not in full:
+        return esc(full)
+    short = first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+    if short == first:
+        short += " …"
+    return f'<span title="{esc(full)}">{esc(short)}</span>'
 
 
 

@@ -1,10 +1,13 @@
-"""Matplotlib set-up shared by every plot: a non-interactive backend and one readable style."""
+"""Matplotlib set-up shared by every plot: a non-interactive backend (outside Jupyter) and one readable style."""
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg")  # files only: no display needed (and none exists on a server)
+if "ipykernel" not in sys.modules:  # in Jupyter, keep its inline backend (reports close every figure they draw)
+    matplotlib.use("Agg")  # files only: no display needed (and none exists on a server)
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -20,7 +23,6 @@ STYLE = {
     "axes.titlesize": 11,
     "legend.frameon": False,
 }
-SPLIT_COLORS = {"train": "#1f77b4", "val": "#2ca02c", "validation": "#2ca02c", "test": "#d62728"}
 
 
 def new_figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, plt.Axes]:

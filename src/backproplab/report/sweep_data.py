@@ -6,7 +6,6 @@ validation loss per learning rate are plain functions that the tests check again
 
 from __future__ import annotations
 
-import json
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -15,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackproplabError
+from ..rundir import RunDir, SweepDir
 
-SWEEP_SUMMARY = "sweep_summary.json"
-TRIALS_JSON = "trials.json"
-SWEEP_TOML = "sweep.toml"
-STATUS_ORDER = {"ok": 0, "diverged": 1, "error": 2}
+SWEEP_SUMMARY = SweepDir.SUMMARY
+TRIALS_JSON = SweepDir.TRIALS_JSON
+STATUS_ORDER = {"ok": 0, "diverged": 1, "interrupted": 2, "error": 3}
 RATE_NAMES = ("lr", "learning_rate", "eta")
 
 
@@ -65,7 +64,7 @@ class SweepData:
 
     def run_dir(self, trial: Mapping[str, Any]) -> Path | None:
         rel = trial.get("run_dir")
-        path = self.path / (rel or f"trials/{trial['trial']}")
+        path = self.path / (rel or f"{SweepDir.TRIALS}/{trial['trial']}")
         return path if path.is_dir() else None
 
     def history(self, trial: Mapping[str, Any]) -> dict[str, list[float]] | None:
@@ -74,37 +73,28 @@ class SweepData:
         if tid not in self._histories:
             run = self.run_dir(trial)
             hist = None
-            if run is not None and (run / "metrics.json").is_file():
+            if run is not None and RunDir(run).has(RunDir.METRICS_JSON):
                 try:
-                    hist = json.loads((run / "metrics.json").read_text()).get("history")
-                except (OSError, ValueError):
+                    hist = RunDir(run).read_metrics().get("history")
+                except (BackproplabError, AttributeError):
                     hist = None
             self._histories[tid] = hist or None
         return self._histories[tid]
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BackproplabError(f"{path.parent}: not a finished sweep directory ({path.name} is missing)") from None
-    except ValueError as exc:
-        raise BackproplabError(f"{path}: not valid JSON ({exc})") from None
-
-
 def read_sweep(sweep_dir: str | Path) -> SweepData:
     """Read ``sweep_summary.json``, ``trials.json`` and ``sweep.toml`` of a sweep directory."""
-    path = Path(sweep_dir)
-    summary = _read_json(path / SWEEP_SUMMARY)
-    trials = _read_json(path / TRIALS_JSON)
-    if not isinstance(trials, list):
-        raise BackproplabError(f"{path / TRIALS_JSON}: expected a list of trial records; got {type(trials).__name__}")
-    text = (path / SWEEP_TOML).read_text() if (path / SWEEP_TOML).is_file() else ""
+    sweep = SweepDir(sweep_dir)
+    summary = sweep.read_summary()
+    if not (sweep.path / TRIALS_JSON).is_file():
+        raise BackproplabError(f"{sweep.path}: not a finished sweep directory ({TRIALS_JSON} is missing)")
+    trials = sweep.read_trials()
+    text = sweep.read_spec_text()
     try:
         parsed = tomllib.loads(text) if text else {}
     except tomllib.TOMLDecodeError:
         parsed = {}
-    return SweepData(path, summary, trials, text, parsed)
+    return SweepData(sweep.path, summary, trials, text, parsed)
 
 
 def selection_value(trial: Mapping[str, Any]) -> float | None:

@@ -8,9 +8,10 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..errors import BackproplabError
+from ..rundir import RunDir
 from .html import esc, figure, page, table
-from .run_report import REPORT_FILE, write_run_plots, write_run_report
-from .sections import fmt_metric, published_section
+from .run_report import PLOT_FILES, REPORT_FILE, write_run_plots, write_run_report
+from .sections import fmt_metric, published_section, shorten
 from .style import save
 from .sweep_data import (
     SweepData,
@@ -112,7 +113,7 @@ def _trial_table(data: SweepData) -> str:
                      f"<strong>{fmt_metric(data.metric, sel)}</strong>" if sel is not None else "—",
                      *(fmt_metric(c, final.get(c)) for c in finals), esc(t.get("epochs_run", "")),
                      f"{t['seconds']:.1f}" if isinstance(t.get("seconds"), int | float) else "",
-                     f'<span class="bad">{esc(note)}</span>' if status != "ok" else esc(note)])
+                     f'<span class="bad">{shorten(note)}</span>' if status != "ok" else shorten(note)])
     return table(header, rows, left=2 + len(keys) + (1 if seeds else 0) + 1)
 
 
@@ -146,13 +147,12 @@ def _config_section(data: SweepData) -> str:
 def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
     """Final metrics and the main plots of the best trial or the retrained run (its own report linked)."""
     run = data.path / rel
-    if not (run / "summary.json").is_file():
+    if not RunDir.is_finished(run):
         return ""
-    summary = json.loads((run / "summary.json").read_text())
+    summary = RunDir(run).read_summary()
     if not (run / REPORT_FILE).is_file():
         write_run_report(run)  # also writes its PNGs
-    files = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion_test": "confusion_test.png",
-             "confusion_validation": "confusion_validation.png", "weights": "weights.png"}
+    files = {k: PLOT_FILES[k] for k in ("loss", "accuracy", "confusion_test", "confusion_validation", "weights")}
     if not all((run / f).is_file() for k, f in files.items() if k in ("loss", "accuracy")):
         write_run_plots(run)  # a report without its plots (deleted by hand): draw them again
     plots = {k: run / f for k, f in files.items() if (run / f).is_file()}
@@ -164,7 +164,7 @@ def _run_section(data: SweepData, heading: str, rel: str, note: str) -> str:
 
 def _headline(data: SweepData) -> str:
     s = data.summary
-    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "error")}
+    counts = {k: v for k, v in (s.get("trials") or {}).items() if k in ("ok", "diverged", "interrupted", "error")}
     total = len(data.trials)
     parts = [f"{total} trials"] + [f"{v} {k}" for k, v in counts.items() if v]
     best = s.get("best")
@@ -176,8 +176,11 @@ def _headline(data: SweepData) -> str:
                  f" with {esc(data.metric)} {fmt_metric(data.metric, trial.get('selection'))}.")
     else:
         line += ' <span class="bad">No trial finished with a finite selection metric.</span>'
+    if s.get("status") == "interrupted":
+        line += (f' <span class="bad">The sweep was interrupted ({esc(s.get("stopped_by") or "stopped")}): resume it '
+                 f'with <code>backproplab resume {esc(data.path)}</code>.</span>')
     if s.get("retrain_error"):
-        line += f' <span class="bad">Retraining the best point failed: {esc(s["retrain_error"])}</span>'
+        line += f' <span class="bad">Retraining the best point failed: {shorten(s["retrain_error"], 300)}</span>'
     final = s.get("final") or {}
     if final:
         which = "retrained best" if s.get("retrain") else "best trial"
@@ -208,7 +211,7 @@ def write_sweep_report(sweep_dir: str | Path, *, trial_reports: bool = False) ->
     if trial_reports:
         for t in data.trials:
             run = data.run_dir(t)
-            if run is not None and (run / "summary.json").is_file() and not (run / REPORT_FILE).is_file():
+            if run is not None and RunDir.is_finished(run) and not (run / REPORT_FILE).is_file():
                 write_run_report(run)
     plots = write_sweep_plots(data)
     s = data.summary
@@ -232,5 +235,12 @@ def write_sweep_report(sweep_dir: str | Path, *, trial_reports: bool = False) ->
             sections.append(f"<h2>{'Learning rate' if key == 'sweep_lr' else 'Parallel coordinates'}</h2>"
                             + figure(plots[key], CAPTIONS[key]))
     title = f"backproplab sweep: {s.get('name', data.path.name)}"
-    html_text = page(title, sections, subtitle=f"{s.get('description', '')} — {data.path.name}")
+    subtitle = s.get("description", "")
+    if s.get("variant") == "quick":
+        sections.insert(0, f'<p class="note">Quick sweep: every trial is a short run on data slices (the sweep\'s '
+                           f'quick variant), a preview of the study: published figures are compared only at the epochs '
+                           f'its runs reached. Run <code>backproplab run {esc(s.get("name"))}</code> for the full '
+                           f'study.</p>')
+        subtitle = f"quick sweep of: {subtitle}"
+    html_text = page(title, sections, subtitle=f"{subtitle} — {data.path.name}")
     return atomic_write_text(data.path / REPORT_FILE, html_text)

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._xp import to_numpy
+
 if TYPE_CHECKING:
     from ..nn.losses import Loss
     from ..nn.module import Module
@@ -14,8 +16,32 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class Position:
+    """Where training continues: in ``epoch`` (1-based), after ``step`` of its steps, whose batch losses sum to
+    ``loss_total``; ``shuffle_state`` is the shuffling generator's state before that epoch's permutation, and
+    ``seconds`` the training time already spent in that epoch. ``window_loss`` and ``window_steps`` are the sum
+    and count of the batch losses not yet recorded in ``History.batch_losses`` (`batch_losses.BatchLossLog`)."""
+
+    epoch: int
+    step: int = 0
+    loss_total: float = 0.0
+    shuffle_state: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    window_loss: float = 0.0
+    window_steps: int = 0
+
+
+@dataclass
 class TrainingState:
-    """What callbacks can see and change during `fit`. Set ``stop_training = True`` to stop after this epoch."""
+    """What callbacks can see and change during `fit`. Set ``stop_training = True`` to stop after this epoch.
+
+    ``train_data`` is the training set ``(X, y)`` as fit trains on it (on the model's device when it fits);
+    ``bad_batch`` the 1-based batch of the epoch just trained whose loss was NaN or infinite (the epoch stopped
+    there, before that batch's update), else None.
+    ``position`` (set by `fit` after every epoch and when a stop request stops training mid-epoch) is the step
+    boundary a checkpoint taken now would resume from; ``callbacks``, ``shuffle_rng`` and ``augment`` (the
+    training-batch augmentation, if any) are `fit`'s own.
+    """
 
     model: Module
     loss: Loss
@@ -25,9 +51,27 @@ class TrainingState:
     stop_training: bool = False
     stop_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    train_data: tuple[Any, Any] | None = None
+    bad_batch: int | None = None
+    callbacks: list[Callback] = field(default_factory=list)
+    shuffle_rng: Any = None
+    position: Position | None = None
+    augment: Any = None
 
 
 class Callback:
+    """Hooks `fit` calls. Callbacks whose ``runs_last`` is True are called after all others (a checkpoint that
+    must see every other callback's end-of-epoch state). ``state_dict()`` / ``load_state_dict()`` carry a
+    callback's own state through a checkpoint (arrays allowed); the default has none."""
+
+    runs_last = False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (called after ``on_train_begin`` when `fit` resumes)."""
+
     def on_train_begin(self, state: TrainingState) -> None:
         """Before the first epoch."""
 
@@ -37,8 +81,12 @@ class Callback:
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         """After epoch ``epoch`` has been evaluated; ``logs`` is its History record."""
 
+    def on_interrupt(self, state: TrainingState) -> None:
+        """Training was stopped by a stop request (Ctrl-C, SIGTERM) at the step boundary ``state.position``;
+        called before ``on_train_end``, with the model, optimizer and generators as they are at that boundary."""
+
     def on_train_end(self, state: TrainingState) -> None:
-        """After the last epoch, also when training stopped early or diverged."""
+        """After the last epoch, also when training stopped early, diverged or was interrupted."""
 
 
 class EarlyStopping(Callback):
@@ -69,6 +117,14 @@ class EarlyStopping(Callback):
     def on_train_begin(self, state: TrainingState) -> None:
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
 
+    def state_dict(self) -> dict[str, Any]:
+        best_state = None if self.best_state is None else {k: to_numpy(v) for k, v in self.best_state.items()}
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_state": best_state, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.best_state, self.wait = state["best_state"], int(state["wait"])
+
     def _improved(self, value: float) -> bool:
         if self.best is None:
             return True
@@ -79,7 +135,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
-                           f"available: {sorted(k for k in logs if k not in ('epoch', 'seconds'))}")
+                           f"available: {sorted(k for k in logs if k not in ('epoch', 'iteration', 'seconds'))}")
         value = float(logs[self.monitor])
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

@@ -1,4 +1,5 @@
-"""Which engine trains a `fit` run: the compiled kernels (`backproplab.fast`) or NumPy."""
+"""Which engine trains a `fit` run: the compiled kernels (`backproplab.fast`), or the modules themselves on
+the model's backend (NumPy or torch)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..nn.module import Module
 from ..nn.regularization import Regularizer
 from ..optim.optimizer import Optimizer
 
-ENGINES = ("auto", "fast", "numpy")
+ENGINES = ("auto", "fast", "numpy", "torch")
 _warned_no_numba = False
 
 # The mini-batch kernel's first layer works per example over its nonzero inputs, while NumPy's BLAS multiplies
@@ -44,17 +45,31 @@ def _needs_layer_trainer(model: Module, augment: Any) -> bool:
 def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimizer,
                   regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any,
                   augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> str:
-    """``"fast"`` or ``"numpy"``.
+    """``"fast"``, ``"numpy"`` or ``"torch"``: the engine that trains this run.
 
-    ``auto`` takes the fast engine whenever it supports the run (model, loss, optimizer, penalties, dtypes)
-    and numba imports: the per-example kernels at batch size 1 always and at larger batch sizes only when at
-    most `AUTO_MINIBATCH_MAX_NONZERO` of the training inputs are nonzero (where the compiled kernel is faster);
-    `fast.LayerTrainer` for mini-batch runs with BatchNorm, Dropout or a batch ``augment``, which the kernels
-    cannot train; else NumPy (warning once per process when only numba is missing).
-    ``fast`` raises `EngineError` naming every unsupported thing, or ImportError without numba.
+    A torch model trains module by module on torch (``"torch"``): the fast engine and its NumPy-only work
+    buffers are for NumPy models. For a NumPy model ``auto`` takes the fast engine whenever it supports the run
+    (model, loss, optimizer, penalties, dtypes) and numba imports: the per-example kernels at batch size 1 always
+    and at larger batch sizes only when at most `AUTO_MINIBATCH_MAX_NONZERO` of the training inputs are nonzero
+    (where the compiled kernel is faster); `fast.LayerTrainer` for mini-batch runs with BatchNorm, Dropout or a
+    batch ``augment``, which the kernels cannot train; else ``"numpy"`` (warning once per process when only
+    numba is missing).
+    An engine asked for by name that cannot train the run raises `EngineError` saying why (``fast``: naming every
+    unsupported thing), or ImportError when ``fast`` lacks numba.
     """
     if requested not in ENGINES:
-        raise ValueError(f"engine: expected 'auto', 'fast' or 'numpy'; got {requested!r}")
+        raise ValueError(f"engine: expected 'auto', 'fast', 'numpy' or 'torch'; got {requested!r}")
+    backend = model.backend
+    if backend != "numpy":
+        if requested in ("auto", backend):
+            return backend
+        why = ("the fast engine's compiled kernels train NumPy models only" if requested == "fast"
+               else f"engine={requested!r} trains NumPy models")
+        raise EngineError(f"engine={requested!r} cannot train this run: the model is on {model.placement} and "
+                          f"{why}. Use engine='auto' (module by module on {backend}), or model.to('numpy') first.")
+    if requested == "torch":
+        raise EngineError("engine='torch' trains torch models; this model is on numpy (cpu): move it with "
+                          "model.to('torch') first, or use engine='auto'")
     if requested == "numpy":
         return "numpy"
     reasons = fast.unsupported(model, loss, optimizer, regularizers, batch_size, X, y)

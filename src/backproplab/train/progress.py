@@ -1,11 +1,22 @@
-"""Console output of `fit`: a tqdm bar per epoch on a terminal, one line per epoch otherwise."""
+"""Console output of `fit`: a progress bar per epoch in a terminal or a Jupyter notebook (`tqdm.auto`: a widget
+where ipywidgets is installed, else a text bar), and one line per epoch everywhere (also in logs)."""
 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, TextIO
 
-from tqdm import tqdm
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():  # in a notebook without ipywidgets tqdm.auto falls back to the text bar, and says so
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where stderr is no terminal, yet a bar displays)."""
+    return "ipykernel.zmqshell" in sys.modules or "IPython.utils._process_emscripten" in sys.modules
 
 
 def format_epoch_line(epoch: int, epochs: int, record: dict[str, Any], sets: list[str]) -> str:
@@ -26,20 +37,22 @@ def format_epoch_line(epoch: int, epochs: int, record: dict[str, Any], sets: lis
 
 
 class Progress:
-    """Progress over the batches of one epoch; ``verbose`` 0 = silent, 1 = bar on a terminal, 2 = lines only."""
+    """Progress over the batches of one epoch; ``verbose`` 0 = silent, 1 = bar in a terminal or notebook, 2 = lines
+    only."""
 
     def __init__(self, verbose: int, epochs: int, stream: TextIO | None = None) -> None:
         self.verbose = int(verbose)
         self.epochs = epochs
         self.stream = stream or sys.stdout
-        self.use_bar = self.verbose == 1 and sys.stderr.isatty()
+        self.use_bar = self.verbose == 1 and (sys.stderr.isatty() or in_notebook())
         self.bar: tqdm | None = None
         self.every = 1 << 62  # batches between bar updates
 
-    def start_epoch(self, epoch: int, num_batches: int) -> None:
-        """Open the bar, updated every 1% of the batches (cheap even at batch size 1)."""
+    def start_epoch(self, epoch: int, num_batches: int, done: int = 0) -> None:
+        """Open the bar (``done`` batches already taken), updated every 1% of the batches (cheap even at batch
+        size 1)."""
         if self.use_bar:
-            self.bar = tqdm(total=num_batches, desc=f"Epoch {epoch}/{self.epochs}", unit="batch",
+            self.bar = tqdm(total=num_batches, initial=done, desc=f"Epoch {epoch}/{self.epochs}", unit="batch",
                             leave=False, dynamic_ncols=True, mininterval=0.2)
             self.every = max(1, num_batches // 100)
 

@@ -1,4 +1,4 @@
-"""The CMU "npnn" package (SPEC C; 10-315 / 10-301 HW "Intro to ML"), computed by backproplab's modules.
+"""The CMU "npnn" package (course HW3 Intro to ML; 10-315 / 10-301), computed by backproplab's modules.
 
 The course's names and signatures (its ``modules.py``, ``optimizer.py``, ``model.py``, ``dataset.py``)::
 
