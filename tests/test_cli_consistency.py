@@ -97,7 +97,8 @@ def test_mistyped_names_get_a_suggestion(args: list[str], message: str) -> None:
 
 def test_no_suggestion_lists_the_choices() -> None:
     result = CliRunner().invoke(main, ["run", "zzz"])
-    assert result.exit_code == 2 and "the presets are cifar10-depth, cifar10-two-layer," in result.output
+    assert result.exit_code == 2
+    assert "the presets are cifar10-depth, cifar10-iterations, cifar10-two-layer," in result.output
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [

@@ -342,8 +342,12 @@ def choices(key: str) -> tuple[Any, ...]:
 
 
 def default(key: str) -> Any:
-    """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01)."""
-    return _field(key).get_default(call_default_factory=True)
+    """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01), as the default config resolves
+    it (``training.epochs``: 15, the length when neither epochs nor iterations is given)."""
+    value: Any = RunConfig()
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def parse_config(data: dict[str, Any], source: str = "") -> RunConfig:

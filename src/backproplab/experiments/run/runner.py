@@ -93,7 +93,9 @@ def _describe(exp: Experiment) -> str:
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
     if c.variant == "quick":
-        text += (f"\n  QUICK RUN (--quick): {length} on {sets}: a preview, not the full "
+        t = c.training
+        quick_length = f"{t.iterations} iterations" if t.iterations else f"{t.epochs} epoch(s)"
+        text += (f"\n  QUICK RUN (--quick): {quick_length} on {sets}: a preview, not the full "
                  "experiment; published figures are compared only at the epochs it reaches")
     return text
 
