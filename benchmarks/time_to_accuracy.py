@@ -13,9 +13,13 @@ Two parts, each measured in this one process run (docs/performance.md explains t
    the target; the wall time from the start of training to the end of that epoch's evaluation is the time to
    accuracy. The ratios peer / backproplab of the median times are the speed-ups (> 1: backproplab faster); a
    peer that never gets there reports the best accuracy it reached and when.
-3. For every thread count of ``--speed-threads``, one epoch of each peer (training and the test evaluation), in
-   turns, ``--speed-repeats`` times: seconds per epoch side by side, a cheap stand-in for part 2 where a full
-   time-to-accuracy run at that thread count would take too long (e.g. two threads on a loaded machine).
+3. For every thread count of ``--speed-threads`` (measured before part 2), one epoch of each peer (training and
+   the test evaluation), in turns, ``--speed-repeats`` times: seconds per epoch side by side, a cheap stand-in
+   for part 2 where a full time-to-accuracy run at that thread count would take too long (e.g. two threads on a
+   loaded machine).
+
+The JSON is rewritten after every part (``"complete": false`` until the end), so a run stopped early keeps what
+it measured.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import time
@@ -153,27 +158,42 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from backproplab._io import atomic_write_text
-
     started = time.time()
     machine = machine_info(max(args.threads))
     print(f"time to accuracy  {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  {machine['cpu_count']} CPUs "
           f"({machine['processor']}), load average {machine['load_average']}; versions {machine['versions']}",
           flush=True)
     results: dict[str, Any] = {}
+    command = ["python", "-m", "benchmarks.time_to_accuracy", *(argv if argv is not None else sys.argv[1:])]
+
+    def save(done: bool) -> None:  # after every part, so that a benchmark stopped early keeps what it measured
+        from backproplab._io import atomic_write_text
+
+        machine["load_average_end"] = list(os.getloadavg())
+        out = {"schema": 1, "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+               "command": command, "complete": done, "machine": machine, "presets": results,
+               "targets": check_targets(results), "total_seconds": time.time() - started}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
+
     for name in args.presets:
         config, recipe, train, test = load_recipe(name, args.quick)
         print(f"\n== {name}: {recipe.dataset}, hidden {list(recipe.hidden)}, batch {recipe.batch_size}, "
               f"{recipe.epochs} epochs, target test accuracy {recipe.target:.4f}", flush=True)
         entry: dict[str, Any] = {"recipe": recipe.__dict__, "runs": [], "tta": {}}
+        results[name] = entry
         for seed in args.runs_seeds:
             run = time_run(name, ["--set", f"model.seed={seed}", "--set", f"training.seed={seed}", "--tracker",
                                   "none", "--no-report"], timeout=3600.0)
             run["seed"] = seed
             entry["runs"].append(run)
             print(f"  backproplab run {name} (seed {seed}): {run.get('wall_seconds') or float('nan'):.1f} s end to "
-                  f"end, threads {run.get('threads')}, final test accuracy {run.get('final', {}).get('test_acc')}",
+                  f"end ({run.get('cpu_seconds') or float('nan'):.1f} s CPU), threads {run.get('threads')}, final "
+                  f"test accuracy {run.get('final', {}).get('test_acc')}, load average {os.getloadavg()[0]:.1f}",
                   flush=True)
+            save(False)
+        entry["epoch_seconds"] = epoch_speed(args, config, recipe, train, test)
+        save(False)
         for threads in args.threads:
             warm_up(args.peers, config, recipe, train, test, threads)
             per_peer: dict[str, list[dict[str, Any]]] = {k: [] for k in args.peers}
@@ -190,23 +210,16 @@ def main(argv: list[str] | None = None) -> int:
                                if row.get("time_to_target") is not None else "not reached")
                     print(f"  {threads} thread(s), seed {seed}, {LABELS[key]:<26} time to {recipe.target:.4f}: "
                           f"{reached}; best {row.get('best_acc')}, {row.get('seconds_per_epoch', float('nan')):.2f} "
-                          "s per epoch", flush=True)
+                          f"s per epoch, load average {os.getloadavg()[0]:.1f}", flush=True)
             summary = {k: summarize([r for r in rows if "error" not in r]) for k, rows in per_peer.items()}
             base = summary.get("backproplab", {}).get("median_time_to_target")
             speedups = {k: (s["median_time_to_target"] / base if base and s["median_time_to_target"] else None)
                         for k, s in summary.items() if k != "backproplab"}
             entry["tta"][str(threads)] = {"rows": per_peer, "summary": summary, "speedup": speedups}
-        entry["epoch_seconds"] = epoch_speed(args, config, recipe, train, test)
-        results[name] = entry
-    machine["load_average_end"] = list(__import__("os").getloadavg())
-    targets = check_targets(results)
-    print("\n" + report(results, targets))
-    out = {"schema": 1, "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-           "command": ["python", "-m", "benchmarks.time_to_accuracy", *(argv if argv is not None else sys.argv[1:])],
-           "machine": machine, "presets": results, "targets": targets, "total_seconds": time.time() - started}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
-    print(f"\nwrote {args.out}  (load average at the end {machine['load_average_end']})")
+            save(False)
+    save(True)
+    print("\n" + report(results, check_targets(results)))
+    print(f"\nwrote {args.out}  (load average at the end {list(os.getloadavg())})")
     return 0
 
 
@@ -224,7 +237,8 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             slowest = max(r["wall_seconds"] for r in runs)
             out.append({"target": f"{name}: `backproplab run` end to end <= {RUN_SECONDS:g} s", "value": slowest,
                         "status": "PASS" if slowest <= RUN_SECONDS else "FAIL",
-                        "note": "slowest seed, on this machine's load (the target is for a quiet machine)"})
+                        "note": "slowest seed, on this machine's load (the target is for a quiet machine); CPU "
+                                f"seconds {[round(r.get('cpu_seconds') or 0.0, 1) for r in runs]}"})
         for threads, tta in entry["tta"].items():
             for peer, minimum in TARGET_SPEEDUP.items():
                 if peer not in tta["speedup"]:
