@@ -4,7 +4,6 @@ ends bit-identical to a run that never stopped, on the NumPy engine and on the c
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from backproplab.data import Compose, Mixup, RandomShift
 from backproplab.optim import WarmupCosine
 from backproplab.train import interrupts
 from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
+from stop_requests import stop_at_check
 
 EPOCHS = 3
 ROWS, BATCH = 300, 16
@@ -50,19 +50,6 @@ def data(fashion_small: Any, fashion_test: Any) -> tuple[Any, Any]:
     return fashion_small.take(ROWS), fashion_test.take(200)
 
 
-def _stop_at_check(monkeypatch: pytest.MonkeyPatch, checks: int) -> None:
-    seen = {"n": 0}
-    real = interrupts.requested
-
-    def requested() -> int | None:
-        seen["n"] += 1
-        if seen["n"] == checks:
-            interrupts.request(signal.SIGINT)
-        return real()
-
-    monkeypatch.setattr(interrupts, "requested", requested)
-
-
 @pytest.mark.parametrize("engine", ["numpy", "fast"])
 @pytest.mark.parametrize("where", ["mid-epoch", "epoch-boundary"])
 def test_resume_with_augmentation_and_batch_norm_is_bit_identical(data: Any, tmp_path: Path,
@@ -75,7 +62,7 @@ def test_resume_with_augmentation_and_batch_norm_is_bit_identical(data: Any, tmp
     checks = per_epoch_checks + (int(0.4 * per_epoch_checks) if where == "mid-epoch" else 1)
     path = tmp_path / "ck.npz"
     with monkeypatch.context() as m:
-        _stop_at_check(m, checks)
+        stop_at_check(m, checks)
         with interrupts.stop_on_signals():
             _, _, _, stopped = _fit(data, path, engine)
     assert stopped.interrupted and len(stopped) == 1
