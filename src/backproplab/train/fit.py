@@ -131,9 +131,8 @@ def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[
 def train_epoch_fast(trainer: FastTrainer | LayerTrainer, order: np.ndarray | None, progress: Progress, num_steps: int,
                      start: Position | None = None, steps: int | None = None) -> EpochResult:
     """One pass (or its first ``steps`` steps) through the compiled engine (`backproplab.fast.FastTrainer` or
-    `LayerTrainer`)
-    in chunks of 1% of the pass's ``num_steps`` (whatever the verbosity, so the batch losses always add up in
-    the same order); a stop request ends the pass between two chunks. The progress bar, if any, advances
+    `LayerTrainer`) in chunks of 1% of the pass's ``num_steps`` (whatever the verbosity, so the batch losses always
+    add up in the same order); a stop request ends the pass between two chunks. The progress bar, if any, advances
     after every chunk."""
     use_bar = progress.bar is not None
     first = start.step if start is not None else 0
