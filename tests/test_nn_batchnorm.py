@@ -3,13 +3,18 @@ evaluation mode, saving and the mlp builder."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from backproplab import nn
 from backproplab.check import gradcheck
-from backproplab.errors import ShapeError
+from backproplab.errors import ModelFileError, ShapeError
 
 PRECISE = {"eps": 1e-3, "order": 4}
 
@@ -141,3 +146,30 @@ def test_save_and_load_keep_running_statistics(tmp_path, rng: np.random.Generato
 def test_astype_converts_buffers() -> None:
     model = nn.mlp([4, 3, 2], "relu", batch_norm=True, seed=0).astype(np.float64)
     assert model[1].running_mean.dtype == model[1].running_var.dtype == np.float64
+
+
+def test_a_model_file_whose_batch_norm_does_not_fit_is_refused(tmp_path, rng: np.random.Generator) -> None:
+    """The file check knows BatchNorm's four arrays: a width that does not match the layer before, or a missing
+    running statistic, is a ModelFileError naming the file, before anything is unpacked."""
+    path = nn.save_model(nn.mlp([6, 5, 3], "relu", batch_norm=True, seed=1), tmp_path / "bn.npz")
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    specs = json.loads(str(np.load(path)["__architecture__"][()]))
+    assert specs[1] == {"type": "BatchNorm", "features": 5, "momentum": 0.1, "eps": 1e-5}
+
+    def write(name: str, changed: dict[str, bytes]) -> Path:
+        target = tmp_path / name
+        with zipfile.ZipFile(target, "w") as archive:
+            for member, data in {**members, **changed}.items():
+                if data:
+                    archive.writestr(member, data)
+        return target
+
+    wide = [dict(specs[0]), {**specs[1], "features": 7}, *specs[2:]]
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(json.dumps(wide)))
+    with pytest.raises(ModelFileError, match=r"layer 1 \(BatchNorm\) needs features >= 1 equal to the width before "
+                                             r"it \(5\)"):
+        nn.load_model(write("wide.npz", {"__architecture__.npy": buffer.getvalue()}))
+    with pytest.raises(ModelFileError, match=r"missing \['1.running_var'\]"):
+        nn.load_model(write("no-var.npz", {"1.running_var.npy": b""}))
