@@ -97,7 +97,7 @@ def test_mistyped_names_get_a_suggestion(args: list[str], message: str) -> None:
 
 def test_no_suggestion_lists_the_choices() -> None:
     result = CliRunner().invoke(main, ["run", "zzz"])
-    assert result.exit_code == 2 and "the presets are cifar10-depth, cifar10-two-layer," in result.output
+    assert result.exit_code == 2 and "the presets are cifar10-depth, cifar10-iterations, cifar10-two-layer," in result.output
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [
@@ -117,17 +117,17 @@ def test_exit_statuses(args: list[str], status: int, message: str, tmp_path: Pat
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_exits_with_128_plus_the_signal(sig: int, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from backproplab.experiments.run import recorder
+    from backproplab.experiments.run import epoch_writer
     from backproplab.train import interrupts
 
-    original = recorder.RunRecorder.on_epoch_end
+    original = epoch_writer.EpochWriter.on_epoch_end
 
     def stop_after_first(self, state, epoch, logs):  # type: ignore[no-untyped-def]
         original(self, state, epoch, logs)
         if epoch == 1:
             interrupts.request(sig)
 
-    monkeypatch.setattr(recorder.RunRecorder, "on_epoch_end", stop_after_first)
+    monkeypatch.setattr(epoch_writer.EpochWriter, "on_epoch_end", stop_after_first)
     result = CliRunner().invoke(main, ["train", "--dataset", "spiral", "--hidden", "8", "--epochs", "3",
                                        "--batch-size", "30", "--runs-dir", str(tmp_path), "--no-report", "-q"])
     assert result.exit_code == 128 + sig, result.output

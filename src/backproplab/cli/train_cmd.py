@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..experiments.config import SEED_MAX, choices, default
+from ..experiments.config import DEFAULT_EPOCHS, SEED_MAX, choices, default
 from ..experiments.shortcuts import SHORTCUTS
 from .common import (
     Common,
@@ -38,7 +38,7 @@ def setting(name: str, help: str | None = None, **kwargs: Any) -> Any:
     key = SHORTCUTS[name]
     if choices(key) and "type" not in kwargs:
         kwargs["type"] = SuggestingChoice([str(c) for c in choices(key)])
-    value = default(key)
+    value = kwargs.pop("shown_default", default(key))  # for --help only: a flag not given is None (`given`)
     if isinstance(value, list):  # hidden widths: given as text, "256,64"
         value, kwargs["metavar"] = ",".join(map(str, value)), "W1,W2,..."
     return click.option("--" + name.replace("_", "-"), name, default=value, help=help, **kwargs)
@@ -75,7 +75,7 @@ def given(values: dict[str, Any]) -> dict[str, Any]:
 @setting("l2", "L2 strength (weights only).", type=float)
 @setting("l2_convention", "squared: lambda*||W||^2; half: 0.5*lambda*||W||^2.")
 @setting("l1", "L1 strength (weights only).", type=float)
-@setting("epochs", "Epochs.", type=int)
+@setting("epochs", "Epochs.", type=int, shown_default=DEFAULT_EPOCHS)  # the config's None means 15
 @setting("batch_size", "Batch size.", type=int)
 @click.option("--shuffle/--no-shuffle", "shuffle", default=default("training.shuffle"),
               help="Shuffle each epoch, or train in file order.")
