@@ -53,7 +53,7 @@ def test_history_to_pandas_has_one_row_per_epoch(fashion_small: Dataset) -> None
 def test_history_to_pandas_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
     with pytest.raises(ImportError, match=r"History.to_pandas\(\) needs pandas, which is not installed: pip install "
-                                          r"pandas \(or use History.to_csv\(\) / History.epochs"):
+                                          r"pandas \(or use History.to_csv\(\) / History.records"):
         History().to_pandas()
 
 

@@ -40,7 +40,7 @@ def _stop_at_check(monkeypatch: pytest.MonkeyPatch, checks: int) -> None:
 
 
 def _records(history: Any) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.epochs]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
 
 
 def _torch_fit(data: tuple[Any, Any], path: Path, resume: bool = False) -> tuple[Any, Any, Any]:

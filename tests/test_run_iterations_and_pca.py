@@ -28,7 +28,7 @@ def _config(**training: Any) -> Any:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().epochs]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().records]
 
 
 def test_a_run_of_n_iterations_records_and_plots_every_batch_loss(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_a_run_of_n_iterations_records_and_plots_every_batch_loss(tmp_path: Path
     assert "batch 7, 25 iterations, shuffled" in "\n".join(lines)
     assert history.iterations == list(range(1, 26)) and history.params["loss_every"] == 1
     assert history.batch_losses == result.history.batch_losses and all(np.isfinite(history.batch_losses))
-    assert [e["iteration"] for e in history.epochs] == [15, 25] and result.summary["epochs_run"] == 2
+    assert [e["iteration"] for e in history.records] == [15, 25] and result.summary["epochs_run"] == 2
     assert history.params["iterations"] == 25 and history.params["epochs"] == 2
     # the cut epoch's running average is over its 10 steps
     assert history.history["batch_loss"][1] == pytest.approx(np.mean(history.batch_losses[15:]), rel=1e-12)

@@ -84,7 +84,7 @@ def test_typed_reads_and_writes_of_a_finished_run(tmp_path: Path) -> None:
     assert RunDir.is_run_dir(path) and RunDir.is_finished(path) and run.status() == "complete"
     assert run.read_config()["data"]["dataset"] == "spiral"
     history = run.read_history()
-    assert len(history) == 3 and history.epochs == run.read_metrics()["epochs"]
+    assert len(history) == 3 and history.records == run.read_metrics()["epochs"]
     assert run.read_summary()["epochs_run"] == 3 and run.read_summary()["status"] == "complete"
     assert [p.value.shape for p in run.read_model().parameters()] == [(2, 8), (8,), (8, 3), (3,)]
     assert run.read_confusion()["classes"] == ["arm 0", "arm 1", "arm 2"]

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from backproplab import lab  # noqa: E402
 from backproplab.experiments import parse_config  # noqa: E402
 from backproplab.experiments.run import provenance  # noqa: E402
-from backproplab.experiments.run.recorder import RunRecorder  # noqa: E402
+from backproplab.experiments.run.epoch_writer import EpochWriter  # noqa: E402
 from backproplab.experiments.sweep import load_sweep, with_sweep_overrides  # noqa: E402
 from backproplab.tracking import mlflow_backend  # noqa: E402
 from backproplab.train import LambdaCallback  # noqa: E402
@@ -95,9 +95,9 @@ def test_a_sweep_and_its_trials_are_in_the_store_while_they_run(tmp_path: Path, 
                                                                ) -> None:
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     seen: list[Any] = []
-    original = RunRecorder.on_epoch_end
+    original = EpochWriter.on_epoch_end
 
-    def recorded(self: RunRecorder, state: Any, epoch: int, logs: dict[str, Any]) -> None:
+    def recorded(self: EpochWriter, state: Any, epoch: int, logs: dict[str, Any]) -> None:
         original(self, state, epoch, logs)
         if epoch != 2 or self.run.path.name != "t001":
             return
@@ -110,7 +110,7 @@ def test_a_sweep_and_its_trials_are_in_the_store_while_they_run(tmp_path: Path, 
 
         seen.extend(wait_for(probe) or [])
 
-    monkeypatch.setattr(RunRecorder, "on_epoch_end", recorded)
+    monkeypatch.setattr(EpochWriter, "on_epoch_end", recorded)
     sweep = with_sweep_overrides(load_sweep(str(EXAMPLE)), "training.epochs=3", "selection.seeds=[0]")
     result = lab.sweep(sweep, runs_dir=tmp_path, executor="serial", report=False, tracker="mlflow", verbose=0)
     assert seen, "trial t001's epochs were not in the store while it trained"

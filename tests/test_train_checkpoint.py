@@ -43,7 +43,7 @@ def _fit(data: tuple[Any, Any], path: Path, *, engine: str, shuffle: bool, dropo
 
 def _records(history: Any) -> list[dict[str, Any]]:
     """History records without wall-clock timings (the only entries that differ between two runs)."""
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.epochs]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
 
 
 @pytest.fixture(scope="module")

@@ -216,14 +216,21 @@ def test_nan_or_infinite_loss_is_divergence_too(fashion_small: Dataset) -> None:
 def test_history_serialises(fashion_small: Dataset) -> None:
     history, _ = train_once(fashion_small.take(100), seed=0, validation_size=0.2)
     again = History.from_dict(json.loads(history.to_json()))
-    assert again.history == history.history and again.epochs == history.epochs
+    assert again.history == history.history and again.records == history.records
     header = history.to_csv().splitlines()[0].split(",")
     assert header[:3] == ["epoch", "train_loss", "train_acc"] and len(history.to_csv().splitlines()) == 4
     epoch, best = history.best("val_loss")
-    assert best == min(history.history["val_loss"]) and history.epochs[epoch - 1]["val_loss"] == best
+    assert best == min(history.history["val_loss"]) and history.records[epoch - 1]["val_loss"] == best
     assert history.best("val_acc")[1] == max(history.history["val_acc"])
     with pytest.raises(KeyError, match="History has no metric 'test_loss'"):
         history.best("test_loss")
+
+
+def test_history_epochs_is_a_deprecated_alias_of_records() -> None:
+    history = History.from_dict({"epochs": [{"epoch": 1, "train_loss": 0.5}]})  # a metrics.json's key
+    assert history.records == [{"epoch": 1, "train_loss": 0.5}] and history.history == {"train_loss": [0.5]}
+    with pytest.warns(DeprecationWarning, match=r"History\.epochs is now History\.records"):
+        assert history.epochs is history.records
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [

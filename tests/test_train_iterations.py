@@ -85,7 +85,7 @@ def test_batch_losses_are_those_of_a_plain_numpy_sgd_loop(rows: Any, engine: str
     assert history.params["loss_every"] == 1
     assert history.iterations == list(range(1, 2 * steps + 1))
     np.testing.assert_allclose(history.batch_losses, expected, rtol=1e-12, atol=0)
-    assert [e["iteration"] for e in history.epochs] == [steps, 2 * steps]
+    assert [e["iteration"] for e in history.records] == [steps, 2 * steps]
     for name, value in model.state_dict().items():
         np.testing.assert_allclose(to_numpy(value), weights[name], rtol=0, atol=1e-12, err_msg=name)
     # the per-epoch running average is the mean of that epoch's batch losses
@@ -126,7 +126,7 @@ def test_iterations_stop_exactly_where_asked(rows: Any, engine: str, iterations:
         np.testing.assert_allclose(to_numpy(value), weights[name], rtol=0, atol=1e-12, err_msg=name)
     epochs = math.ceil(iterations / STEPS)
     assert len(history) == epochs == history.params["epochs"] and history.params["iterations"] == iterations
-    assert [e["iteration"] for e in history.epochs] == [min(STEPS * e, iterations) for e in range(1, epochs + 1)]
+    assert [e["iteration"] for e in history.records] == [min(STEPS * e, iterations) for e in range(1, epochs + 1)]
     # the cut epoch is evaluated like the others, and its mean batch loss is over the steps it took
     last = (epochs - 1) * STEPS
     assert history.history["batch_loss"][-1] == pytest.approx(np.mean(expected[last:]), rel=1e-12)
@@ -178,7 +178,7 @@ def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, m
     model, _, resumed = _fit(rows, engine, callbacks=[Checkpoint(path)], resume=snapshot, **options)
     assert resumed.iterations == whole.iterations and resumed.batch_losses == whole.batch_losses
     assert whole.iterations[-1] == whole.last["iteration"] == total
-    assert [r["iteration"] for r in resumed.epochs] == [r["iteration"] for r in whole.epochs]
+    assert [r["iteration"] for r in resumed.records] == [r["iteration"] for r in whole.records]
     for a, b in zip(whole_model.parameters(), model.parameters(), strict=True):
         assert np.array_equal(a.value, b.value)
 
