@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from backproplab.cli.main import main
 from backproplab.nn import load_model
+from cli_errors import assert_cli_error
 
 
 @pytest.fixture
@@ -79,42 +80,37 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("args", "status", "expected"),
     [
-        (["--set", "optimizer.name=adamw"], "optimizer.name: expected 'sgd' or 'adam'; got 'adamw'"),
-        (["--set", "optimizer.lrr=0.1"], "optimizer.lrr: unknown key"),
-        (["--epochs", "0"], "training.epochs: Input should be greater than or equal to 1; got 0"),
-        (["--hidden", "256,x"], "expected comma-separated widths"),
-        (["--set", "training.eval=['validation']"], "data.validation_size is 0"),
-        (["--dataset", "cifar10"], "CIFAR-10 is not available"),
-        (["--dataset", "mnist", "--data-root", "/nonexistent/mnist"], "/nonexistent/mnist: no such file"),
+        (["--set", "optimizer.name=adamw"], 2, "optimizer.name: expected 'sgd' or 'adam'; got 'adamw'"),
+        (["--set", "optimizer.lrr=0.1"], 2, "optimizer.lrr: unknown key"),
+        (["--epochs", "0"], 2, "training.epochs: Input should be greater than or equal to 1; got 0"),
+        (["--hidden", "256,x"], 2, "expected comma-separated widths"),
+        (["--set", "training.eval=['validation']"], 2, "data.validation_size is 0"),
+        (["--dataset", "cifar10"], 1, "CIFAR-10 is not available"),
+        (["--dataset", "mnist", "--data-root", "/nonexistent/mnist"], 1, "/nonexistent/mnist: no such file"),
     ],
 )
 def test_train_rejects_bad_settings_with_a_clear_message(cli: CliRunner, tmp_path: Path, args: list[str],
-                                                         expected: str) -> None:
+                                                         status: int, expected: str) -> None:
     result = cli.invoke(main, ["train", "--runs-dir", str(tmp_path), *args])
-    assert result.exit_code != 0
-    assert expected in result.output
-    assert "Traceback" not in result.output
+    assert_cli_error(result, status, expected)
 
 
 def test_bad_config_files(cli: CliRunner, tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[optimizer\nlr = 0.1\n")
     result = cli.invoke(main, ["train", "--config", str(broken)])
-    assert result.exit_code != 0 and "not valid TOML" in result.output and str(broken) in result.output
+    assert_cli_error(result, 2, "not valid TOML", str(broken))
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('[model]\nactivation = "swish"\n')
     result = cli.invoke(main, ["train", "--config", str(wrong)])
-    assert result.exit_code != 0
-    assert f"in {wrong}" in result.output and "model.activation: expected 'sigmoid'" in result.output
-    assert "got 'swish'" in result.output
+    assert_cli_error(result, 2, f"in {wrong}", "model.activation: expected 'sigmoid'", "got 'swish'")
 
 
 def test_unknown_preset_lists_the_available_ones(cli: CliRunner) -> None:
     result = cli.invoke(main, ["run", "no-such-preset"])
-    assert result.exit_code != 0
-    assert "unknown preset 'no-such-preset'" in result.output and "fashion-sgd" in result.output
+    assert_cli_error(result, 2, "unknown preset 'no-such-preset'", "fashion-sgd")
 
 
 def test_diverging_run_stops_with_message_and_keeps_its_files(cli: CliRunner, tmp_path: Path) -> None:
@@ -145,7 +141,7 @@ def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli.invoke(main, ["report", str(empty)])
-    assert result.exit_code != 0 and "neither a finished run directory" in result.output
+    assert_cli_error(result, 1, "neither a finished run directory")
 
 
 def test_data_info_and_fetch(cli: CliRunner) -> None:

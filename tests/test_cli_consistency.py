@@ -19,6 +19,7 @@ from backproplab.nn import ACTIVATIONS, INITIALIZERS, LOSSES
 from backproplab.optim import OPTIMIZERS
 from backproplab.tracking import TRACKERS
 from backproplab.train.engine import ENGINES
+from cli_errors import assert_cli_error
 
 # option (or argument) name -> the registry its choices must equal
 REGISTRIES = {"dataset": DATASETS, "scale": SCALES, "activation": ACTIVATIONS, "init": INITIALIZERS, "loss": LOSSES,
@@ -97,7 +98,7 @@ def test_mistyped_names_get_a_suggestion(args: list[str], message: str) -> None:
 
 def test_no_suggestion_lists_the_choices() -> None:
     result = CliRunner().invoke(main, ["run", "zzz"])
-    assert result.exit_code == 2 and "the presets are cifar10-depth, cifar10-iterations, cifar10-two-layer," in result.output
+    assert_cli_error(result, 2, "the presets are cifar10-depth, cifar10-iterations, cifar10-two-layer,")
 
 
 @pytest.mark.parametrize(("args", "status", "message"), [

@@ -24,6 +24,7 @@ from backproplab.optim import SGD, Adam, InverseScaling, StepDecay
 from backproplab.train import EarlyStopping, History, TerminateOnDivergence, evaluate, fit
 from backproplab.train import engine as engine_module
 from backproplab.train.progress import Progress
+from cli_errors import assert_cli_error
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 TIMING = ("seconds", "train_seconds")
@@ -336,8 +337,7 @@ def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp
               "--engine", "fast"]
     result = CliRunner().invoke(main, [*common, "--optimizer", "adam", "--lr", "0.001", "--runs-dir",
                                        str(tmp_path / "runs")])
-    assert result.exit_code != 0
-    assert "engine='fast' cannot train this run: optimizer is Adam (supported: SGD)" in result.output
+    assert_cli_error(result, 1, "engine='fast' cannot train this run: optimizer is Adam (supported: SGD)")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     ok = CliRunner().invoke(main, [*common, "--runs-dir", str(tmp_path / "ok")])
     assert ok.exit_code == 0, ok.output

@@ -19,6 +19,7 @@ from backproplab.report import write_report, write_sweep_report
 from backproplab.report.style import plt
 from backproplab.report.sweep_data import lr_points, read_sweep, sort_trials
 from backproplab.report.sweep_plots import lr_figure, overlay_figure, parallel_axes, parallel_figure
+from cli_errors import assert_cli_error
 from sweep_dirs import assemble_sweep, copy_sweep
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -217,9 +218,9 @@ def test_report_command_handles_runs_sweeps_and_neither(sweeps: dict[str, Path],
     assert "backproplab run:" in (run / "report.html").read_text()
     (sweep / "sweep_summary.json").unlink()  # a sweep still running: trials.json only
     result = cli.invoke(main, ["report", str(sweep)])
-    assert result.exit_code != 0 and "has not finished" in result.output and "Traceback" not in result.output
+    assert_cli_error(result, 1, "has not finished")
     result = cli.invoke(main, ["report", str(tmp_path / "nothing")])
-    assert result.exit_code != 0
+    assert_cli_error(result, 2, "does not exist")  # click's check of the argument
     (tmp_path / "empty").mkdir()
     with pytest.raises(Exception, match="neither a finished run directory"):
         write_report(tmp_path / "empty")
