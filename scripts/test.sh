@@ -23,4 +23,5 @@ fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python scripts/typecheck.py
-exec .venv/bin/python -m pytest "$@"
+# Everything above is installed, so no test may skip for want of a data set, torch or Chromium (tests/needs.py).
+BACKPROPLAB_REQUIRE_ALL=1 exec .venv/bin/python -m pytest "$@"

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from backproplab._xp import NUMPY, namespace
+from needs import import_torch
 
-torch = pytest.importorskip("torch", reason="the torch namespace needs torch (pip install 'backproplab[torch]')")
+pytestmark = pytest.mark.needs_torch
+
+torch = import_torch()
 compat = pytest.importorskip("array_api_compat.torch", reason="needs array-api-compat")
 
 SPECIAL = [0.0, -0.0, 1e-8, -1e-8, 30.0, -30.0, 88.0, -88.0, 104.0, -104.0, 700.0, -700.0, 746.0, -746.0,

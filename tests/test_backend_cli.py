@@ -13,8 +13,11 @@ from click.testing import CliRunner
 from backproplab.cli.main import main
 from backproplab.experiments.config import parse_config
 from backproplab.nn import load_model
+from needs import import_torch
 
-torch = pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
+pytestmark = pytest.mark.needs_torch
+
+torch = import_torch()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TRAIN = ["train", "--limit-train", "300", "--limit-test", "200", "--hidden", "16", "--epochs", "2", "--batch-size",
          "10", "--dtype", "float64", "--no-report", "-q"]

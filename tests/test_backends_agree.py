@@ -15,8 +15,11 @@ from backproplab import nn
 from backproplab.data import Dataset
 from backproplab.optim import SGD, Adam, StepDecay
 from backproplab.train import EarlyStopping, fit
+from needs import import_torch
 
-torch = pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
+pytestmark = pytest.mark.needs_torch
+
+torch = import_torch()
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 DTYPES = [np.float64, np.float32]

@@ -107,9 +107,10 @@ def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(mon
     assert all(t["status"] == "n/a" for t in targets)
 
 
+@pytest.mark.needs_torch
 def test_the_gpu_mode_times_the_torch_peers_and_refuses_without_cuda(monkeypatch) -> None:
     monkeypatch.syspath_prepend(str(REPO))
-    torch = pytest.importorskip("torch", reason="the GPU mode needs torch")
+    import torch
     from benchmarks.run import parse_args
     from benchmarks.targets import check_targets
 

@@ -15,10 +15,11 @@ from backproplab.check import gradcheck
 from backproplab.data import Dataset
 from backproplab.optim import SGD, Adam
 from backproplab.train import evaluate, fit, predict
+from needs import import_torch
 
-torch = pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="no CUDA GPU here (torch.cuda.is_available() is False)")
+torch = import_torch()
+NO_CUDA = "no CUDA GPU here (torch.cuda.is_available() is False)"
+pytestmark = [pytest.mark.needs_torch, pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)]
 
 
 def model64(dropout: float = 0.0) -> nn.Sequential:

@@ -197,3 +197,15 @@ def test_without_a_directory_says_what_to_do(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("BACKPROPLAB_CIFAR10", raising=False)
     with pytest.raises(DatasetError, match="CIFAR-10 is not available on this machine.*cifar-10-batches-py"):
         load_raw("cifar10")
+
+
+def test_python3_protocol2_pickles_load(tmp_path) -> None:
+    import gzip
+    import pickle
+
+    from backproplab.data.safe_pickle import load_arrays_pickle
+
+    payload = {b"data": np.arange(6, dtype=np.uint8).reshape(2, 3), b"labels": [0, 1]}
+    data = load_arrays_pickle(gzip.decompress(gzip.compress(pickle.dumps(payload, protocol=2))), encoding="bytes")
+    np.testing.assert_array_equal(data[b"data"], payload[b"data"])
+    assert data[b"labels"] == [0, 1]

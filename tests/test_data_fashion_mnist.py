@@ -27,8 +27,8 @@ def read_idx_by_hand(path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def raw(load_or_fail: Callable[..., Dataset]):
-    load_or_fail("fashion-mnist", split="test", limit=1)  # a clear failure if the data are not installed
+def raw(load_or_skip: Callable[..., Dataset]):
+    load_or_skip("fashion-mnist", split="test", limit=1)  # a clear failure if the data are not installed
     return load_raw("fashion-mnist")
 
 
@@ -57,14 +57,14 @@ def test_contents_equal_an_independent_reading_of_the_files(raw) -> None:
     assert raw.train_y[0] == 9 and raw.test_y[0] == 9
 
 
-def test_dataset_object(raw, load_or_fail: Callable[..., Dataset]) -> None:
-    train = load_or_fail("fashion-mnist", split="train")
+def test_dataset_object(raw, load_or_skip: Callable[..., Dataset]) -> None:
+    train = load_or_skip("fashion-mnist", split="train")
     assert train.X.shape == (60000, 784) and train.X.dtype == np.float32 and train.y.dtype == np.int64
     assert (train.name, train.split, train.num_classes, train.num_features) == ("fashion-mnist", "train", 10, 784)
     assert train.classes == FASHION_CLASSES and train.image_shape == (28, 28)
     np.testing.assert_array_equal(train.y, raw.train_y)
     assert train.meta["scale"] == "unit" and len(train.meta["files"]) == 4
-    assert len(load_or_fail("fashion-mnist", split="test", limit=123)) == 123
+    assert len(load_or_skip("fashion-mnist", split="test", limit=123)) == 123
 
 
 @pytest.mark.parametrize(("scale", "low", "high"), [("unit", 0.0, 1.0), ("centered", -0.5, 0.5), ("none", 0, 255)])
@@ -100,14 +100,14 @@ def test_standardize_uses_training_statistics_only(raw) -> None:
     assert np.abs(splits["validation"].X.mean(axis=0)).max() > 1e-3
 
 
-def test_unknown_scale_and_split_are_rejected(load_or_fail: Callable[..., Dataset]) -> None:
+def test_unknown_scale_and_split_are_rejected(load_or_skip: Callable[..., Dataset]) -> None:
     allowed = r"\['unit', 'centered', 'mean', 'standardize', 'none'\]"
     with pytest.raises(ConfigError, match=r"scale: expected one of " + allowed):
         load_splits("fashion-mnist", scale="minmax")
     with pytest.raises(ConfigError, match="split: expected one of"):
-        load_or_fail("fashion-mnist", split="dev")
+        load_or_skip("fashion-mnist", split="dev")
     with pytest.raises(ConfigError, match="split='validation' needs validation_size"):
-        load_or_fail("fashion-mnist", split="validation")
+        load_or_skip("fashion-mnist", split="validation")
     with pytest.raises(ConfigError, match=r"dataset: expected one of .*; got 'kmnist'"):
         load_raw("kmnist")
 
@@ -117,8 +117,8 @@ def test_missing_directory_says_how_to_install(tmp_path: Path) -> None:
         load_raw("fashion-mnist", root=tmp_path / "nowhere")
 
 
-def test_tests_fail_with_instructions_when_data_are_missing(load_or_fail: Callable[..., Dataset], tmp_path: Path,
+def test_tests_fail_with_instructions_when_data_are_missing(load_or_skip: Callable[..., Dataset], tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKPROPLAB_FASHION_MNIST", str(tmp_path / "not-installed"))
     with pytest.raises(pytest.fail.Exception, match=r"(?s)fashion-mnist is needed.*bash scripts/test\.sh"):
-        load_or_fail("fashion-mnist", split="test")
+        load_or_skip("fashion-mnist", split="test")

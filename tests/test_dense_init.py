@@ -110,3 +110,9 @@ def test_from_arrays_and_set_weights_shape_errors() -> None:
         nn.Dense(4, 3, bias=False, rng=0).set_weights(np.ones((4, 3)), np.ones(3))
     layer.set_weights(np.ones((4, 3)), np.array([[1.0], [2.0], [3.0]]))  # a column vector bias is accepted
     np.testing.assert_array_equal(layer.bias.value, [1, 2, 3])
+
+
+def test_dense_from_nested_lists() -> None:
+    layer = nn.Dense.from_arrays([[1, 2], [3, 4], [5, 6]], [0.5, -1])
+    np.testing.assert_array_equal(layer.weight.value, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(layer.forward(np.array([[1.0, 0.0, 1.0]])), [[6.5, 7.0]])

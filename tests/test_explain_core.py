@@ -6,10 +6,13 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
 from backproplab import nn
 from backproplab.explain import Notation, explain
+from needs import import_torch
+
+torch = import_torch()
+pytestmark = pytest.mark.needs_torch
 
 torch.set_default_dtype(torch.float64)
 

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from click.testing import CliRunner
 
 from backproplab import fast, nn, optim
@@ -22,6 +20,11 @@ from backproplab.cli.main import main
 from backproplab.errors import ConfigError, ShapeError
 from backproplab.explain import build_problem
 from backproplab.explain.problems import mazur
+from needs import import_torch
+
+torch = import_torch()
+F = torch.nn.functional
+pytestmark = pytest.mark.needs_torch
 
 W1 = [[0.15, 0.25], [0.20, 0.30]]  # (in, out): w1 w3 / w2 w4
 W2 = [[0.40, 0.50], [0.45, 0.55]]  # w5 w7 / w6 w8

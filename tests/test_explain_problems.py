@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from backproplab.explain import build_problem, softmax_temperature
+from needs import import_torch
+
+torch = import_torch()
+pytestmark = pytest.mark.needs_torch
 
 torch.set_default_dtype(torch.float64)
 

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from backproplab.errors import ConfigError
 from backproplab.explain import build_from_file, build_problem, load_problem
+from needs import import_torch
+
+torch = import_torch()
+pytestmark = pytest.mark.needs_torch
 
 torch.set_default_dtype(torch.float64)
 

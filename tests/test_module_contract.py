@@ -210,3 +210,11 @@ def test_mlp_layout() -> None:
     assert model[1].alpha == 0.9 and model[2].p == 0.2
     with pytest.raises(Exception, match="mlp sizes must be >= 2 positive integers"):
         nn.mlp([784], "relu")
+
+
+def test_dropout_evaluation_keeps_the_training_mask() -> None:
+    layer = nn.Dropout(0.5, rng=0)
+    x = np.ones((3, 4))
+    y = layer.forward(x, training=True)
+    layer.forward(x, training=False)  # an evaluation in between must not erase the cache
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), y)

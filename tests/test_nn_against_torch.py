@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
 from backproplab import nn
+from needs import import_torch
+
+torch = import_torch()
+F = torch.nn.functional
+pytestmark = pytest.mark.needs_torch
 
 RTOL, ATOL = 1e-12, 1e-14
 
@@ -242,3 +245,16 @@ def test_derivative_at_exactly_zero_follows_torch(module: nn.Module, reference: 
     xt = t(x, grad=True)
     reference(xt).sum().backward()
     close(module.backward(np.ones_like(x)), xt.grad)
+
+
+def test_softmax_cross_entropy_gradient_for_rows_not_summing_to_one() -> None:
+    from backproplab.check import gradcheck
+
+    rng = np.random.default_rng(0)
+    logits, rows = rng.standard_normal((4, 3)), rng.random((4, 3)) * 2  # row sums between 0 and 6
+    assert gradcheck(nn.SoftmaxCrossEntropy(), logits, rows).max_error < 1e-7
+    z = torch.tensor(logits, requires_grad=True)
+    (-(torch.tensor(rows) * torch.log_softmax(z, dim=1)).sum() / 4).backward()
+    loss = nn.SoftmaxCrossEntropy()
+    loss.forward(logits, rows)
+    np.testing.assert_allclose(loss.backward(), z.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from backproplab.nn import Parameter
 from backproplab.optim import Adam
+from needs import import_torch
+
+torch = import_torch()
+pytestmark = pytest.mark.needs_torch
 
 
 def test_first_step_moves_each_weight_by_about_lr() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from backproplab.nn import Parameter
 from backproplab.optim import SGD
+from needs import import_torch
+
+torch = import_torch()
+pytestmark = pytest.mark.needs_torch
 
 
 def weight_and_bias() -> tuple[Parameter, Parameter]:
@@ -139,3 +142,10 @@ def test_bad_parameter_lists_are_rejected() -> None:
         SGD([], lr=0.1)
     with pytest.raises(TypeError, match="optimizer parameter 0 is a ndarray, expected Parameter"):
         SGD([np.zeros(2)], lr=0.1)
+
+
+def test_infinite_learning_rate_is_rejected() -> None:
+    from backproplab.nn import Dense
+
+    with pytest.raises(ValueError, match="finite number > 0; got inf"):
+        SGD(Dense(2, 2, rng=0).parameters(), lr=float("inf"))

@@ -54,9 +54,9 @@ def _torch_fit(data: tuple[Any, Any], path: Path, resume: bool = False) -> tuple
     return model, opt, history
 
 
+@pytest.mark.needs_torch
 def test_a_torch_model_resumes_mid_epoch_bit_identically(data: Any, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
     whole_model, whole_opt, whole = _torch_fit(data, tmp_path / "whole.npz")
     assert whole.engine == "torch"
     steps = 300 // BATCH

@@ -25,8 +25,11 @@ from backproplab.train import (
     predict,
     predict_proba,
 )
+from needs import import_torch
 
-torch = pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
+pytestmark = pytest.mark.needs_torch
+
+torch = import_torch()
 
 
 def small_model(activation: str = "sigmoid", **kwargs: object) -> nn.Sequential:

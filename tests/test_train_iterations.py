@@ -68,7 +68,6 @@ def numpy_sgd(model: Any, X: np.ndarray, y: np.ndarray, iterations: int, batch: 
 def _fit(rows: tuple[np.ndarray, np.ndarray], engine: str, **kwargs: Any) -> tuple[Any, Any, Any]:
     model = _model()
     if engine == "torch":
-        pytest.importorskip("torch", reason="the torch backend needs torch (pip install 'backproplab[torch]')")
         model.to("torch", device="cpu")
     opt = bp.optim.SGD(model.parameters(), lr=LR)
     settings = {"batch_size": BATCH, "shuffle": True, "seed": SEED, "verbose": 0, "engine": engine, **kwargs}
@@ -76,7 +75,7 @@ def _fit(rows: tuple[np.ndarray, np.ndarray], engine: str, **kwargs: Any) -> tup
     return model, opt, history
 
 
-@pytest.mark.parametrize("engine", ["numpy", "fast", "torch"])
+@pytest.mark.parametrize("engine", ["numpy", "fast", pytest.param("torch", marks=pytest.mark.needs_torch)])
 @pytest.mark.parametrize("batch", [1, BATCH])
 def test_batch_losses_are_those_of_a_plain_numpy_sgd_loop(rows: Any, engine: str, batch: int) -> None:
     model, _, history = _fit(rows, engine, epochs=2, batch_size=batch, loss_every=1)
