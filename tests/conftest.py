@@ -105,7 +105,7 @@ def mnist_test() -> Dataset:
 
 @pytest.fixture(autouse=True)
 def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/test_tracking*.py)."""
+    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/tracking/)."""
     monkeypatch.setenv("BACKPROPLAB_TRACKER", "none")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 

@@ -246,7 +246,7 @@ def test_report_of_a_sweep_run_by_run_sweep_with_retrain(tmp_path: Path) -> None
     """The real sweep runner's directory (examples/sweep-spiral.toml, --quick: 4 points, retrain)."""
     from backproplab.experiments.sweep import apply_quick_sweep, load_sweep, run_sweep
 
-    example = Path(__file__).resolve().parents[1] / "examples" / "sweep-spiral.toml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "sweep-spiral.toml"
     result = run_sweep(apply_quick_sweep(load_sweep(example)), sweep_dir=tmp_path / "s", executor="serial")
     html = write_sweep_report(result.sweep_dir).read_text()
     trials = json.loads((result.sweep_dir / "trials.json").read_text())

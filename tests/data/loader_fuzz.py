@@ -12,7 +12,7 @@ architecture JSON), and well-formed files holding bad values (float or out-of-ra
 
 The rule (`run_case`): loading either succeeds with valid results (finite features, labels in [0, K), a model
 that runs forward) or raises one of backproplab's own errors (`BackproplabError`), within `CASE_SECONDS`.
-Used by tests/test_loaders_never_crash.py (CI) and scripts/fuzz_loaders.py (20,000 cases).
+Used by tests/data/test_loaders_never_crash.py (CI) and scripts/fuzz_loaders.py (20,000 cases).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from backproplab.data.locations import FASHION_MNIST_DEFAULT
 from backproplab.errors import BackproplabError
 from backproplab.experiments.run.init_from import load_initial_weights
 from backproplab.nn import Dense, load_model, mlp, save_model
-from test_data_cifar10 import py2_pickle
+from cifar10_files import py2_pickle
 
 FORMATS = ("idx", "npy", "cifar10", "model")
 CASE_SECONDS = 20.0  # far above any case's real time (milliseconds): only a hang reaches it

@@ -15,7 +15,7 @@ from backproplab.experiments.config import apply_quick
 from backproplab.report import write_run_report
 from backproplab.rundir import RunDir
 from backproplab.train import interrupts
-from test_train_checkpoint import _stop_after  # a deterministic Ctrl-C at the n-th stop check
+from stop_requests import stop_after
 
 ROWS, BATCH = 100, 7  # 15 steps per epoch, the last one of 2 rows
 
@@ -64,7 +64,7 @@ def test_an_interrupted_run_resumes_to_the_same_loss_record(tmp_path: Path, monk
     config = _config(loss_every=4, **length)
     whole = run_experiment(config, runs_dir=tmp_path / "whole", verbose=0)
     with monkeypatch.context() as m, interrupts.stop_on_signals():
-        _stop_after(m, 15 + 6)  # numpy engine: one check before every step
+        stop_after(m, 15 + 6)  # numpy engine: one check before every step
         stopped = run_experiment(config, runs_dir=tmp_path / "stopped", verbose=0)
     assert stopped.status == "interrupted" and stopped.summary["resume"]["step"] == 5
     assert RunDir(stopped.run_dir).read_history().iterations == [4, 8, 12, 16, 20]

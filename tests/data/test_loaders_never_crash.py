@@ -1,4 +1,4 @@
-"""The loaders never crash: 2,200 malformed IDX, .npy, CIFAR-10 and model files (tests/loader_fuzz.py) either load
+"""The loaders never crash: 2,200 malformed IDX, .npy, CIFAR-10 and model files (tests/data/loader_fuzz.py) either load
 with valid results or raise one of backproplab's own errors, each within a bounded time.
 
 The cases are the same on every run (derandomized, no example database); scripts/fuzz_loaders.py runs 20,000
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-
 from loader_fuzz import FORMATS, cases, fuzz_settings, run_case
 
 CASES_PER_FORMAT = 550

@@ -26,7 +26,7 @@ from backproplab.tracking import mlflow_backend  # noqa: E402
 from backproplab.train import LambdaCallback  # noqa: E402
 
 pytestmark = pytest.mark.slow
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sweep-spiral.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sweep-spiral.toml"
 
 
 def spiral(epochs: int = 4) -> Any:

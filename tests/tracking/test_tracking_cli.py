@@ -115,7 +115,7 @@ def test_sweep_command_logs_parent_and_trials(tmp_path: Path) -> None:
     pytest.importorskip("mlflow", reason="needs the 'track' extra (bash scripts/test.sh installs it)")
     from mlflow.tracking import MlflowClient
 
-    example = Path(__file__).resolve().parents[1] / "examples" / "sweep-spiral.toml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "sweep-spiral.toml"
     result = CliRunner().invoke(main, ["sweep", str(example), "--quick", "--executor", "serial", "--runs-dir",
                                        str(tmp_path), "--tracker", "mlflow", "--no-report"])
     assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ import pytest
 
 from backproplab.data import Dataset, load_raw, load_splits
 from backproplab.errors import DatasetError
-from test_data_cifar10 import py2_pickle
+from cifar10_files import py2_pickle
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 import backproplab as bp
 from backproplab.train import EarlyStopping, LambdaCallback, interrupts
 from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
+from stop_requests import stop_after
 
 EPOCHS = 3
 
@@ -51,21 +52,6 @@ def data(fashion_small: Any, fashion_test: Any) -> tuple[Any, Any]:
     return fashion_small.take(300), fashion_test.take(200)
 
 
-def _stop_after(monkeypatch: pytest.MonkeyPatch, checks: int) -> None:
-    """Make the `checks`-th stop check of fit see a stop request (the numpy engine checks before every step,
-    the fast engine before every chunk of 1% of an epoch): a deterministic Ctrl-C at a step boundary."""
-    seen = {"n": 0}
-    real = interrupts.requested
-
-    def requested() -> int | None:
-        seen["n"] += 1
-        if seen["n"] == checks:
-            interrupts.request(signal.SIGINT)
-        return real()
-
-    monkeypatch.setattr(interrupts, "requested", requested)
-
-
 CASES = [  # engine, shuffle, dropout, optimizer, batch size
     ("numpy", True, 0.3, "sgd", 16),
     ("numpy", False, 0.0, "adam", 8),
@@ -90,7 +76,7 @@ def test_resume_is_bit_identical(data: Any, tmp_path: Path, monkeypatch: pytest.
     checks = per_epoch_checks + (int(0.4 * per_epoch_checks) if where == "mid-epoch" else 1)
     path = tmp_path / "ck.npz"
     with monkeypatch.context() as m:
-        _stop_after(m, checks)
+        stop_after(m, checks)
         with interrupts.stop_on_signals():
             _, _, stopped = _fit(data, path, **options)
     assert stopped.interrupted and len(stopped) == 1

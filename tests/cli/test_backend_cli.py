@@ -18,7 +18,7 @@ from needs import import_torch
 pytestmark = pytest.mark.needs_torch
 
 torch = import_torch()
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TRAIN = ["train", "--limit-train", "300", "--limit-test", "200", "--hidden", "16", "--epochs", "2", "--batch-size",
          "10", "--dtype", "float64", "--no-report", "-q"]
 

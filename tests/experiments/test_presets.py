@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,7 @@ from backproplab.data import load_splits
 from backproplab.experiments import apply_quick, load_any, load_preset, preset_kind, preset_names
 from backproplab.experiments.sweep import apply_quick_sweep, expand_trials
 from backproplab.nn import load_model
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_data_cifar10 import LABEL_NAMES, py2_pickle, write_batch  # noqa: E402  (the format-exact writer)
+from cifar10_files import LABEL_NAMES, py2_pickle, write_batch
 
 RUN_PRESETS = [n for n in preset_names() if preset_kind(n) == "run"]
 SWEEP_PRESETS = [n for n in preset_names() if preset_kind(n) == "sweep"]

@@ -17,7 +17,7 @@ from backproplab.train import interrupts
 from backproplab.train.callbacks import Position
 from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
 from backproplab.train.iterations import AUTO_POINTS, resolve_every, training_length
-from test_train_checkpoint import _stop_after  # a deterministic Ctrl-C at the n-th stop check
+from stop_requests import stop_after
 
 N, BATCH, LR, SEED = 60, 7, 0.1, 5
 STEPS = math.ceil(N / BATCH)  # 9 steps per epoch, the last batch of 4 rows
@@ -167,7 +167,7 @@ def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, m
     whole_model, _, whole = _fit(rows, engine, callbacks=[Checkpoint(tmp_path / "whole.npz")], **options)
     path = tmp_path / "ck.npz"
     with monkeypatch.context() as m:
-        _stop_after(m, steps + 5)  # the check before step 5 of epoch 2
+        stop_after(m, steps + 5)  # the check before step 5 of epoch 2
         with interrupts.stop_on_signals():
             _, _, stopped = _fit(rows, engine, callbacks=[Checkpoint(path)], **options)
     assert stopped.interrupted and len(stopped) == 1
@@ -189,7 +189,7 @@ def test_a_checkpoint_from_before_the_loss_record_still_resumes(rows: Any, tmp_p
     `loss_every` is still refused when the checkpoint has one."""
     path = tmp_path / "ck.npz"
     with monkeypatch.context() as m:
-        _stop_after(m, STEPS + 3)
+        stop_after(m, STEPS + 3)
         with interrupts.stop_on_signals():
             _fit(rows, "numpy", epochs=2, callbacks=[Checkpoint(path)])
     snapshot = TrainingSnapshot.load(path)

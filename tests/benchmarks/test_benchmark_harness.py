@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PEERS = ["fast", "numpy", "plain", "torch", "torch-backend", "sklearn"]
 
 
@@ -84,9 +84,10 @@ class _Crashing(_Idle):
 
 def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(monkeypatch, fashion_small) -> None:
     monkeypatch.syspath_prepend(str(REPO))
-    from benchmarks import measure
     from benchmarks.problem import Problem
     from benchmarks.targets import check_targets, ratios
+
+    from benchmarks import measure
 
     real = measure.make_peer
     fakes = {"idle": _Idle, "crash": _Crashing}
