@@ -23,7 +23,6 @@ from ...nn import Dense, Sequential
 from ...nn.regularization import total_penalty
 from .build import Experiment
 
-CHECK_FILE = "check.json"
 
 
 def parameter_names(model: Sequential) -> dict[str, str]:
