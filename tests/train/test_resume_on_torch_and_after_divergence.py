@@ -4,7 +4,6 @@ stopped."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import backproplab as bp
 from backproplab._xp import to_numpy
 from backproplab.train import EarlyStopping, LambdaCallback, TerminateOnDivergence, interrupts
 from backproplab.train.checkpoint import Checkpoint, TrainingSnapshot
+from stop_requests import stop_after
 
 EPOCHS = 3
 BATCH = 20
@@ -23,20 +23,6 @@ BATCH = 20
 @pytest.fixture(scope="module")
 def data(fashion_small: Any, fashion_test: Any) -> tuple[Any, Any]:
     return fashion_small.take(300), fashion_test.take(200)
-
-
-def _stop_at_check(monkeypatch: pytest.MonkeyPatch, checks: int) -> None:
-    """A deterministic Ctrl-C: the ``checks``-th stop check of fit (one before every step) sees a request."""
-    seen = {"n": 0}
-    real = interrupts.requested
-
-    def requested() -> int | None:
-        seen["n"] += 1
-        if seen["n"] == checks:
-            interrupts.request(signal.SIGINT)
-        return real()
-
-    monkeypatch.setattr(interrupts, "requested", requested)
 
 
 def _records(history: Any) -> list[dict[str, Any]]:
@@ -61,7 +47,7 @@ def test_a_torch_model_resumes_mid_epoch_bit_identically(data: Any, tmp_path: Pa
     assert whole.engine == "torch"
     steps = 300 // BATCH
     with monkeypatch.context() as m:
-        _stop_at_check(m, steps + 6)  # 5 steps into epoch 2
+        stop_after(m, steps + 6)  # 5 steps into epoch 2
         with interrupts.stop_on_signals():
             _, _, stopped = _torch_fit(data, tmp_path / "ck.npz")
     assert stopped.interrupted and len(stopped) == 1
@@ -100,7 +86,7 @@ def test_divergence_in_a_resumed_epoch_restores_that_epochs_starting_weights(dat
     whole_model, whole = _diverging_fit(data, tmp_path / "whole.npz")
     assert whole.diverged and len(whole) == 2
     with monkeypatch.context() as m:
-        _stop_at_check(m, 300 // BATCH + 2)  # one step into epoch 2, before the loss has blown up
+        stop_after(m, 300 // BATCH + 2)  # one step into epoch 2, before the loss has blown up
         with interrupts.stop_on_signals():
             _, stopped = _diverging_fit(data, tmp_path / "ck.npz")
     assert stopped.interrupted and not stopped.diverged

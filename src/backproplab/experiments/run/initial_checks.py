@@ -24,7 +24,6 @@ from ...nn.regularization import total_penalty
 from .build import Experiment
 
 
-
 def parameter_names(model: Sequential) -> dict[str, str]:
     """``{"0.weight": "W1", "0.bias": "b1", "2.weight": "W2", ...}``: course names by Dense layer."""
     names: dict[str, str] = {}
