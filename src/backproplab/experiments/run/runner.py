@@ -90,7 +90,8 @@ def _describe(exp: Experiment) -> str:
             f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
             f"{'shuffled' if c.training.shuffle else 'file order'}")
     if c.variant == "quick":
-        text += (f"\n  QUICK RUN (--quick): {length} on {sets}: a preview, not the full "
+        quick = f"{c.training.iterations} iterations" if c.training.iterations else f"{c.training.epochs} epoch(s)"
+        text += (f"\n  QUICK RUN (--quick): {quick} on {sets}: a preview, not the full "
                  "experiment; published figures are compared only at the epochs it reaches")
     return text
 
