@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from backproplab.data import load_dataset
+from backproplab.data.locations import ENV_VARS
 from backproplab.errors import DatasetError
 from headless_browser import CHROMIUM
 from headless_browser import INSTALL_HINT as CHROMIUM_HINT
@@ -32,9 +33,13 @@ DATA_FIXTURES = {"fashion_train": "fashion-mnist", "fashion_test": "fashion-mnis
                  "mnist_train": "mnist", "mnist_test": "mnist"}
 
 
-@functools.cache
 def dataset_missing(name: str) -> str | None:
     """Why data set ``name`` cannot be loaded, with how to install it; None when it loads."""
+    return _dataset_missing(name, os.environ.get(ENV_VARS[name], ""))
+
+
+@functools.cache
+def _dataset_missing(name: str, root_from_environment: str) -> str | None:  # loaded once per place
     try:
         load_dataset(name, split="test", limit=1)
     except DatasetError as exc:

@@ -20,6 +20,8 @@ from backproplab.experiments import parse_config
 from backproplab.experiments.run.epoch_writer import EpochWriter
 from backproplab.rundir import RunDir
 
+pytestmark = pytest.mark.needs_data("fashion-mnist")
+
 ARGS = ["train", "--dataset", "fashion-mnist", "--limit-train", "400", "--limit-test", "100", "--hidden", "16",
         "--epochs", "3", "--batch-size", "8", "--shuffle", "--dropout", "0.1", "--engine", "numpy", "--no-report"]
 

@@ -125,6 +125,7 @@ def _limit_file_size(size: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (EFBIG instead of the default kill)
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_a_full_disk_says_what_was_kept_and_the_run_resumes_once_there_is_room(tmp_path: Path) -> None:
     cli = str(Path(sys.executable).parent / "backproplab")
     args = ["train", "--dataset", "fashion-mnist", "--limit-train", "500", "--limit-test", "100", "--hidden", "32",

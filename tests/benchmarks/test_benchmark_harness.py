@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 PEERS = ["fast", "numpy", "plain", "torch", "torch-backend", "sklearn"]
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_quick_benchmark_trains_every_peer_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"

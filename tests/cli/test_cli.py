@@ -47,6 +47,7 @@ def test_gradcheck_command_passes(cli: CliRunner) -> None:
     assert "all 19 checks below 1e-07" in result.output
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) -> None:
     args = ["train", "--limit-train", "600", "--limit-test", "300", "--hidden", "16", "--batch-size", "20",
             "--epochs", "2", "--lr", "0.5", "--shuffle", "--seed", "3", "--runs-dir", str(tmp_path), "--name", "smoke"]
@@ -113,6 +114,7 @@ def test_unknown_preset_lists_the_available_ones(cli: CliRunner) -> None:
     assert_cli_error(result, 2, "unknown preset 'no-such-preset'", "fashion-sgd")
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_diverging_run_stops_with_message_and_keeps_its_files(cli: CliRunner, tmp_path: Path) -> None:
     args = ["train", "--limit-train", "500", "--limit-test", "200", "--hidden", "32", "--activation", "relu",
             "--batch-size", "10", "--epochs", "5", "--lr", "10000", "--runs-dir", str(tmp_path)]
@@ -128,6 +130,7 @@ def test_diverging_run_stops_with_message_and_keeps_its_files(cli: CliRunner, tm
     assert "diverged" in (run / "report.html").read_text()
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     assert cli.invoke(main, ["train", "--limit-train", "200", "--limit-test", "100", "--hidden", "8",
@@ -144,6 +147,7 @@ def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: 
     assert_cli_error(result, 1, "neither a finished run directory")
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_data_info_and_fetch(cli: CliRunner) -> None:
     result = cli.invoke(main, ["data", "info", "fashion-mnist"])
     assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ import tomli_w
 from backproplab.rundir import RunDir, SweepDir
 from backproplab.train.checkpoint import TrainingSnapshot
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs_data("fashion-mnist")]
 
 CLI = [str(Path(sys.executable).parent / "backproplab")]
 KILLS = {"count": 0}

@@ -171,6 +171,7 @@ def run_summary(runs: Path, name: str) -> dict:
 
 @pytest.mark.slow
 # fashion-sgd, mnist-elu, fashion-batch5 and toy-two-layer have their own tests
+@pytest.mark.needs_data("fashion-mnist", "mnist")
 @pytest.mark.parametrize("name", [n for n in RUN_PRESETS
                                   if n not in ("fashion-sgd", "mnist-elu", "fashion-batch5", "toy-two-layer")])
 def test_run_preset_quick(name: str, tmp_path: Path) -> None:
@@ -182,6 +183,7 @@ def test_run_preset_quick(name: str, tmp_path: Path) -> None:
     assert summary["final"]["train_acc"] > 0.2  # learning, from 10% chance
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_batch5_quick_writes_confusion_and_misclassified(tmp_path: Path) -> None:
     run_quick("fashion-batch5", tmp_path)
@@ -195,6 +197,7 @@ def test_batch5_quick_writes_confusion_and_misclassified(tmp_path: Path) -> None
         assert np.all(mis["true"] != mis["pred"]) and mis["images"].shape[1] == 784
 
 
+@pytest.mark.needs_data("fashion-mnist", "mnist")
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in SWEEP_PRESETS if n not in CIFAR_PRESETS])
 def test_sweep_preset_quick(name: str, tmp_path: Path) -> None:
@@ -210,6 +213,7 @@ def test_sweep_preset_quick(name: str, tmp_path: Path) -> None:
             assert (sweep_dir / t["run_dir"] / "summary.json").is_file()
 
 
+@pytest.mark.needs_data("mnist")
 @pytest.mark.slow
 def test_mnist_lr_quick_records_the_diverged_rate(tmp_path: Path) -> None:
     run_quick("mnist-lr", tmp_path)
@@ -220,6 +224,7 @@ def test_mnist_lr_quick_records_the_diverged_rate(tmp_path: Path) -> None:
     assert trials[0.1]["selection"] < 0.7
 
 
+@pytest.mark.needs_data("mnist")
 @pytest.mark.slow
 def test_mnist_l1_quick_starts_from_the_l2_run(tmp_path: Path) -> None:
     run_quick("mnist-l1", tmp_path)
@@ -260,6 +265,7 @@ def test_cifar_preset_quick_on_generated_files(name: str, cifar_root: Path, tmp_
     assert 1 <= first.in_features == k < 50
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_flagship_quick_run_end_to_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "fashion-sgd", "--quick", "--runs-dir", str(tmp_path)])
@@ -276,6 +282,7 @@ def test_flagship_quick_run_end_to_end(tmp_path: Path) -> None:
     assert row["published"] == 0.8315 and row["this_run"] == pytest.approx(summary["final"]["test_acc"], abs=0.1)
 
 
+@pytest.mark.needs_data("mnist")
 @pytest.mark.slow
 def test_mnist_elu_quick_run_uses_a_validation_split(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "mnist-elu", "--quick", "--runs-dir", str(tmp_path), "-q"])

@@ -108,6 +108,7 @@ def test_pca_matches_an_eigendecomposition_of_the_covariance(rng: np.random.Gene
         np.testing.assert_allclose(projected * signs, expected, atol=1e-9)
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_pca_in_a_config_fits_on_train_and_projects_every_split() -> None:
     config = parse_config({"data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 100,
                                     "pca_variance": 0.8, "validation_size": 1000}, "training": {"eval": ["test"]}})
@@ -130,6 +131,7 @@ def test_pca_variance_must_be_a_fraction(value: float) -> None:
         parse_config({"data": {"pca_variance": value}})
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_mean_scaling_subtracts_the_training_mean_image() -> None:
     unit = load_splits("fashion-mnist", scale="none", validation_size=1000, seed=3)
     mean = load_splits("fashion-mnist", scale="mean", validation_size=1000, seed=3)

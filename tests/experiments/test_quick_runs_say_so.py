@@ -45,6 +45,7 @@ def test_published_values_are_compared_only_where_the_run_got() -> None:
     assert "not reached" not in format_published(full)
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_a_quick_run_says_so_in_the_console_report_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:

@@ -17,6 +17,8 @@ from backproplab.rundir import RunDir
 from backproplab.train import interrupts
 from stop_requests import stop_after
 
+pytestmark = pytest.mark.needs_data("fashion-mnist")
+
 ROWS, BATCH = 100, 7  # 15 steps per epoch, the last one of 2 rows
 
 

@@ -21,6 +21,8 @@ from backproplab.report import write_run_report
 from backproplab.rundir import RunDir
 from backproplab.train import predict
 
+pytestmark = pytest.mark.needs_data("fashion-mnist")
+
 
 @pytest.fixture(scope="module")
 def course_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -328,6 +328,7 @@ def test_evaluate_all_matches_evaluate_and_predict_in_one_pass(rows: Dataset) ->
         model.backward(np.ones((1, 10), np.float32))  # evaluation stored no caches
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

@@ -140,6 +140,7 @@ def test_a_model_larger_than_memory_is_refused_before_allocation(tmp_path: Path,
         mlp([784, 100000, 10])
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_init_from_and_report_name_the_damaged_file(saved: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.npz"
     broken.write_bytes(saved.read_bytes()[:-100])

@@ -15,6 +15,7 @@ FASHION = {"name": "tiles", "data": {"dataset": "fashion-mnist", "limit_train": 
            "published": [{"epoch": 1, "metric": "test_acc", "value": 0.8315, "source": "HW3 handout"}]}
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_image_model_report_has_weight_tiles_config_and_published_tables(tmp_path) -> None:
     run = run_experiment(parse_config(FASHION), runs_dir=tmp_path, verbose=0).run_dir
     html = write_run_report(run).read_text()
@@ -51,6 +52,7 @@ def test_weight_tiles_grey_and_colour() -> None:
         weight_tiles(rng.normal(size=(50, 4)), (28, 28))
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_softmax_regression_tiles_are_named_by_class(tmp_path, monkeypatch) -> None:
     import backproplab.report.run_report as run_report
 

@@ -22,6 +22,8 @@ from backproplab.report.sweep_plots import lr_figure, overlay_figure, parallel_a
 from cli_errors import assert_cli_error
 from sweep_dirs import assemble_sweep, copy_sweep
 
+pytestmark = pytest.mark.needs_data("fashion-mnist")
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SPIRAL = {"data": {"dataset": "spiral"}, "model": {"hidden": [16], "activation": "relu"},
           "training": {"epochs": 3, "batch_size": 20, "eval": ["test"]}}

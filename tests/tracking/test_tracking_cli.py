@@ -19,6 +19,7 @@ def run_dirs(runs: Path) -> list[Path]:
     return sorted(p for p in runs.iterdir() if (p / "summary.json").is_file())
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_run_preset_with_mlflow_fills_the_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mlflow", reason="needs the 'track' extra (bash scripts/test.sh installs it)")

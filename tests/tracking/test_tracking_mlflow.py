@@ -22,7 +22,7 @@ from backproplab.report import write_run_report  # noqa: E402
 from backproplab.tracking import log_run_dir, make_tracker  # noqa: E402
 from backproplab.tracking import mlflow_backend as backend  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs_data("fashion-mnist")]
 
 
 def tiny_fashion(name: str = "fashion-tiny", **overrides: Any) -> Any:
@@ -130,6 +130,7 @@ def test_logging_the_same_run_again_returns_the_first_copy(run_dir: Path, tracke
     assert len(tracker.client.search_runs([exp.experiment_id])) == 1
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_metrics_go_in_batches_and_chunks_keep_every_value(runs: Path, tracker: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = run_experiment(tiny_fashion("fashion-chunks", training={"epochs": 2}), runs_dir=runs,
@@ -154,6 +155,7 @@ def test_metrics_go_in_batches_and_chunks_keep_every_value(runs: Path, tracker: 
         assert [v for _, v in history(tracker.client, run_id, key)] == values, key
 
 
+@pytest.mark.needs_data("fashion-mnist")
 def test_diverged_run_is_tagged_and_its_nan_metrics_survive(runs: Path, tracker: Any) -> None:
     config = tiny_fashion("fashion-diverge", optimizer={"lr": 10000.0}, training={"epochs": 3, "batch_size": 10})
     run_dir = run_experiment(config, runs_dir=runs, verbose=0).run_dir
