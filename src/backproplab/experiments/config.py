@@ -27,6 +27,7 @@ from ..nn.build import ACTIVATIONS, LOSSES
 from ..nn.init import INITIALIZERS
 from ..optim import OPTIMIZERS
 from ..train.engine import ENGINES
+from ..train.metrics import metric_prefix
 
 
 def one_of(names: Any) -> Any:
@@ -235,7 +236,7 @@ class RunConfig(_Section):
         es = self.training.early_stopping
         if es is not None:
             sets = (["train"] if self.training.eval_train else []) + [
-                {"validation": "val"}.get(s, s) for s in self.training.eval]
+                metric_prefix(s) for s in self.training.eval]
             allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
             if es.monitor not in allowed:
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
