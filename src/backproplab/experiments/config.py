@@ -308,7 +308,7 @@ def choices(key: str) -> tuple[Any, ...]:
 def default(key: str) -> Any:
     """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01), as the default config resolves
     it (``training.epochs``: 15, the length when neither epochs nor iterations is given)."""
-    value: Any = RunConfig()
+    value: Any = RunConfig.model_validate({})
     for part in key.split("."):
         value = getattr(value, part)
     return value
