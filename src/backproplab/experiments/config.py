@@ -27,6 +27,7 @@ from ..nn.build import ACTIVATIONS, LOSSES
 from ..nn.init import INITIALIZERS
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..train.engine import ENGINES
+from ..train.metrics import metric_prefix
 
 
 def one_of(names: Any) -> Any:
@@ -265,7 +266,7 @@ class RunConfig(_Section):
         es = self.training.early_stopping
         if es is not None:
             sets = (["train"] if self.training.eval_train else []) + [
-                {"validation": "val"}.get(s, s) for s in self.training.eval]
+                metric_prefix(s) for s in self.training.eval]
             allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
             if es.monitor not in allowed:
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
@@ -344,7 +345,7 @@ def choices(key: str) -> tuple[Any, ...]:
 def default(key: str) -> Any:
     """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01), as the default config resolves
     it (``training.epochs``: 15, the length when neither epochs nor iterations is given)."""
-    value: Any = RunConfig()
+    value: Any = RunConfig.model_validate({})
     for part in key.split("."):
         value = getattr(value, part)
     return value

@@ -15,6 +15,7 @@ from ...nn.build import loss
 from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay, WarmupCosine
 from ...optim.schedules import Schedule
 from ...train import Callback, EarlyStopping
+from ...train.metrics import metric_prefix
 from ..config import AUGMENT_FILL, ModelConfig, OptimizerConfig, RunConfig
 from .init_from import load_initial_weights
 
@@ -123,7 +124,7 @@ def build_callbacks(config: RunConfig) -> list[Callback]:
 
 def _check_labels_needed(config: RunConfig, datasets: dict[str, Dataset]) -> None:
     """A split without labels cannot be what early stopping watches."""
-    unlabeled = {{"validation": "val"}.get(k, k) for k, ds in datasets.items() if not ds.labeled}
+    unlabeled = {metric_prefix(k) for k, ds in datasets.items() if not ds.labeled}
     es = config.training.early_stopping
     if es is not None and es.monitor.split("_")[0] in unlabeled:
         raise ConfigError(f"training.early_stopping.monitor = {es.monitor!r}, but the {es.monitor.split('_')[0]} "
@@ -148,7 +149,7 @@ class Experiment:
     @property
     def eval_sets(self) -> dict[str, Dataset]:
         """The sets of ``training.eval`` evaluated after every epoch (a split without labels cannot be)."""
-        return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval
+        return {metric_prefix(s): self.datasets[s] for s in self.config.training.eval
                 if self.datasets[s].labeled}
 
     @property
