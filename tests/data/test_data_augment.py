@@ -10,24 +10,27 @@ from backproplab.data.augment import Compose, Mixup, RandomShift
 from backproplab.errors import ConfigError
 
 
-def reference(X: np.ndarray, dy: np.ndarray, dx: np.ndarray, flips: np.ndarray, shape: tuple[int, ...],
-              fill: float) -> np.ndarray:
+def reference(
+    X: np.ndarray, dy: np.ndarray, dx: np.ndarray, flips: np.ndarray, shape: tuple[int, ...], fill: float
+) -> np.ndarray:
     """Pad, crop, mirror: the same map written with NumPy slicing, one image at a time."""
     c, h, w = (1, *shape) if len(shape) == 2 else shape
     s = max(h, w)
     out = np.empty_like(X)
     for r in range(len(X)):
         padded = np.full((c, h + 2 * s, w + 2 * s), fill, dtype=X.dtype)
-        padded[:, s:s + h, s:s + w] = X[r].reshape(c, h, w)
-        moved = padded[:, s - dy[r]:s - dy[r] + h, s - dx[r]:s - dx[r] + w]  # moved[i, j] = image[i - dy, j - dx]
+        padded[:, s : s + h, s : s + w] = X[r].reshape(c, h, w)
+        moved = padded[:, s - dy[r] : s - dy[r] + h, s - dx[r] : s - dx[r] + w]  # moved[i, j] = image[i - dy, j - dx]
         out[r] = (moved[:, :, ::-1] if flips[r] else moved).reshape(-1)
     return out
 
 
-@pytest.mark.parametrize(("shape", "flip", "fill"), [((5, 7), False, 0.0), ((6, 4), True, -0.5),
-                                                     ((3, 5, 6), True, 0.25)])
-def test_every_pixel_matches_the_numpy_reference(rng: np.random.Generator, shape: tuple[int, ...], flip: bool,
-                                                 fill: float) -> None:
+@pytest.mark.parametrize(
+    ("shape", "flip", "fill"), [((5, 7), False, 0.0), ((6, 4), True, -0.5), ((3, 5, 6), True, 0.25)]
+)
+def test_every_pixel_matches_the_numpy_reference(
+    rng: np.random.Generator, shape: tuple[int, ...], flip: bool, fill: float
+) -> None:
     X = rng.standard_normal((40, int(np.prod(shape)))).astype(np.float32)
     aug = RandomShift(2, shape, flip=flip, fill=fill, rng=7)
     dy, dx, flips = RandomShift(2, shape, flip=flip, fill=fill, rng=7).draw(len(X))  # the same draws

@@ -22,8 +22,11 @@ from backproplab.optim import WarmupCosine
 
 pytestmark = pytest.mark.needs_data("fashion-mnist")
 
-SMALL = {"data": {"limit_train": 300, "limit_test": 100}, "model": {"hidden": [12, 8], "activation": "relu"},
-         "training": {"epochs": 2, "batch_size": 50, "shuffle": True}}
+SMALL = {
+    "data": {"limit_train": 300, "limit_test": 100},
+    "model": {"hidden": [12, 8], "activation": "relu"},
+    "training": {"epochs": 2, "batch_size": 50, "shuffle": True},
+}
 
 
 def config(**sections: dict) -> object:
@@ -34,13 +37,22 @@ def config(**sections: dict) -> object:
 
 
 def test_keys_build_batch_norm_augmentation_and_schedule() -> None:
-    cfg = config(model={"hidden": [12, 8], "activation": "relu", "batch_norm": True},
-                 data={"augment": {"shift": 2, "flip": True, "mixup": 0.3}, "scale": "centered"},
-                 optimizer={"schedule": "cosine", "warmup_epochs": 1, "lr": 0.2},
-                 training={"seed": 4})
+    cfg = config(
+        model={"hidden": [12, 8], "activation": "relu", "batch_norm": True},
+        data={"augment": {"shift": 2, "flip": True, "mixup": 0.3}, "scale": "centered"},
+        optimizer={"schedule": "cosine", "warmup_epochs": 1, "lr": 0.2},
+        training={"seed": 4},
+    )
     exp = build_experiment(cfg)
-    assert [type(m).__name__ for m in exp.model] == ["Dense", "BatchNorm", "ReLU", "Dense", "BatchNorm", "ReLU",
-                                                     "Dense"]
+    assert [type(m).__name__ for m in exp.model] == [
+        "Dense",
+        "BatchNorm",
+        "ReLU",
+        "Dense",
+        "BatchNorm",
+        "ReLU",
+        "Dense",
+    ]
     assert isinstance(exp.model[1], BatchNorm) and exp.model[0].bias is None
     schedule = exp.optimizer.schedule
     assert isinstance(schedule, WarmupCosine) and (schedule.epochs, schedule.warmup) == (2, 1)
@@ -67,8 +79,11 @@ def test_augmentation_off_by_default_and_refused_where_rows_are_not_images() -> 
 
 
 def test_run_records_threads_and_augmentation(tmp_path: Path) -> None:
-    cfg = config(model={"hidden": [12, 8], "activation": "relu", "batch_norm": True},
-                 data={"augment": {"shift": 1}}, training={"threads": 1})
+    cfg = config(
+        model={"hidden": [12, 8], "activation": "relu", "batch_norm": True},
+        data={"augment": {"shift": 1}},
+        training={"threads": 1},
+    )
     result = run_experiment(cfg, runs_dir=tmp_path, verbose=0)
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["threads"] == 1 and result.history.params["threads"] == 1
@@ -87,8 +102,26 @@ def test_cli_threads_option(tmp_path: Path) -> None:
     cli = CliRunner()
     bad = cli.invoke(main, ["train", "--threads", "0", "--runs-dir", str(tmp_path)])
     assert bad.exit_code == 2 and "expected a positive integer or 'auto'; got '0'" in bad.output
-    args = ["train", "--limit-train", "200", "--limit-test", "100", "--hidden", "8", "--batch-size", "50",
-            "--epochs", "1", "--threads", "1", "--runs-dir", str(tmp_path), "--no-report", "--tracker", "none"]
+    args = [
+        "train",
+        "--limit-train",
+        "200",
+        "--limit-test",
+        "100",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "50",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+        "--no-report",
+        "--tracker",
+        "none",
+    ]
     ok = cli.invoke(main, args)
     assert ok.exit_code == 0, ok.output
     assert "BLAS threads: 1\n" in ok.output

@@ -130,8 +130,12 @@ def test_mlp_with_batch_norm_layout_and_penalty_flags() -> None:
     assert kinds == ["Dense", "BatchNorm", "ReLU", "Dropout", "Dense", "BatchNorm", "ReLU", "Dropout", "Dense"]
     assert model[0].bias is None and model[4].bias is None and model[8].bias is not None
     assert [name for name, p in model.named_parameters() if p.regularize] == ["0.weight", "4.weight", "8.weight"]
-    assert [name for name, _ in model.named_buffers()] == ["1.running_mean", "1.running_var", "5.running_mean",
-                                                          "5.running_var"]
+    assert [name for name, _ in model.named_buffers()] == [
+        "1.running_mean",
+        "1.running_var",
+        "5.running_mean",
+        "5.running_var",
+    ]
 
 
 def test_save_and_load_keep_running_statistics(tmp_path, rng: np.random.Generator) -> None:
@@ -171,8 +175,11 @@ def test_a_model_file_whose_batch_norm_does_not_fit_is_refused(tmp_path, rng: np
     wide = [dict(specs[0]), {**specs[1], "features": 7}, *specs[2:]]
     buffer = io.BytesIO()
     np.save(buffer, np.array(json.dumps(wide)))
-    with pytest.raises(ModelFileError, match=r"layer 1 \(BatchNorm\) needs features >= 1 equal to the width before "
-                                             r"it \(5\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"layer 1 \(BatchNorm\) needs features >= 1 equal to the width before "
+        r"it \(5\)",
+    ):
         nn.load_model(write("wide.npz", {"__architecture__.npy": buffer.getvalue()}))
     with pytest.raises(ModelFileError, match=r"missing \['1.running_var'\]"):
         nn.load_model(write("no-var.npz", {"1.running_var.npy": b""}))

@@ -25,11 +25,14 @@ def test_optimizer_follows_the_schedule() -> None:
     assert opt.set_epoch(0) == pytest.approx(0.25) and opt.set_epoch(1) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize(("epochs", "warmup", "message"), [
-    (0, 0, "WarmupCosine epochs must be >= 1; got 0"),
-    (5, 5, r"WarmupCosine warmup must be in \[0, epochs - 1\] = \[0, 4\]; got 5"),
-    (5, -1, "got -1"),
-])
+@pytest.mark.parametrize(
+    ("epochs", "warmup", "message"),
+    [
+        (0, 0, "WarmupCosine epochs must be >= 1; got 0"),
+        (5, 5, r"WarmupCosine warmup must be in \[0, epochs - 1\] = \[0, 4\]; got 5"),
+        (5, -1, "got -1"),
+    ],
+)
 def test_bad_values(epochs: int, warmup: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WarmupCosine(epochs, warmup)

@@ -28,21 +28,37 @@ def _augment(mixup: bool = True) -> Compose:
     return Compose(*steps)
 
 
-def _fit(data: tuple[Any, Any], path: Path, engine: str, *, resume: bool = False, augment: Any = None,
-         threads: Any = 1) -> tuple[Any, Any, Any, Any]:
+def _fit(
+    data: tuple[Any, Any], path: Path, engine: str, *, resume: bool = False, augment: Any = None, threads: Any = 1
+) -> tuple[Any, Any, Any, Any]:
     train, test = data
     model = bp.nn.mlp([784, 32, 24, 10], "relu", batch_norm=True, dropout=0.2, seed=3)
-    opt = bp.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
-                       schedule=WarmupCosine(EPOCHS, 1))
+    opt = bp.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4, schedule=WarmupCosine(EPOCHS, 1)
+    )
     augment = _augment() if augment is None else augment
-    history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=EPOCHS, batch_size=BATCH, shuffle=True,
-                     seed=5, eval_sets={"test": test}, verbose=0, engine=engine, augment=augment, threads=threads,
-                     callbacks=[Checkpoint(path)], resume=TrainingSnapshot.load(path) if resume else None)
+    history = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        shuffle=True,
+        seed=5,
+        eval_sets={"test": test},
+        verbose=0,
+        engine=engine,
+        augment=augment,
+        threads=threads,
+        callbacks=[Checkpoint(path)],
+        resume=TrainingSnapshot.load(path) if resume else None,
+    )
     return model, opt, augment, history
 
 
 def _records(history: Any) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.epochs]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +68,9 @@ def data(fashion_small: Any, fashion_test: Any) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("engine", ["numpy", "fast"])
 @pytest.mark.parametrize("where", ["mid-epoch", "epoch-boundary"])
-def test_resume_with_augmentation_and_batch_norm_is_bit_identical(data: Any, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch, engine: str,
-                                                                  where: str) -> None:
+def test_resume_with_augmentation_and_batch_norm_is_bit_identical(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, where: str
+) -> None:
     whole_model, whole_opt, whole_aug, whole = _fit(data, tmp_path / "whole.npz", engine)
     assert whole.engine == "fast" if engine == "fast" else whole.engine == "numpy"
     steps = -(-ROWS // BATCH)
@@ -86,8 +102,11 @@ def test_resume_with_augmentation_and_batch_norm_is_bit_identical(data: Any, tmp
 def test_resume_refuses_another_augmentation(data: Any, tmp_path: Path) -> None:
     path = tmp_path / "ck.npz"
     _fit(data, path, "numpy")
-    with pytest.raises(CheckpointError, match=r"augment: checkpoint 'Compose\(RandomShift.*Mixup\(alpha=0.2\)\)', "
-                                              r"now 'Compose\(RandomShift.*flip=True, fill=0.0\)\)'"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"augment: checkpoint 'Compose\(RandomShift.*Mixup\(alpha=0.2\)\)', "
+        r"now 'Compose\(RandomShift.*flip=True, fill=0.0\)\)'",
+    ):
         _fit(data, path, "numpy", resume=True, augment=_augment(mixup=False))
 
 

@@ -20,16 +20,30 @@ def test_fit_with_augmentation_equals_a_hand_written_loop(fashion_small: Dataset
     data = fashion_small.take(200)
     model = nn.mlp([784, 12, 10], "relu", batch_norm=True, seed=3)
     by_hand = nn.mlp([784, 12, 10], "relu", batch_norm=True, seed=3)
-    fit(model, nn.SoftmaxCrossEntropy(), Adam(model.parameters(), lr=1e-3), data, epochs=2, batch_size=50,
-        seed=5, augment=RandomShift(2, (28, 28), flip=True, rng=9), eval_train=False, verbose=0, threads=1)
+    fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        Adam(model.parameters(), lr=1e-3),
+        data,
+        epochs=2,
+        batch_size=50,
+        seed=5,
+        augment=RandomShift(2, (28, 28), flip=True, rng=9),
+        eval_train=False,
+        verbose=0,
+        threads=1,
+    )
 
-    loss, opt, aug = nn.SoftmaxCrossEntropy(), Adam(by_hand.parameters(), lr=1e-3), RandomShift(2, (28, 28),
-                                                                                                 flip=True, rng=9)
+    loss, opt, aug = (
+        nn.SoftmaxCrossEntropy(),
+        Adam(by_hand.parameters(), lr=1e-3),
+        RandomShift(2, (28, 28), flip=True, rng=9),
+    )
     order_rng = np.random.default_rng(5)  # fit's shuffling stream
     for _ in range(2):
         order = order_rng.permutation(len(data))
         for s in range(0, len(data), 50):
-            idx = order[s:s + 50]
+            idx = order[s : s + 50]
             loss.forward(by_hand.forward(aug.shift(data.X[idx]), training=True), data.y[idx])
             by_hand.backward(loss.backward())
             opt.step()
@@ -40,10 +54,17 @@ def test_fit_with_augmentation_equals_a_hand_written_loop(fashion_small: Dataset
 def test_augmentation_changes_training_and_is_recorded(fashion_small: Dataset) -> None:
     data = fashion_small.take(200)
     plain, shifted = nn.mlp([784, 8, 10], "relu", seed=0), nn.mlp([784, 8, 10], "relu", seed=0)
-    h1 = fit(plain, nn.SoftmaxCrossEntropy(), SGD(plain.parameters(), lr=0.1), data, epochs=1, batch_size=20,
-             verbose=0)
-    h2 = fit(shifted, nn.SoftmaxCrossEntropy(), SGD(shifted.parameters(), lr=0.1), data, epochs=1, batch_size=20,
-             verbose=0, augment=RandomShift(1, (28, 28), rng=0))
+    h1 = fit(plain, nn.SoftmaxCrossEntropy(), SGD(plain.parameters(), lr=0.1), data, epochs=1, batch_size=20, verbose=0)
+    h2 = fit(
+        shifted,
+        nn.SoftmaxCrossEntropy(),
+        SGD(shifted.parameters(), lr=0.1),
+        data,
+        epochs=1,
+        batch_size=20,
+        verbose=0,
+        augment=RandomShift(1, (28, 28), rng=0),
+    )
     assert h1.params["augment"] is None and h2.params["augment"].startswith("RandomShift(max_shift=1")
     assert h2.engine == "fast" and h1.history["batch_loss"] != h2.history["batch_loss"]  # fast.LayerTrainer
 
@@ -51,8 +72,17 @@ def test_augmentation_changes_training_and_is_recorded(fashion_small: Dataset) -
 def test_fast_engine_with_augmentation_at_batch_size_one_is_a_clear_error(fashion_small: Dataset) -> None:
     model = nn.mlp([784, 8, 10], "relu", seed=0)
     with pytest.raises(EngineError, match="cannot train this run: a batch augmentation.*batch_size is 1"):
-        fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), fashion_small, epochs=1,
-            batch_size=1, engine="fast", augment=RandomShift(1, (28, 28)), verbose=0)
+        fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            fashion_small,
+            epochs=1,
+            batch_size=1,
+            engine="fast",
+            augment=RandomShift(1, (28, 28)),
+            verbose=0,
+        )
 
 
 def _blas_threads() -> int:
@@ -74,8 +104,16 @@ def test_threads_are_applied_during_fit_and_restored(fashion_small: Dataset, thr
 
     before = _blas_threads()
     model = nn.Sequential(Spy(), *nn.mlp([784, 8, 10], "relu", seed=0))
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), fashion_small.take(100),
-                  epochs=1, batch_size=50, verbose=0, threads=threads)
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        fashion_small.take(100),
+        epochs=1,
+        batch_size=50,
+        verbose=0,
+        threads=threads,
+    )
     assert set(seen) == {threads} and history.params["threads"] == threads
     assert _blas_threads() == before
 

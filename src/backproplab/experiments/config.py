@@ -73,7 +73,8 @@ class DataConfig(_Section):
     pca_variance: float | None = Field(
         None, gt=0, le=1, description="project every split on the principal components of the (scaled, limited) "
         "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA")
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    # the ignore: pydantic's Field stub types default_factory without the plugin (as for RunConfig's sections)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)  # type: ignore[arg-type]
 
 
 class ModelConfig(_Section):
@@ -130,7 +131,7 @@ class OptimizerConfig(_Section):
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
-    schedule: one_of(SCHEDULES) = "none"
+    schedule: one_of(SCHEDULES) = "none"  # type: ignore[valid-type]  # a Literal built from the registry
     lr_decay: float = Field(1.0, gt=0, le=1, description="step schedule: lr *= lr_decay every step_size epochs")
     step_size: int = Field(1, ge=1)
     power: float = Field(0.5, ge=0, description="inverse schedule: lr = lr0 / (1 + epoch) ** power")

@@ -73,7 +73,10 @@ def build_schedule(cfg: OptimizerConfig, epochs: int) -> Schedule | None:
 def training_epochs(config: RunConfig, train_size: int) -> int:
     """The passes over ``train_size`` rows the run makes (``training.epochs``, or enough for ``iterations``)."""
     t = config.training
-    return t.epochs if t.epochs is not None else -(-t.iterations // -(-train_size // t.batch_size))
+    if t.epochs is not None:
+        return t.epochs
+    assert t.iterations is not None  # the config holds exactly one of the two
+    return -(-t.iterations // -(-train_size // t.batch_size))
 
 
 def build_optimizer(cfg: OptimizerConfig, model: Sequential, epochs: int) -> Optimizer:

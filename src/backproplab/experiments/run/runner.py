@@ -233,10 +233,10 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
                             "sessions": session["sessions"]}
     # one thread count for training and the final evaluation, so that both compute with the same bits; a resumed
     # run keeps the count it started with
-    threads = t.threads
-    if snapshot is not None and threads == AUTO:
-        threads = snapshot.history.get("params", {}).get("threads") or AUTO
-    threads = resolve_threads(threads, *largest_product(exp.model.parameters(), t.batch_size),
+    asked: int | str = t.threads
+    if snapshot is not None and asked == AUTO:
+        asked = snapshot.history.get("params", {}).get("threads") or AUTO
+    threads = resolve_threads(asked, *largest_product(exp.model.parameters(), t.batch_size),
                               exp.datasets["train"].X.dtype)
     if verbose:
         say(f"  BLAS threads: {threads}" + (" (auto: the fastest measured now)" if t.threads == AUTO else ""))
