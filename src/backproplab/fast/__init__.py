@@ -43,13 +43,12 @@ def make_trainer(
     y: Any,
     batch_size: int,
     augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
-    threads: int | None = None,
 ) -> FastTrainer | LayerTrainer:
-    """The per-example/sparse kernels (`FastTrainer`) when they support the run, else `LayerTrainer` (whose
-    elementwise kernels use ``threads`` threads, like the BLAS; None: numba's default)."""
+    """The per-example/sparse kernels (`FastTrainer`) when they support the run, else `LayerTrainer` (its
+    elementwise kernels on one thread, whatever the BLAS's count: see `LayerTrainer`)."""
     if augment is None and not unsupported(model, loss, optimizer, regularizers, batch_size, X, y):
         return FastTrainer(model, loss, optimizer, regularizers, X, y, batch_size)  # type: ignore[arg-type]
-    return LayerTrainer(model, loss, optimizer, regularizers, X, y, batch_size, augment, threads)
+    return LayerTrainer(model, loss, optimizer, regularizers, X, y, batch_size, augment)
 
 
 __all__ = [

@@ -93,16 +93,18 @@ class LayerTrainer:
         y: Any,
         batch_size: int,
         augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
-        threads: int | None = None,
+        threads: int = 1,
     ) -> None:
         import numba
 
         from . import layer_kernels  # numba is imported only when this engine actually runs
 
         self.k = layer_kernels
-        # the elementwise kernels run on as many threads as the BLAS (None: numba's default)
+        # numba threads of the elementwise kernels (the same bits for any count). One by default: with two, numba's
+        # workers and the BLAS's compete for the two cores at every step, 4-5x slower even on an idle machine
+        # (docs/performance.md); the BLAS alone takes the second core for the products.
         most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import, not in the stubs
-        self.threads = min(int(threads or most), most)
+        self.threads = min(max(1, int(threads)), most)
         self.layers = _flatten(model)
         self.params = model.parameters()
         self.loss, self.optimizer, self.regularizers = loss, optimizer, list(regularizers)

@@ -264,7 +264,7 @@ def fit(
     if resume is not None and threads == AUTO:
         threads = resume.history.get("params", {}).get("threads") or AUTO
     threads = resolve_threads(threads, *largest_product(params, batch_size), X.dtype)
-    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment, threads) \
+    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment) \
         if engine == "fast" else None
     data = DeviceData(model, X, y, batch_size)
     sets = {name: on_device_if_fits(model, *xy) for name, xy in sets.items()}
