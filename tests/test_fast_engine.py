@@ -310,19 +310,18 @@ def test_progress_bar_advances_in_chunks_on_the_fast_engine(rows: Dataset, monke
     assert "Epoch 1/1, Train Loss:" in capsys.readouterr().out
 
 
-def test_evaluate_all_matches_evaluate_and_predict_in_one_pass(rows: Dataset) -> None:
-    from backproplab.fast import evaluate_all
+def test_evaluate_with_predictions_matches_predict_in_one_pass(rows: Dataset) -> None:
     from backproplab.train import predict
 
     model = nn.mlp([784, 16, 10], "relu", seed=4)
     loss = nn.SoftmaxCrossEntropy()
     for chunk in (333, 4096):
-        got = evaluate_all(model, loss, rows.X, rows.y, chunk)
+        got = evaluate(model, loss, rows.X, rows.y, chunk, predictions=True)
         ref = evaluate(model, loss, rows.X, rows.y)
         assert got["loss"] == pytest.approx(ref["loss"], rel=1e-6) and got["accuracy"] == ref["accuracy"]
         np.testing.assert_array_equal(got["predictions"], predict(model, rows.X))
     rows_targets = nn.one_hot(rows.y, 10)
-    assert evaluate_all(model, loss, rows.X, rows_targets)["accuracy"] == ref["accuracy"]
+    assert evaluate(model, loss, rows.X, rows_targets, predictions=True)["accuracy"] == ref["accuracy"]
     with pytest.raises(RuntimeError, match="training-mode forward"):
         model.backward(np.ones((1, 10), np.float32))  # evaluation stored no caches
 
