@@ -157,8 +157,9 @@ def test_kernels_give_the_same_bits_for_any_split_into_threads(rng: np.random.Ge
     g = rng.standard_normal((37, 53)).astype(np.float32)
     gamma, beta = rng.standard_normal(53).astype(np.float32), rng.standard_normal(53).astype(np.float32)
     w, grad = rng.standard_normal((29, 53)).astype(np.float32), rng.standard_normal((29, 53)).astype(np.float32)
-    hyper = SGDHyper(lr=np.float32(0.1), momentum=np.float32(0.9), nesterov=True, weight_decay=np.float32(1e-3),
-                     reg_code=np.array([1], np.int64), reg_c=np.array([2e-4], np.float32))
+    hyper = SGDHyper(lr=np.float32(0.1), momentum=np.float32(0.9), nesterov=np.float32(1),
+                     weight_decay=np.float32(1e-3), reg_code=np.array([1], np.int64),
+                     reg_c=np.array([2e-4], np.float32))
     outputs = []
     for blocks in (1, 2, 5):
         numba.set_num_threads(min(blocks, numba.config.NUMBA_NUM_THREADS))

@@ -51,9 +51,9 @@ class SGDHyper(NamedTuple):
     """One SGD step's settings: penalties ``reg_code``/``reg_c`` (`codes.REG_*` and coefficient c, applied in
     order), weight decay, momentum (nesterov or not), learning rate."""
 
-    lr: Any  # parameters' dtype, as are momentum and weight_decay
+    lr: Any  # parameters' dtype, as are momentum, nesterov and weight_decay
     momentum: Any
-    nesterov: bool
+    nesterov: Any  # 1 for Nesterov momentum, else 0 (not a bool: see docs/performance.md, "Fast-engine tidy")
     weight_decay: Any
     reg_code: np.ndarray  # (R,) int64
     reg_c: np.ndarray  # (R,) parameters' dtype
@@ -91,5 +91,5 @@ class BatchWork(NamedTuple):
 def sgd_hyper(optimizer: Any, reg_code: np.ndarray, reg_c: np.ndarray, dtype: Any) -> SGDHyper:
     """The `SGDHyper` of an `SGD` optimizer (its current ``lr``) and penalty codes, scalars in ``dtype``."""
     dt = np.dtype(dtype).type
-    return SGDHyper(lr=dt(optimizer.lr), momentum=dt(optimizer.momentum), nesterov=bool(optimizer.nesterov),
+    return SGDHyper(lr=dt(optimizer.lr), momentum=dt(optimizer.momentum), nesterov=dt(bool(optimizer.nesterov)),
                     weight_decay=dt(optimizer.weight_decay), reg_code=reg_code, reg_c=reg_c)

@@ -152,7 +152,7 @@ def step_row(w, v, i, gr, ready, hyper, regularized):
     ``gr`` (overwritten), in the NumPy engine's order of operations: penalties, weight decay (both only if
     ``regularized``), momentum (v = mu v + g, or v = g on the first step when not ``ready``; PyTorch's form),
     ``w -= lr g``."""
-    lr, mu, wd = hyper.lr, hyper.momentum, hyper.weight_decay
+    lr, mu, nesterov, wd = hyper.lr, hyper.momentum, hyper.nesterov, hyper.weight_decay
     reg_code, reg_c = hyper.reg_code, hyper.reg_c
     zero = w.dtype.type(0.0)
     one = w.dtype.type(1.0)
@@ -177,7 +177,7 @@ def step_row(w, v, i, gr, ready, hyper, regularized):
         else:
             for j in range(out):
                 v[i, j] = gr[j]
-        if hyper.nesterov:
+        if nesterov != zero:
             for j in range(out):
                 gr[j] = gr[j] + mu * v[i, j]
         else:
