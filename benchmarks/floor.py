@@ -48,7 +48,7 @@ def _compile() -> Any:
             for q in range(nnz):
                 i = nz[q]
                 xv = x[i]
-                ws = theta[i * out:(i + 1) * out]
+                ws = theta[i * out : (i + 1) * out]
                 for j in range(out):
                     ws[j] = ws[j] - lr * (xv * g[j])
         return check
@@ -56,8 +56,9 @@ def _compile() -> Any:
     return floor_epoch
 
 
-def measure_floor(X: np.ndarray, W1: np.ndarray, lr: float = 0.01, repeats: int = 5, seed: int = 0,
-                  engine_epoch: Any = None) -> dict[str, Any]:
+def measure_floor(
+    X: np.ndarray, W1: np.ndarray, lr: float = 0.01, repeats: int = 5, seed: int = 0, engine_epoch: Any = None
+) -> dict[str, Any]:
     """Median time per example of `floor_epoch` over ``X`` (file order), and, when ``engine_epoch`` is given (a
     callable running the fast engine over the same rows and returning ``(wall, cpu)`` seconds), the engine's,
     timed in turns with the floor; wall time and this process's CPU time (steadier on a shared machine) alike.
@@ -81,9 +82,12 @@ def measure_floor(X: np.ndarray, W1: np.ndarray, lr: float = 0.01, repeats: int 
             engine_times.append(engine_epoch())
     n = len(X)
     result: dict[str, Any] = {
-        "rows": n, "hidden": hidden, "mean_nonzero_pixels": float(np.count_nonzero(X) / n),
+        "rows": n,
+        "hidden": hidden,
+        "mean_nonzero_pixels": float(np.count_nonzero(X) / n),
         "floor_weight_bytes_per_step": float(np.count_nonzero(X) / n) * hidden * W1.itemsize * 2,
-        "floor_seconds": floor_times, **_per_step("floor", floor_times, n),
+        "floor_seconds": floor_times,
+        **_per_step("floor", floor_times, n),
     }
     if engine_times:
         result["engine_seconds"] = engine_times
@@ -99,8 +103,12 @@ def _per_step(name: str, times: list[tuple[float, float]], n: int) -> dict[str, 
     the core's caches at random moments, which only ever adds time."""
     wall = statistics.median(t for t, _ in times)
     cpu = statistics.median(c for _, c in times)
-    return {f"{name}_us_per_step": 1e6 * wall / n, f"{name}_cpu_us_per_step": 1e6 * cpu / n,
-            f"{name}_best_us_per_step": 1e6 * min(t for t, _ in times) / n, f"{name}_steps_per_second": n / wall}
+    return {
+        f"{name}_us_per_step": 1e6 * wall / n,
+        f"{name}_cpu_us_per_step": 1e6 * cpu / n,
+        f"{name}_best_us_per_step": 1e6 * min(t for t, _ in times) / n,
+        f"{name}_steps_per_second": n / wall,
+    }
 
 
 def fast_engine_epoch(X: np.ndarray, y: np.ndarray, params: Any, lr: float) -> Any:

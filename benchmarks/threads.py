@@ -26,8 +26,10 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "threads.json"
 # OPENBLAS_THREAD_TIMEOUT=n: an idle OpenBLAS thread spins for about 2^n cycles before it sleeps (OpenBLAS
 # clamps n to [4, 30]; unset, the library default applies)
 SETTINGS = {"default": {}, "timeout-4": {"OPENBLAS_THREAD_TIMEOUT": "4"}}
-LOOPS = {"course-b32": ([784, 256, 10], "sigmoid", False, 0.0, 32, 6400),
-         "best-b128": ([784, 1024, 1024, 10], "relu", True, 0.2, 128, 3840)}
+LOOPS = {
+    "course-b32": ([784, 256, 10], "sigmoid", False, 0.0, 32, 6400),
+    "best-b128": ([784, 1024, 1024, 10], "relu", True, 0.2, 128, 3840),
+}
 
 
 def _child(repeats: int) -> dict[str, Any]:
@@ -53,13 +55,23 @@ def _child(repeats: int) -> dict[str, Any]:
                 opt = SGD(model.parameters(), lr=0.01, momentum=0.9 if bn else 0.0)
                 with blas_threads(threads):
                     started, cpu = time.perf_counter(), time.process_time()
-                    fit(model, nn.SoftmaxCrossEntropy(), opt, (X, y), epochs=1, batch_size=batch, eval_train=False,
-                        verbose=0, callbacks=[TerminateOnDivergence(None)])
+                    fit(
+                        model,
+                        nn.SoftmaxCrossEntropy(),
+                        opt,
+                        (X, y),
+                        epochs=1,
+                        batch_size=batch,
+                        eval_train=False,
+                        verbose=0,
+                        callbacks=[TerminateOnDivergence(None)],
+                    )
                     if r:  # the first round warms up (numba cache, BLAS threads)
                         times[threads].append((time.perf_counter() - started, time.process_time() - cpu))
         params = base.parameters()
         out[name] = {
-            "rows": rows, "batch_size": batch,
+            "rows": rows,
+            "batch_size": batch,
             **{f"samples_per_s_{t}": rows / statistics.median(w for w, _ in v) for t, v in times.items()},
             **{f"samples_per_cpu_s_{t}": rows / statistics.median(c for _, c in v) for t, v in times.items()},
             "auto_picks": measure_fastest(*largest_product(params, batch), np.float32),
@@ -81,12 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     from backproplab._io import atomic_write_text
 
     results: dict[str, Any] = {"load_average_start": os.getloadavg(), "settings": {}}
-    print(f"load average {os.getloadavg()[0]:.1f}; environment OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE')}", flush=True)
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; environment OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}",
+        flush=True,
+    )
     for name, env in SETTINGS.items():
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.threads", "--child", "--repeats", str(args.repeats)],
-                              env={**os.environ, **env}, capture_output=True, text=True, timeout=3600,
-                              cwd=Path(__file__).resolve().parents[1], check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.threads", "--child", "--repeats", str(args.repeats)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            cwd=Path(__file__).resolve().parents[1],
+            check=False,
+        )
         if proc.returncode != 0:
             results["settings"][name] = {"error": proc.stderr[-2000:]}
             print(f"{name}: failed\n{proc.stderr[-2000:]}")
@@ -94,10 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         results["settings"][name] = {"env": env, **res}
         for loop, r in res.items():
-            print(f"{name:<10} {loop:<11} 1 thread {r['samples_per_s_1']:>9,.0f}/s  2 threads "
-                  f"{r['samples_per_s_2']:>9,.0f}/s  ({r['two_over_one']:.2f}x; CPU-time "
-                  f"{r['samples_per_cpu_s_1']:,.0f} / {r['samples_per_cpu_s_2']:,.0f})  auto picks {r['auto_picks']}  "
-                  f"load {r['load_average']:.1f}", flush=True)
+            print(
+                f"{name:<10} {loop:<11} 1 thread {r['samples_per_s_1']:>9,.0f}/s  2 threads "
+                f"{r['samples_per_s_2']:>9,.0f}/s  ({r['two_over_one']:.2f}x; CPU-time "
+                f"{r['samples_per_cpu_s_1']:,.0f} / {r['samples_per_cpu_s_2']:,.0f})  auto picks {r['auto_picks']}  "
+                f"load {r['load_average']:.1f}",
+                flush=True,
+            )
     results["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")

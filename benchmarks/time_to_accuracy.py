@@ -63,8 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--speed-threads", default="1,2", help="thread counts of the seconds-per-epoch part (empty: skip)")
     p.add_argument("--speed-repeats", type=int, default=3)
     p.add_argument("--full", action="store_true", help="train every epoch instead of stopping at the target")
-    p.add_argument("--quick", action="store_true", help="harness smoke test: 2 epochs on 2,000 rows, one seed, "
-                   "one thread, target 0, no end-to-end runs")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="harness smoke test: 2 epochs on 2,000 rows, one seed, one thread, target 0, no end-to-end runs",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
     args.presets = [s.strip() for s in args.presets.split(",") if s.strip()]
@@ -95,8 +98,9 @@ def load_recipe(name: str, quick: bool) -> tuple[Any, Recipe, Any, Any]:
     return config, Recipe.from_config(config, target), data["train"], data["test"]
 
 
-def run_peer(key: str, config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
-             stop: bool) -> dict[str, Any]:
+def run_peer(
+    key: str, config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int, stop: bool
+) -> dict[str, Any]:
     with limit_blas_threads(threads):
         if key == "backproplab":
             return train_backproplab(config, recipe, train, test, seed, threads, stop)
@@ -115,8 +119,9 @@ def warm_up(keys: list[str], config: Any, recipe: Recipe, train: Any, test: Any,
     short = with_overrides(config, {"training": {"epochs": 1}, "optimizer": {"warmup_epochs": 0}})
     for key in keys:
         with contextlib.suppress(ImportError):
-            run_peer(key, short, replace(recipe, epochs=1, warmup=0), train.take(1024), test.take(256), 0, threads,
-                     False)
+            run_peer(
+                key, short, replace(recipe, epochs=1, warmup=0), train.take(1024), test.take(256), 0, threads, False
+            )
 
 
 def epoch_speed(args: argparse.Namespace, config: Any, recipe: Recipe, train: Any, test: Any) -> dict[str, Any]:
@@ -132,15 +137,21 @@ def epoch_speed(args: argparse.Namespace, config: Any, recipe: Recipe, train: An
         warm_up(args.peers, config, recipe, train, test, threads)
         times: dict[str, list[float]] = {k: [] for k in args.peers}
         for r in range(args.speed_repeats):
-            for key in args.peers[r % len(args.peers):] + args.peers[:r % len(args.peers)]:
+            for key in args.peers[r % len(args.peers) :] + args.peers[: r % len(args.peers)]:
                 with contextlib.suppress(ImportError):
                     times[key].append(run_peer(key, one, short, train, test, r, threads, False)["seconds"])
         med = {k: statistics.median(v) for k, v in times.items() if v}
-        out[str(threads)] = {"seconds": times, "median": med,
-                             "speedup": {k: v / med["backproplab"] for k, v in med.items()
-                                         if k != "backproplab" and "backproplab" in med}}
-        print(f"  one epoch at {threads} thread(s): " + ", ".join(f"{LABELS[k]} {v:.1f} s" for k, v in med.items()),
-              flush=True)
+        out[str(threads)] = {
+            "seconds": times,
+            "median": med,
+            "speedup": {
+                k: v / med["backproplab"] for k, v in med.items() if k != "backproplab" and "backproplab" in med
+            },
+        }
+        print(
+            f"  one epoch at {threads} thread(s): " + ", ".join(f"{LABELS[k]} {v:.1f} s" for k, v in med.items()),
+            flush=True,
+        )
     return out
 
 
@@ -149,20 +160,25 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     times = [r["time_to_target"] for r in rows if r.get("time_to_target") is not None]
     per_epoch = [r["seconds_per_epoch"] for r in rows if r.get("seconds_per_epoch")]
     best = max(rows, key=lambda r: r.get("best_acc", -1.0)) if rows else {}
-    return {"reached": f"{len(times)}/{len(rows)}",
-            "median_time_to_target": statistics.median(times) if times else None,
-            "median_epoch_seconds": statistics.median(per_epoch) if per_epoch else None,
-            "best_acc": best.get("best_acc"), "best_seconds": best.get("best_seconds"),
-            "epochs_at_target": [r.get("epoch_at_target") for r in rows]}
+    return {
+        "reached": f"{len(times)}/{len(rows)}",
+        "median_time_to_target": statistics.median(times) if times else None,
+        "median_epoch_seconds": statistics.median(per_epoch) if per_epoch else None,
+        "best_acc": best.get("best_acc"),
+        "best_seconds": best.get("best_seconds"),
+        "epochs_at_target": [r.get("epoch_at_target") for r in rows],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.time()
     machine = machine_info(max(args.threads))
-    print(f"time to accuracy  {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  {machine['cpu_count']} CPUs "
-          f"({machine['processor']}), load average {machine['load_average']}; versions {machine['versions']}",
-          flush=True)
+    print(
+        f"time to accuracy  {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  {machine['cpu_count']} CPUs "
+        f"({machine['processor']}), load average {machine['load_average']}; versions {machine['versions']}",
+        flush=True,
+    )
     results: dict[str, Any] = {}
     command = ["python", "-m", "benchmarks.time_to_accuracy", *(argv if argv is not None else sys.argv[1:])]
 
@@ -170,27 +186,42 @@ def main(argv: list[str] | None = None) -> int:
         from backproplab._io import atomic_write_text
 
         machine["load_average_end"] = list(os.getloadavg())
-        out = {"schema": 1, "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-               "command": command, "complete": done, "machine": machine, "presets": results,
-               "targets": check_targets(results), "total_seconds": time.time() - started}
+        out = {
+            "schema": 1,
+            "date": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+            "command": command,
+            "complete": done,
+            "machine": machine,
+            "presets": results,
+            "targets": check_targets(results),
+            "total_seconds": time.time() - started,
+        }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
 
     for name in args.presets:
         config, recipe, train, test = load_recipe(name, args.quick)
-        print(f"\n== {name}: {recipe.dataset}, hidden {list(recipe.hidden)}, batch {recipe.batch_size}, "
-              f"{recipe.epochs} epochs, target test accuracy {recipe.target:.4f}", flush=True)
+        print(
+            f"\n== {name}: {recipe.dataset}, hidden {list(recipe.hidden)}, batch {recipe.batch_size}, "
+            f"{recipe.epochs} epochs, target test accuracy {recipe.target:.4f}",
+            flush=True,
+        )
         entry: dict[str, Any] = {"recipe": recipe.__dict__, "runs": [], "tta": {}}
         results[name] = entry
         for seed in args.runs_seeds:
-            run = time_run(name, ["--set", f"model.seed={seed}", "--set", f"training.seed={seed}", "--tracker",
-                                  "none", "--no-report"], timeout=3600.0)
+            run = time_run(
+                name,
+                ["--set", f"model.seed={seed}", "--set", f"training.seed={seed}", "--tracker", "none", "--no-report"],
+                timeout=3600.0,
+            )
             run["seed"] = seed
             entry["runs"].append(run)
-            print(f"  backproplab run {name} (seed {seed}): {run.get('wall_seconds') or float('nan'):.1f} s end to "
-                  f"end ({run.get('cpu_seconds') or float('nan'):.1f} s CPU), threads {run.get('threads')}, final "
-                  f"test accuracy {run.get('final', {}).get('test_acc')}, load average {os.getloadavg()[0]:.1f}",
-                  flush=True)
+            print(
+                f"  backproplab run {name} (seed {seed}): {run.get('wall_seconds') or float('nan'):.1f} s end to "
+                f"end ({run.get('cpu_seconds') or float('nan'):.1f} s CPU), threads {run.get('threads')}, final "
+                f"test accuracy {run.get('final', {}).get('test_acc')}, load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             save(False)
         entry["epoch_seconds"] = epoch_speed(args, config, recipe, train, test)
         save(False)
@@ -198,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             warm_up(args.peers, config, recipe, train, test, threads)
             per_peer: dict[str, list[dict[str, Any]]] = {k: [] for k in args.peers}
             for i, seed in enumerate(args.seeds):
-                order = args.peers[i % len(args.peers):] + args.peers[:i % len(args.peers)]  # take turns
+                order = args.peers[i % len(args.peers) :] + args.peers[: i % len(args.peers)]  # take turns
                 for key in order:
                     try:
                         row = run_peer(key, config, recipe, train, test, seed, threads, not args.full)
@@ -206,15 +237,24 @@ def main(argv: list[str] | None = None) -> int:
                         row = {"error": f"unavailable: {exc}"}
                     row["seed"] = seed
                     per_peer[key].append(row)
-                    reached = (f"{row['time_to_target']:.1f} s (epoch {row['epoch_at_target']})"
-                               if row.get("time_to_target") is not None else "not reached")
-                    print(f"  {threads} thread(s), seed {seed}, {LABELS[key]:<26} time to {recipe.target:.4f}: "
-                          f"{reached}; best {row.get('best_acc')}, {row.get('seconds_per_epoch', float('nan')):.2f} "
-                          f"s per epoch, load average {os.getloadavg()[0]:.1f}", flush=True)
+                    reached = (
+                        f"{row['time_to_target']:.1f} s (epoch {row['epoch_at_target']})"
+                        if row.get("time_to_target") is not None
+                        else "not reached"
+                    )
+                    print(
+                        f"  {threads} thread(s), seed {seed}, {LABELS[key]:<26} time to {recipe.target:.4f}: "
+                        f"{reached}; best {row.get('best_acc')}, {row.get('seconds_per_epoch', float('nan')):.2f} "
+                        f"s per epoch, load average {os.getloadavg()[0]:.1f}",
+                        flush=True,
+                    )
             summary = {k: summarize([r for r in rows if "error" not in r]) for k, rows in per_peer.items()}
             base = summary.get("backproplab", {}).get("median_time_to_target")
-            speedups = {k: (s["median_time_to_target"] / base if base and s["median_time_to_target"] else None)
-                        for k, s in summary.items() if k != "backproplab"}
+            speedups = {
+                k: (s["median_time_to_target"] / base if base and s["median_time_to_target"] else None)
+                for k, s in summary.items()
+                if k != "backproplab"
+            }
             entry["tta"][str(threads)] = {"rows": per_peer, "summary": summary, "speedup": speedups}
             save(False)
     save(True)
@@ -231,14 +271,24 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if accs:
             target = entry["recipe"]["target"]
             mean = statistics.mean(accs)
-            out.append({"target": f"{name}: mean test accuracy of {len(accs)} seeds >= {target:.3f}", "value": mean,
-                        "status": "PASS" if mean >= target else "FAIL",
-                        "note": f"seeds {[round(a, 4) for a in accs]}, spread {max(accs) - min(accs):.4f}"})
+            out.append(
+                {
+                    "target": f"{name}: mean test accuracy of {len(accs)} seeds >= {target:.3f}",
+                    "value": mean,
+                    "status": "PASS" if mean >= target else "FAIL",
+                    "note": f"seeds {[round(a, 4) for a in accs]}, spread {max(accs) - min(accs):.4f}",
+                }
+            )
             slowest = max(r["wall_seconds"] for r in runs)
-            out.append({"target": f"{name}: `backproplab run` end to end <= {RUN_SECONDS:g} s", "value": slowest,
-                        "status": "PASS" if slowest <= RUN_SECONDS else "FAIL",
-                        "note": "slowest seed, on this machine's load (the target is for a quiet machine); CPU "
-                                f"seconds {[round(r.get('cpu_seconds') or 0.0, 1) for r in runs]}"})
+            out.append(
+                {
+                    "target": f"{name}: `backproplab run` end to end <= {RUN_SECONDS:g} s",
+                    "value": slowest,
+                    "status": "PASS" if slowest <= RUN_SECONDS else "FAIL",
+                    "note": "slowest seed, on this machine's load (the target is for a quiet machine); CPU "
+                    f"seconds {[round(r.get('cpu_seconds') or 0.0, 1) for r in runs]}",
+                }
+            )
         for threads, tta in entry["tta"].items():
             for peer, minimum in TARGET_SPEEDUP.items():
                 if peer not in tta["speedup"]:
@@ -249,11 +299,23 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     reached = tta["summary"].get(peer, {}).get("reached")
                     mine = tta["summary"].get("backproplab", {}).get("reached")
                     ok = mine not in (None, "") and not mine.startswith("0/") and reached and reached.startswith("0/")
-                    out.append({"target": label, "value": None, "status": "PASS" if ok else "n/a",
-                                "note": f"backproplab reached the target in {mine} seeds, {LABELS[peer]} in {reached}"})
+                    out.append(
+                        {
+                            "target": label,
+                            "value": None,
+                            "status": "PASS" if ok else "n/a",
+                            "note": f"backproplab reached the target in {mine} seeds, {LABELS[peer]} in {reached}",
+                        }
+                    )
                 else:
-                    out.append({"target": label, "value": value, "status": "PASS" if value >= minimum else "FAIL",
-                                "note": None})
+                    out.append(
+                        {
+                            "target": label,
+                            "value": value,
+                            "status": "PASS" if value >= minimum else "FAIL",
+                            "note": None,
+                        }
+                    )
     return out
 
 
@@ -266,9 +328,11 @@ def report(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
                 t = s["median_time_to_target"]
                 speed = tta["speedup"].get(peer)
                 faster = "" if speed is None else f"  backproplab {speed:.2f}x faster"
-                lines.append(f"  {LABELS[peer]:<28} {'-' if t is None else f'{t:8.1f} s'}  reached {s['reached']:<5} "
-                             f"epochs {s['epochs_at_target']}  {s['median_epoch_seconds'] or float('nan'):.2f} s/epoch"
-                             f"  best {s['best_acc']}{faster}")
+                lines.append(
+                    f"  {LABELS[peer]:<28} {'-' if t is None else f'{t:8.1f} s'}  reached {s['reached']:<5} "
+                    f"epochs {s['epochs_at_target']}  {s['median_epoch_seconds'] or float('nan'):.2f} s/epoch"
+                    f"  best {s['best_acc']}{faster}"
+                )
         for threads, sp in entry.get("epoch_seconds", {}).items():
             parts = [f"{LABELS[k]} {v:.2f} s" for k, v in sp["median"].items()]
             ratio = [f"{LABELS[k]} / backproplab {v:.2f}x" for k, v in sp["speedup"].items()]

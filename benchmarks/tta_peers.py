@@ -56,11 +56,28 @@ class Recipe:
     def from_config(cls, config: Any, target: float) -> Recipe:
         m, o, t, a = config.model, config.optimizer, config.training, config.data.augment
         if o.name != "sgd" or o.schedule != "cosine" or m.activation != "relu":
-            raise ValueError(f"{config.name}: the time-to-accuracy peers implement ReLU nets trained by SGD with the "
-                             f"cosine schedule; got {m.activation}, {o.name}, schedule {o.schedule}")
-        return cls(config.name, config.data.dataset, tuple(m.hidden), m.dropout, m.batch_norm, o.lr, o.momentum,
-                   o.nesterov, o.weight_decay, o.warmup_epochs, t.epochs, t.batch_size, a.shift, a.flip, a.mixup,
-                   target)
+            raise ValueError(
+                f"{config.name}: the time-to-accuracy peers implement ReLU nets trained by SGD with the "
+                f"cosine schedule; got {m.activation}, {o.name}, schedule {o.schedule}"
+            )
+        return cls(
+            config.name,
+            config.data.dataset,
+            tuple(m.hidden),
+            m.dropout,
+            m.batch_norm,
+            o.lr,
+            o.momentum,
+            o.nesterov,
+            o.weight_decay,
+            o.warmup_epochs,
+            t.epochs,
+            t.batch_size,
+            a.shift,
+            a.flip,
+            a.mixup,
+            target,
+        )
 
     def lr_factor(self, epoch: int) -> float:
         """The warm-up + cosine multiplier of 0-based ``epoch`` (`backproplab.optim.WarmupCosine`'s formula)."""
@@ -85,12 +102,17 @@ class Clock:
     def result(self) -> dict[str, Any]:
         reached = next((e for e in self.epochs if e["test_acc"] >= self.target), None)
         best = max(self.epochs, key=lambda e: e["test_acc"])
-        return {"epochs": self.epochs, "reached": reached is not None,
-                "time_to_target": reached["seconds"] if reached else None,
-                "epoch_at_target": reached["epoch"] if reached else None,
-                "best_acc": best["test_acc"], "best_epoch": best["epoch"], "best_seconds": best["seconds"],
-                "seconds": self.epochs[-1]["seconds"],
-                "seconds_per_epoch": self.epochs[-1]["seconds"] / len(self.epochs)}
+        return {
+            "epochs": self.epochs,
+            "reached": reached is not None,
+            "time_to_target": reached["seconds"] if reached else None,
+            "epoch_at_target": reached["epoch"] if reached else None,
+            "best_acc": best["test_acc"],
+            "best_epoch": best["epoch"],
+            "best_seconds": best["seconds"],
+            "seconds": self.epochs[-1]["seconds"],
+            "seconds_per_epoch": self.epochs[-1]["seconds"] / len(self.epochs),
+        }
 
 
 def _augment(recipe: Recipe, seed: int, mixup: bool = True) -> Any:
@@ -105,8 +127,9 @@ def _augment(recipe: Recipe, seed: int, mixup: bool = True) -> Any:
     return Compose(*steps) if steps else None
 
 
-def train_backproplab(config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
-                      stop_at_target: bool = True) -> dict[str, Any]:
+def train_backproplab(
+    config: Any, recipe: Recipe, train: Any, test: Any, seed: int, threads: int, stop_at_target: bool = True
+) -> dict[str, Any]:
     from backproplab.experiments.config import with_overrides
     from backproplab.experiments.run.build import build_augment, build_loss, build_model, build_optimizer
     from backproplab.train import Callback, fit
@@ -122,14 +145,28 @@ def train_backproplab(config: Any, recipe: Recipe, train: Any, test: Any, seed: 
                 state.stop_training = True
 
     clock = Clock(recipe.target)
-    history = fit(model, build_loss(config), optimizer, train, epochs=config.training.epochs,
-                  batch_size=config.training.batch_size, shuffle=True, seed=seed, eval_sets={"test": test},
-                  eval_train=False, verbose=0, augment=augment, threads=threads, callbacks=[Timer()])
+    history = fit(
+        model,
+        build_loss(config),
+        optimizer,
+        train,
+        epochs=config.training.epochs,
+        batch_size=config.training.batch_size,
+        shuffle=True,
+        seed=seed,
+        eval_sets={"test": test},
+        eval_train=False,
+        verbose=0,
+        augment=augment,
+        threads=threads,
+        callbacks=[Timer()],
+    )
     return {**clock.result(), "engine": history.engine}
 
 
-def train_torch(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
-                stop_at_target: bool = True) -> dict[str, Any]:
+def train_torch(
+    recipe: Recipe, train: Any, test: Any, seed: int, threads: int, stop_at_target: bool = True
+) -> dict[str, Any]:
     import torch
     from torch import nn
 
@@ -149,9 +186,12 @@ def train_torch(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
     model = nn.Sequential(*layers)
     weights = [p for p in model.parameters() if p.ndim == 2]
     others = [p for p in model.parameters() if p.ndim != 2]
-    optimizer = torch.optim.SGD([{"params": weights, "weight_decay": recipe.weight_decay},
-                                 {"params": others, "weight_decay": 0.0}], lr=recipe.lr, momentum=recipe.momentum,
-                                nesterov=recipe.nesterov)
+    optimizer = torch.optim.SGD(
+        [{"params": weights, "weight_decay": recipe.weight_decay}, {"params": others, "weight_decay": 0.0}],
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+    )
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, recipe.lr_factor)
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(train.X), torch.from_numpy(train.y)
@@ -164,7 +204,7 @@ def train_torch(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
         model.train()
         order = torch.randperm(n, generator=generator)
         for s in range(0, n, b):
-            idx = order[s:s + b]
+            idx = order[s : s + b]
             xb, yb = X[idx], y[idx]
             if augment is not None:  # mixup gives probability rows, which CrossEntropyLoss takes as targets
                 xa, ya = augment(xb.numpy(), yb.numpy())
@@ -181,16 +221,26 @@ def train_torch(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
     return clock.result()
 
 
-def train_sklearn(recipe: Recipe, train: Any, test: Any, seed: int, threads: int,
-                  stop_at_target: bool = True) -> dict[str, Any]:
+def train_sklearn(
+    recipe: Recipe, train: Any, test: Any, seed: int, threads: int, stop_at_target: bool = True
+) -> dict[str, Any]:
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     lr = 1e-3
-    clf = MLPClassifier(hidden_layer_sizes=recipe.hidden, activation="relu", solver="adam", learning_rate_init=lr,
-                        alpha=1e-4, batch_size=recipe.batch_size, shuffle=True, random_state=seed, max_iter=1)
+    clf = MLPClassifier(
+        hidden_layer_sizes=recipe.hidden,
+        activation="relu",
+        solver="adam",
+        learning_rate_init=lr,
+        alpha=1e-4,
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        random_state=seed,
+        max_iter=1,
+    )
     augment = _augment(recipe, seed, mixup=False)  # MLPClassifier takes class labels only: no mixup
     classes = np.arange(10)
     clock = Clock(recipe.target)

@@ -1,4 +1,4 @@
-"""Fuzz the loaders with many more cases than CI runs (tests/loader_fuzz.py has the cases and the rule).
+"""Fuzz the loaders with many more cases than CI runs (tests/data/loader_fuzz.py has the cases and the rule).
 
     .venv/bin/python scripts/fuzz_loaders.py [--cases 20000] [--formats idx,npy,cifar10,model] [--seed N]
 
@@ -22,11 +22,10 @@ from pathlib import Path
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="backproplab-fuzz-"))
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(WORKDIR / "hypothesis")  # hypothesis's caches: not in the repo
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from hypothesis import given, seed  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
 
 import loader_fuzz  # noqa: E402
+from hypothesis import given, seed  # noqa: E402
 
 HARD_LIMIT_SECONDS = 120  # a case stuck where SIGALRM cannot interrupt it: dump the stacks and exit
 

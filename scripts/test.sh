@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: set up with the test and tracking extras and chromium (idempotent), lint, then pytest.
+# The test suite: set up with the test and tracking extras and chromium (idempotent), lint, format check, type check
+# (mypy against scripts/mypy_baseline.txt: only new errors fail), then pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,7 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
 fi
 .venv/bin/python -m ruff check .
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m ruff format --check .
+.venv/bin/python scripts/typecheck.py
+# Everything above is installed, so no test may skip for want of a data set, torch or Chromium (tests/needs.py).
+BACKPROPLAB_REQUIRE_ALL=1 exec .venv/bin/python -m pytest "$@"

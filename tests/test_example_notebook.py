@@ -27,6 +27,7 @@ def text_of(cell: dict) -> str:
     return "".join(out)
 
 
+@pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
 def test_the_example_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a kernel of this very interpreter (a system-wide "python3" kernel may be another Python without backproplab)

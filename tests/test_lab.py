@@ -17,8 +17,10 @@ from click.testing import CliRunner
 from backproplab import lab
 from backproplab.cli.main import main
 from backproplab.experiments import parse_config
-from backproplab.experiments.run.recorder import RunRecorder
+from backproplab.experiments.run.epoch_writer import EpochWriter
 from backproplab.rundir import RunDir
+
+pytestmark = pytest.mark.needs_data("fashion-mnist")
 
 ARGS = ["train", "--dataset", "fashion-mnist", "--limit-train", "400", "--limit-test", "100", "--hidden", "16",
         "--epochs", "3", "--batch-size", "8", "--shuffle", "--dropout", "0.1", "--engine", "numpy", "--no-report"]
@@ -26,14 +28,14 @@ ARGS = ["train", "--dataset", "fashion-mnist", "--limit-train", "400", "--limit-
 
 def _signal_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, sig: int) -> None:
     """Send ``sig`` to this process at the end of ``epoch`` (as a user or supervisor would, mid-run)."""
-    real = RunRecorder.on_epoch_end
+    real = EpochWriter.on_epoch_end
 
-    def on_epoch_end(self: RunRecorder, state: Any, e: int, logs: dict[str, Any]) -> None:
+    def on_epoch_end(self: EpochWriter, state: Any, e: int, logs: dict[str, Any]) -> None:
         real(self, state, e, logs)
         if e == epoch:
             os.kill(os.getpid(), sig)
 
-    monkeypatch.setattr(RunRecorder, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(EpochWriter, "on_epoch_end", on_epoch_end)
 
 
 def _weights(run_dir: Path) -> list[np.ndarray]:
@@ -41,7 +43,7 @@ def _weights(run_dir: Path) -> list[np.ndarray]:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().epochs]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().records]
 
 
 @pytest.fixture(scope="module")

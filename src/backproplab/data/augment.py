@@ -33,14 +33,23 @@ class RandomShift:
     dy, B of dx, then (with ``flip``) B uniform numbers (< 0.5: flip).
     """
 
-    def __init__(self, max_shift: int, image_shape: tuple[int, ...], *, flip: bool = False, fill: float = 0.0,
-                 rng: np.random.Generator | int | None = 0) -> None:
+    def __init__(
+        self,
+        max_shift: int,
+        image_shape: tuple[int, ...],
+        *,
+        flip: bool = False,
+        fill: float = 0.0,
+        rng: np.random.Generator | int | None = 0,
+    ) -> None:
         shape = tuple(int(s) for s in image_shape)
         if len(shape) not in (2, 3) or min(shape) < 1:
             raise ConfigError(f"RandomShift needs an image shape (H, W) or (C, H, W); got {image_shape}")
         if int(max_shift) < 0 or int(max_shift) >= min(shape[-2:]):
-            raise ConfigError(f"RandomShift max_shift must be in [0, {min(shape[-2:]) - 1}] for images of shape "
-                              f"{shape}; got {max_shift}")
+            raise ConfigError(
+                f"RandomShift max_shift must be in [0, {min(shape[-2:]) - 1}] for images of shape "
+                f"{shape}; got {max_shift}"
+            )
         self.max_shift = int(max_shift)
         self.image_shape = shape
         self.flip = bool(flip)
@@ -67,13 +76,15 @@ class RandomShift:
     def shift(self, X: np.ndarray) -> np.ndarray:
         """A new ``(B, D)`` batch: ``X`` moved (the returned array is reused by the next call: copy to keep it)."""
         if X.ndim != 2 or X.shape[1] != self.num_features:
-            raise ValueError(f"RandomShift for images of shape {self.image_shape} expects a batch (B, "
-                             f"{self.num_features}); got {tuple(X.shape)}")
+            raise ValueError(
+                f"RandomShift for images of shape {self.image_shape} expects a batch (B, "
+                f"{self.num_features}); got {tuple(X.shape)}"
+            )
         dy, dx, flips = self.draw(len(X))
         out = self._out
         if out is None or out.shape[0] < len(X) or out.dtype != X.dtype:
             out = self._out = np.empty(X.shape, dtype=X.dtype)
-        out = out[:len(X)]
+        out = out[: len(X)]
         from ._shift_kernel import shift_images  # numba is imported only when augmenting
 
         c, h, w = (1, *self.image_shape) if len(self.image_shape) == 2 else self.image_shape

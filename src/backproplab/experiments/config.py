@@ -27,6 +27,7 @@ from ..nn.build import ACTIVATIONS, LOSSES
 from ..nn.init import INITIALIZERS
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..train.engine import ENGINES
+from ..train.metrics import metric_prefix
 
 
 def one_of(names: Any) -> Any:
@@ -72,7 +73,8 @@ class DataConfig(_Section):
     pca_variance: float | None = Field(
         None, gt=0, le=1, description="project every split on the principal components of the (scaled, limited) "
         "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA")
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    # the ignore: pydantic's Field stub types default_factory without the plugin (as for RunConfig's sections)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)  # type: ignore[arg-type]
 
 
 class ModelConfig(_Section):
@@ -129,7 +131,7 @@ class OptimizerConfig(_Section):
     beta1: float = Field(0.9, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-8, gt=0)
-    schedule: one_of(SCHEDULES) = "none"
+    schedule: one_of(SCHEDULES) = "none"  # type: ignore[valid-type]  # a Literal built from the registry
     lr_decay: float = Field(1.0, gt=0, le=1, description="step schedule: lr *= lr_decay every step_size epochs")
     step_size: int = Field(1, ge=1)
     power: float = Field(0.5, ge=0, description="inverse schedule: lr = lr0 / (1 + epoch) ** power")
@@ -265,7 +267,7 @@ class RunConfig(_Section):
         es = self.training.early_stopping
         if es is not None:
             sets = (["train"] if self.training.eval_train else []) + [
-                {"validation": "val"}.get(s, s) for s in self.training.eval]
+                metric_prefix(s) for s in self.training.eval]
             allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
             if es.monitor not in allowed:
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
@@ -344,7 +346,7 @@ def choices(key: str) -> tuple[Any, ...]:
 def default(key: str) -> Any:
     """The default of a dotted config key (``default("optimizer.lr")`` -> 0.01), as the default config resolves
     it (``training.epochs``: 15, the length when neither epochs nor iterations is given)."""
-    value: Any = RunConfig()
+    value: Any = RunConfig.model_validate({})
     for part in key.split("."):
         value = getattr(value, part)
     return value

@@ -32,9 +32,17 @@ def numba_available() -> bool:
     return True
 
 
-def make_trainer(model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer], X: Any,
-                 y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
-                 threads: int | None = None) -> FastTrainer | LayerTrainer:
+def make_trainer(
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    regularizers: Sequence[Regularizer],
+    X: Any,
+    y: Any,
+    batch_size: int,
+    augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+    threads: int | None = None,
+) -> FastTrainer | LayerTrainer:
     """The per-example/sparse kernels (`FastTrainer`) when they support the run, else `LayerTrainer` (whose
     elementwise kernels use ``threads`` threads, like the BLAS; None: numba's default)."""
     if augment is None and not unsupported(model, loss, optimizer, regularizers, batch_size, X, y):
@@ -42,5 +50,14 @@ def make_trainer(model: Module, loss: Loss, optimizer: Optimizer, regularizers: 
     return LayerTrainer(model, loss, optimizer, regularizers, X, y, batch_size, augment, threads)
 
 
-__all__ = ["LAYER_TEXT", "SUPPORTED_TEXT", "FastTrainer", "LayerTrainer", "Plan", "layer_unsupported",
-           "make_trainer", "numba_available", "unsupported"]
+__all__ = [
+    "LAYER_TEXT",
+    "SUPPORTED_TEXT",
+    "FastTrainer",
+    "LayerTrainer",
+    "Plan",
+    "layer_unsupported",
+    "make_trainer",
+    "numba_available",
+    "unsupported",
+]

@@ -79,7 +79,7 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
     plain = hyper.momentum == zero and hyper.weight_decay == zero and hyper.reg_code.shape[0] == 0
     last = num_layers - 1
     unit = np.ones(1, dtype=theta.dtype)  # the bias's "input": its gradient is 1 * dL/dz
-    w1 = theta[w_off[0]:w_off[0] + n_in[0] * n_out[0]].reshape((n_in[0], n_out[0]))  # the first layer's W
+    w1 = theta[w_off[0] : w_off[0] + n_in[0] * n_out[0]].reshape((n_in[0], n_out[0]))  # the first layer's W
     total = 0.0
     # Inner loops over one row of the first (wide) layer use a local slice of theta, which LLVM vectorises
     # (theta[row + j] it does not); narrower layers index one 2-D view, as a slice per short row costs more.
@@ -96,20 +96,20 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             out = n_out[layer]
             zo = a_off[layer]
             wo = w_off[layer]
-            zs = z[zo:zo + out]
+            zs = z[zo : zo + out]
             zs[:] = zero
             if layer == 0:
                 add_scaled_rows(zs, w1, nz, nzval, 0, nnz)
             else:
                 io = a_off[layer - 1]
-                w2 = theta[wo:wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
+                w2 = theta[wo : wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
                 for i in range(n_in[layer]):
                     xv = a[io + i]
                     if xv != zero:
                         for j in range(out):
                             zs[j] += xv * w2[i, j]
             if has_bias[layer]:
-                bs = theta[b_off[layer]:b_off[layer] + out]
+                bs = theta[b_off[layer] : b_off[layer] + out]
                 for j in range(out):
                     zs[j] += bs[j]
             activate(z, a, zo, out, act[layer], act_par[layer])
@@ -125,9 +125,9 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             go = a_off[layer]
             wo = w_off[layer]
             activation_backward(z, a, g, go, out, act[layer], act_par[layer])
-            gs = g[go:go + out]
+            gs = g[go : go + out]
             nin = n_in[layer]
-            w2 = theta[wo:wo + nin * out].reshape((nin, out))
+            w2 = theta[wo : wo + nin * out].reshape((nin, out))
             if layer > 0:
                 io = a_off[layer - 1]
                 _input_gradient(w2, gs, g, io, nin, out)  # dL/dx from the weights before their update
@@ -138,21 +138,37 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
                             for j in range(out):
                                 w2[i, j] = w2[i, j] - lr * (xv * gs[j])
                 else:
-                    _step_block(w2, vel[wo:wo + nin * out].reshape((nin, out)), a[io:io + nin], gs, grow,
-                                vel_ready[2 * layer], hyper, True)
+                    _step_block(
+                        w2,
+                        vel[wo : wo + nin * out].reshape((nin, out)),
+                        a[io : io + nin],
+                        gs,
+                        grow,
+                        vel_ready[2 * layer],
+                        hyper,
+                        True,
+                    )
             elif plain:
                 for q in range(nnz):
                     i = nz[q]
                     xv = x[i]
-                    ws = theta[wo + i * out:wo + (i + 1) * out]
+                    ws = theta[wo + i * out : wo + (i + 1) * out]
                     for j in range(out):
                         ws[j] = ws[j] - lr * (xv * gs[j])
             else:
-                _step_block(w2, vel[wo:wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper, True)
+                _step_block(w2, vel[wo : wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper, True)
             vel_ready[2 * layer] = 1
             if has_bias[layer]:
                 bo = b_off[layer]
-                _step_block(theta[bo:bo + out].reshape((1, out)), vel[bo:bo + out].reshape((1, out)), unit, gs, grow,
-                            vel_ready[2 * layer + 1], hyper, False)
+                _step_block(
+                    theta[bo : bo + out].reshape((1, out)),
+                    vel[bo : bo + out].reshape((1, out)),
+                    unit,
+                    gs,
+                    grow,
+                    vel_ready[2 * layer + 1],
+                    hyper,
+                    False,
+                )
                 vel_ready[2 * layer + 1] = 1
     return total, stop - start, -1

@@ -26,8 +26,16 @@ class FastTrainer:
     `minibatch_kernel.sgd_epoch_batches`.
     """
 
-    def __init__(self, model: Module, loss: Loss, optimizer: SGD, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        model: Module,
+        loss: Loss,
+        optimizer: SGD,
+        regularizers: Sequence[Regularizer],
+        X: Any,
+        y: Any,
+        batch_size: int = 1,
+    ) -> None:
         from .example_kernel import sgd_epoch  # numba is imported only when the fast engine actually runs
 
         self._kernel = sgd_epoch
@@ -39,8 +47,9 @@ class FastTrainer:
         y = np.asarray(y)
         k = int(plan.n_out[-1])
         if y.ndim == 1 and LOSS_CODES[type(loss)] == LOSS_SOFTMAX_CE:
-            self.data = TrainData(X=X, labels=np.ascontiguousarray(y, dtype=np.int64),
-                                  rows=np.zeros((1, k), dtype=dtype), use_rows=False)
+            self.data = TrainData(
+                X=X, labels=np.ascontiguousarray(y, dtype=np.int64), rows=np.zeros((1, k), dtype=dtype), use_rows=False
+            )
         else:
             rows = one_hot(y, k, dtype) if y.ndim == 1 else np.ascontiguousarray(y, dtype=dtype)
             self.data = TrainData(X=X, labels=np.zeros(1, dtype=np.int64), rows=rows, use_rows=True)
@@ -54,25 +63,44 @@ class FastTrainer:
         grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
         if batch_size == 1:
             self.work: ExampleWork | BatchWork = ExampleWork(
-                z=np.zeros(size, dtype=dtype), a=np.zeros(size, dtype=dtype), g=np.zeros(size, dtype=dtype),
-                grow=grow, nz=np.zeros(d, dtype=np.int64), nzval=np.zeros(d, dtype=dtype))
+                z=np.zeros(size, dtype=dtype),
+                a=np.zeros(size, dtype=dtype),
+                g=np.zeros(size, dtype=dtype),
+                grow=grow,
+                nz=np.zeros(d, dtype=np.int64),
+                nzval=np.zeros(d, dtype=dtype),
+            )
         else:
             from .minibatch_kernel import sgd_epoch_batches
 
             self._batch_kernel = sgd_epoch_batches
             self._block = b = min(batch_size, len(X))  # rows per layer block of Z, A, G (the batch size, or N)
             self.work = BatchWork(
-                Z=np.zeros(b * size, dtype=dtype), A=np.zeros(b * size, dtype=dtype),
-                G=np.zeros(b * size, dtype=dtype), gw=np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype),
-                grow=grow, nzidx=np.zeros((b, d), dtype=np.int64), nzval=np.zeros((b, d), dtype=dtype),
-                nzcnt=np.zeros(b, dtype=np.int64), colptr=np.zeros(d + 1, dtype=np.int64),
-                colrow=np.zeros(b * d, dtype=np.int64), colval=np.zeros(b * d, dtype=dtype),
-                batch_rows=np.zeros(b, dtype=np.int64))
+                Z=np.zeros(b * size, dtype=dtype),
+                A=np.zeros(b * size, dtype=dtype),
+                G=np.zeros(b * size, dtype=dtype),
+                gw=np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype),
+                grow=grow,
+                nzidx=np.zeros((b, d), dtype=np.int64),
+                nzval=np.zeros((b, d), dtype=dtype),
+                nzcnt=np.zeros(b, dtype=np.int64),
+                colptr=np.zeros(d + 1, dtype=np.int64),
+                colrow=np.zeros(b * d, dtype=np.int64),
+                colval=np.zeros(b * d, dtype=dtype),
+                batch_rows=np.zeros(b, dtype=np.int64),
+            )
 
-    def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
-                  on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
-                  should_stop: Callable[[], Any] | None = None,
-                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+    def run_epoch(
+        self,
+        order: np.ndarray | None,
+        chunk: int | None = None,
+        on_chunk: Callable[[int, float], None] | None = None,
+        *,
+        start: int = 0,
+        total: float = 0.0,
+        should_stop: Callable[[], Any] | None = None,
+        stop: int | None = None,
+    ) -> tuple[float, int, int | None, int | None]:
         """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
         ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps (default:
         the whole pass). Step t's batch loss is written to ``self.losses[t]``.
@@ -107,11 +135,22 @@ class FastTrainer:
                     break
                 end = min(n, first + chunk)
                 if self.batch_size > 1:
-                    s, k, b = self._batch_kernel(self.data, order, self._block, first, end, self.net, self.loss_spec,
-                                                 hyper, self.work, self.losses)
+                    s, k, b = self._batch_kernel(
+                        self.data,
+                        order,
+                        self._block,
+                        first,
+                        end,
+                        self.net,
+                        self.loss_spec,
+                        hyper,
+                        self.work,
+                        self.losses,
+                    )
                 else:
-                    s, k, b = self._kernel(self.data, order, first, end, self.net, self.loss_spec, hyper, self.work,
-                                           self.losses)
+                    s, k, b = self._kernel(
+                        self.data, order, first, end, self.net, self.loss_spec, hyper, self.work, self.losses
+                    )
                 total += s
                 steps += k
                 if b >= 0:

@@ -91,5 +91,11 @@ class BatchWork(NamedTuple):
 def sgd_hyper(optimizer: Any, reg_code: np.ndarray, reg_c: np.ndarray, dtype: Any) -> SGDHyper:
     """The `SGDHyper` of an `SGD` optimizer (its current ``lr``) and penalty codes, scalars in ``dtype``."""
     dt = np.dtype(dtype).type
-    return SGDHyper(lr=dt(optimizer.lr), momentum=dt(optimizer.momentum), nesterov=dt(bool(optimizer.nesterov)),
-                    weight_decay=dt(optimizer.weight_decay), reg_code=reg_code, reg_c=reg_c)
+    return SGDHyper(
+        lr=dt(optimizer.lr),
+        momentum=dt(optimizer.momentum),
+        nesterov=dt(bool(optimizer.nesterov)),
+        weight_decay=dt(optimizer.weight_decay),
+        reg_code=reg_code,
+        reg_c=reg_c,
+    )

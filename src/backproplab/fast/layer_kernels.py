@@ -25,8 +25,9 @@ def _span(total, blocks, b):
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, n_div, eps, keep_old, momentum, var_scale,
-                      mu, var, s, x_hat, out, blocks):
+def batchnorm_forward(
+    x, gamma, beta, running_mean, running_var, n_div, eps, keep_old, momentum, var_scale, mu, var, s, x_hat, out, blocks
+):
     """`BatchNorm.forward(training=True)`: mu = mean_n x, var = mean_n (x - mu)^2, s = 1 / sqrt(var + eps),
     x_hat = (x - mu) s, out = x_hat gamma + beta; running_mean = keep_old running_mean + momentum mu,
     running_var = keep_old running_var + var_scale var. ``mu``, ``var``, ``s`` ``(D,)``; ``x_hat``, ``out`` like x.
@@ -77,8 +78,7 @@ def batchnorm_backward(g, gamma, s, x_hat, n_weak, dgamma, dbeta, need_input_gra
         if need_input_grad:
             for i in range(n):
                 for j in range(j0, j1):
-                    out[i, j] = (gamma[j] * s[j]) * ((g[i, j] - dbeta[j] / n_weak)
-                                                     - x_hat[i, j] * (dgamma[j] / n_weak))
+                    out[i, j] = (gamma[j] * s[j]) * ((g[i, j] - dbeta[j] / n_weak) - x_hat[i, j] * (dgamma[j] / n_weak))
 
 
 @njit(cache=True, fastmath=False, parallel=True)

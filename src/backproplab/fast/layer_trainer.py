@@ -32,9 +32,11 @@ from ..optim.sgd import SGD
 from .kernel_args import SGDHyper, sgd_hyper
 from .plan import ACTIVATION_CODES, SUPPORTED_DTYPES, penalty_codes
 
-LAYER_TEXT = ("a Sequential of Dense, BatchNorm, Dropout and elementwise activation layers (Sigmoid, ReLU, "
-              "LeakyReLU, ELU, Tanh, Identity); any loss; SGD (compiled update) or any other optimizer; L2/L1 "
-              "regularizers; batch_size > 1; float32 or float64")
+LAYER_TEXT = (
+    "a Sequential of Dense, BatchNorm, Dropout and elementwise activation layers (Sigmoid, ReLU, "
+    "LeakyReLU, ELU, Tanh, Identity); any loss; SGD (compiled update) or any other optimizer; L2/L1 "
+    "regularizers; batch_size > 1; float32 or float64"
+)
 
 
 def _flatten(model: Module) -> list[Module]:
@@ -43,8 +45,9 @@ def _flatten(model: Module) -> list[Module]:
     return [model]
 
 
-def layer_unsupported(model: Module, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                      batch_size: int, X: Any = None) -> list[str]:
+def layer_unsupported(
+    model: Module, optimizer: Optimizer, regularizers: Sequence[Regularizer], batch_size: int, X: Any = None
+) -> list[str]:
     """Everything that keeps `LayerTrainer` from training this run (empty: it can)."""
     reasons: list[str] = []
     layers = _flatten(model)
@@ -59,8 +62,9 @@ def layer_unsupported(model: Module, optimizer: Optimizer, regularizers: Sequenc
     else:
         dtypes = {p.value.dtype for p in params}
         if len(dtypes) != 1 or next(iter(dtypes)) not in SUPPORTED_DTYPES:
-            reasons.append(f"parameter dtypes are {sorted(str(d) for d in dtypes)} (supported: one of float32, "
-                           "float64)")
+            reasons.append(
+                f"parameter dtypes are {sorted(str(d) for d in dtypes)} (supported: one of float32, float64)"
+            )
         elif X is not None:
             xdt, pdt = np.asarray(X[:0]).dtype, next(iter(dtypes))
             if not np.issubdtype(xdt, np.floating):
@@ -80,16 +84,26 @@ def layer_unsupported(model: Module, optimizer: Optimizer, regularizers: Sequenc
 class LayerTrainer:
     """Runs epochs of one `fit` (see the module docstring); buffers are allocated once, for ``batch_size`` rows."""
 
-    def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any, batch_size: int, augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: Module,
+        loss: Loss,
+        optimizer: Optimizer,
+        regularizers: Sequence[Regularizer],
+        X: Any,
+        y: Any,
+        batch_size: int,
+        augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+        threads: int | None = None,
+    ) -> None:
         import numba
 
         from . import layer_kernels  # numba is imported only when this engine actually runs
 
         self.k = layer_kernels
         # the elementwise kernels run on as many threads as the BLAS (None: numba's default)
-        self.threads = min(int(threads or numba.config.NUMBA_NUM_THREADS), numba.config.NUMBA_NUM_THREADS)
+        most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import, not in the stubs
+        self.threads = min(int(threads or most), most)
         self.layers = _flatten(model)
         self.params = model.parameters()
         self.loss, self.optimizer, self.regularizers = loss, optimizer, list(regularizers)
@@ -100,7 +114,7 @@ class LayerTrainer:
         self.batch_size = b = int(min(batch_size, len(self.X)))
         self.reg_code, self.reg_c = penalty_codes(self.regularizers, dtype)
         width = self.X.shape[1]
-        self.out: list[np.ndarray] = []   # each layer's output (B, width)
+        self.out: list[np.ndarray] = []  # each layer's output (B, width)
         self.grad: list[np.ndarray] = []  # dL/d(each layer's input) (B, width of the input)
         self.work: list[dict[str, np.ndarray]] = []
         for layer in self.layers:
@@ -109,8 +123,12 @@ class LayerTrainer:
                 width = layer.out_features
             work: dict[str, np.ndarray] = {}
             if isinstance(layer, BatchNorm):
-                work = {"mu": np.empty(width, dtype), "var": np.empty(width, dtype), "s": np.empty(width, dtype),
-                        "x_hat": np.empty((b, width), dtype)}
+                work = {
+                    "mu": np.empty(width, dtype),
+                    "var": np.empty(width, dtype),
+                    "s": np.empty(width, dtype),
+                    "x_hat": np.empty((b, width), dtype),
+                }
             elif isinstance(layer, Dropout):
                 work = {"draws": np.empty((b, width), np.float64), "mask": np.empty((b, width), dtype)}
             self.out.append(np.empty((b, width), dtype))
@@ -119,6 +137,11 @@ class LayerTrainer:
         self.batch = np.empty((b, self.X.shape[1]), dtype)
         # the batch loss of each step of the current pass
         self.losses = np.zeros(-(-len(self.X) // b), dtype=np.float64)
+
+    @staticmethod
+    def _code(activation: Module) -> int:
+        """The kernels' code of an elementwise activation (`layer_unsupported` let only those through)."""
+        return next(code for kind, code in ACTIVATION_CODES.items() if type(activation) is kind)
 
     def _par(self, activation: Module) -> Any:
         """The activation's parameter (LeakyReLU slope, ELU alpha) in the parameters' dtype, as the module uses it."""
@@ -140,23 +163,39 @@ class LayerTrainer:
                 if m < 2:
                     layer.forward(a, training=True)  # raises the module's own error
                 mo, dt = layer.momentum, self.dtype.type
-                k.batchnorm_forward(a, layer.weight.value, layer.bias.value, layer.running_mean, layer.running_var,
-                                    float(m), dt(layer.eps), dt(1.0 - mo), dt(mo), dt(mo * m / (m - 1)),
-                                    work["mu"], work["var"], work["s"], work["x_hat"][:m], o, self.threads)
+                k.batchnorm_forward(
+                    a,
+                    layer.weight.value,
+                    layer.bias.value,
+                    layer.running_mean,
+                    layer.running_var,
+                    float(m),
+                    dt(layer.eps),
+                    dt(1.0 - mo),
+                    dt(mo),
+                    dt(mo * m / (m - 1)),
+                    work["mu"],
+                    work["var"],
+                    work["s"],
+                    work["x_hat"][:m],
+                    o,
+                    self.threads,
+                )
             elif isinstance(layer, Dropout):
                 if layer.p == 0.0:
                     o = a
                 else:
                     keep = 1.0 - layer.p
                     draws = layer.rng.random(out=work["draws"][:m])
-                    k.dropout_forward(a, draws, keep, self.dtype.type(1.0) / self.dtype.type(keep), work["mask"][:m], o,
-                                      self.threads)
+                    k.dropout_forward(
+                        a, draws, keep, self.dtype.type(1.0) / self.dtype.type(keep), work["mask"][:m], o, self.threads
+                    )
             elif isinstance(layer, ReLU):
                 k.relu_forward(a, o, self.threads)
             else:
                 from .shared_kernels import activate
 
-                activate(a.reshape(-1), o.reshape(-1), 0, a.size, ACTIVATION_CODES[type(layer)], self._par(layer))
+                activate(a.reshape(-1), o.reshape(-1), 0, a.size, self._code(layer), self._par(layer))
             a = o
         return a
 
@@ -172,8 +211,18 @@ class LayerTrainer:
                 if need:
                     np.matmul(g, layer.weight.value.T, out=out)
             elif isinstance(layer, BatchNorm):
-                k.batchnorm_backward(g, layer.weight.value, work["s"], work["x_hat"][:m], self.dtype.type(m),
-                                     layer.weight.grad, layer.bias.grad, need, out, self.threads)
+                k.batchnorm_backward(
+                    g,
+                    layer.weight.value,
+                    work["s"],
+                    work["x_hat"][:m],
+                    self.dtype.type(m),
+                    layer.weight.grad,
+                    layer.bias.grad,
+                    need,
+                    out,
+                    self.threads,
+                )
             elif isinstance(layer, Dropout):
                 if layer.p == 0.0:
                     out = g
@@ -185,8 +234,15 @@ class LayerTrainer:
                 from .shared_kernels import activation_backward
 
                 out[...] = g
-                activation_backward(x.reshape(-1), self.out[i][:m].reshape(-1), out.reshape(-1), 0, out.size,
-                                     ACTIVATION_CODES[type(layer)], self._par(layer))
+                activation_backward(
+                    x.reshape(-1),
+                    self.out[i][:m].reshape(-1),
+                    out.reshape(-1),
+                    0,
+                    out.size,
+                    self._code(layer),
+                    self._par(layer),
+                )
             g = out
 
     def _update(self, hyper: SGDHyper | None, ready: list[bool]) -> None:
@@ -211,10 +267,17 @@ class LayerTrainer:
         opt.steps += 1
 
     # -- one epoch ---------------------------------------------------------------------------------------------
-    def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
-                  on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
-                  should_stop: Callable[[], Any] | None = None,
-                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+    def run_epoch(
+        self,
+        order: np.ndarray | None,
+        chunk: int | None = None,
+        on_chunk: Callable[[int, float], None] | None = None,
+        *,
+        start: int = 0,
+        total: float = 0.0,
+        should_stop: Callable[[], Any] | None = None,
+        stop: int | None = None,
+    ) -> tuple[float, int, int | None, int | None]:
         """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
         ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps; step t's batch
         loss is written to ``self.losses[t]``. Returns ``(loss_sum, steps, bad, stopped)`` exactly like
@@ -230,9 +293,16 @@ class LayerTrainer:
         finally:
             numba.set_num_threads(threads_before)
 
-    def _epoch(self, order: np.ndarray | None, chunk: int | None, on_chunk: Callable[[int, float], None] | None,
-               start: int, total: float, should_stop: Callable[[], Any] | None,
-               stop: int | None) -> tuple[float, int, int | None, int | None]:
+    def _epoch(
+        self,
+        order: np.ndarray | None,
+        chunk: int | None,
+        on_chunk: Callable[[int, float], None] | None,
+        start: int,
+        total: float,
+        should_stop: Callable[[], Any] | None,
+        stop: int | None,
+    ) -> tuple[float, int, int | None, int | None]:
         n, b = len(self.X) if order is None else len(order), self.batch_size
         steps = -(-n // b)
         if stop is not None:
@@ -250,10 +320,10 @@ class LayerTrainer:
                     return total, taken, None, step
             s = step * b
             if order is None:
-                xb, yb = self.X[s:s + b], self.y[s:s + b]
+                xb, yb = self.X[s : s + b], self.y[s : s + b]
             else:
-                idx = order[s:s + b]
-                xb = np.take(self.X, idx, axis=0, out=self.batch[:len(idx)])
+                idx = order[s : s + b]
+                xb = np.take(self.X, idx, axis=0, out=self.batch[: len(idx)])
                 yb = self.y[idx]
             if self.augment is not None:
                 xb, yb = self.augment(xb, yb)

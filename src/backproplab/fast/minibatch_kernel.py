@@ -94,7 +94,7 @@ def sgd_epoch_batches(data, order, batch_size, start, stop, net, loss, hyper, wo
     zero = dt(0.0)
     lr = hyper.lr
     plain = hyper.momentum == zero and hyper.weight_decay == zero and hyper.reg_code.shape[0] == 0
-    w1 = theta[w_off[0]:w_off[0] + n_in[0] * n_out[0]].reshape((n_in[0], n_out[0]))  # the first layer's W
+    w1 = theta[w_off[0] : w_off[0] + n_in[0] * n_out[0]].reshape((n_in[0], n_out[0]))  # the first layer's W
     n_total = order.shape[0]
     total = 0.0
     for k in range(start, stop):
@@ -107,16 +107,16 @@ def sgd_epoch_batches(data, order, batch_size, start, stop, net, loss, hyper, wo
         for layer in range(num_layers):
             out = n_out[layer]
             zo = batch_size * a_off[layer]
-            zl = Z[zo:zo + m * out].reshape((m, out))
+            zl = Z[zo : zo + m * out].reshape((m, out))
             wo = w_off[layer]
             nin = n_in[layer]
             if layer == 0:
                 _first_layer_forward(X, m, w1, work, zl)
             else:
                 io = batch_size * a_off[layer - 1]
-                np.dot(A[io:io + m * nin].reshape((m, nin)), theta[wo:wo + nin * out].reshape((nin, out)), zl)
+                np.dot(A[io : io + m * nin].reshape((m, nin)), theta[wo : wo + nin * out].reshape((nin, out)), zl)
             if has_bias[layer]:
-                bs = theta[b_off[layer]:b_off[layer] + out]
+                bs = theta[b_off[layer] : b_off[layer] + out]
                 for b in range(m):
                     zr = zl[b]
                     for j in range(out):
@@ -149,14 +149,14 @@ def sgd_epoch_batches(data, order, batch_size, start, stop, net, loss, hyper, wo
             wo = w_off[layer]
             nin = n_in[layer]
             activation_backward(Z, A, G, go, m * out, act[layer], act_par[layer])
-            gl = G[go:go + m * out].reshape((m, out))
-            w2 = theta[wo:wo + nin * out].reshape((nin, out))
-            gw2 = gw[0:nin * out].reshape((nin, out))
+            gl = G[go : go + m * out].reshape((m, out))
+            w2 = theta[wo : wo + nin * out].reshape((nin, out))
+            gw2 = gw[0 : nin * out].reshape((nin, out))
             if layer > 0:
                 io = batch_size * a_off[layer - 1]
-                np.dot(gl, w2.T, G[io:io + m * nin].reshape((m, nin)))  # dL/dx from the weights before the update
-                np.dot(A[io:io + m * nin].reshape((m, nin)).T, gl, gw2)
-                _apply_step(w2, vel[wo:wo + nin * out].reshape((nin, out)), gw2, vel_ready[2 * layer], hyper, True)
+                np.dot(gl, w2.T, G[io : io + m * nin].reshape((m, nin)))  # dL/dx from the weights before the update
+                np.dot(A[io : io + m * nin].reshape((m, nin)).T, gl, gw2)
+                _apply_step(w2, vel[wo : wo + nin * out].reshape((nin, out)), gw2, vel_ready[2 * layer], hyper, True)
             else:
                 _batch_csc(m, work)
                 for i in range(nin):
@@ -173,7 +173,7 @@ def sgd_epoch_batches(data, order, batch_size, start, stop, net, loss, hyper, wo
                         for j in range(out):
                             ws[j] = ws[j] - lr * gr[j]
                 if not plain:
-                    _apply_step(w2, vel[wo:wo + nin * out].reshape((nin, out)), gw2, vel_ready[0], hyper, True)
+                    _apply_step(w2, vel[wo : wo + nin * out].reshape((nin, out)), gw2, vel_ready[0], hyper, True)
             vel_ready[2 * layer] = 1
             if has_bias[layer]:
                 bo = b_off[layer]
@@ -183,7 +183,13 @@ def sgd_epoch_batches(data, order, batch_size, start, stop, net, loss, hyper, wo
                     gr = gl[b]
                     for j in range(out):
                         gb[j] += gr[j]
-                _apply_step(theta[bo:bo + out].reshape((1, out)), vel[bo:bo + out].reshape((1, out)),
-                            gb.reshape((1, out)), vel_ready[2 * layer + 1], hyper, False)
+                _apply_step(
+                    theta[bo : bo + out].reshape((1, out)),
+                    vel[bo : bo + out].reshape((1, out)),
+                    gb.reshape((1, out)),
+                    vel_ready[2 * layer + 1],
+                    hyper,
+                    False,
+                )
                 vel_ready[2 * layer + 1] = 1
     return total, stop - start, -1

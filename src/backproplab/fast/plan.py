@@ -36,14 +36,22 @@ from .codes import (
 )
 from .kernel_args import LossSpec, Network
 
-ACTIVATION_CODES = {Identity: ACT_IDENTITY, Sigmoid: ACT_SIGMOID, Tanh: ACT_TANH, ReLU: ACT_RELU,
-                    LeakyReLU: ACT_LEAKY_RELU, ELU: ACT_ELU}
+ACTIVATION_CODES = {
+    Identity: ACT_IDENTITY,
+    Sigmoid: ACT_SIGMOID,
+    Tanh: ACT_TANH,
+    ReLU: ACT_RELU,
+    LeakyReLU: ACT_LEAKY_RELU,
+    ELU: ACT_ELU,
+}
 LOSS_CODES = {SoftmaxCrossEntropy: LOSS_SOFTMAX_CE, MSE: LOSS_MSE}
 SUPPORTED_DTYPES = (np.float32, np.float64)
 
-SUPPORTED_TEXT = ("a Sequential of Dense layers, each optionally followed by one of Sigmoid, ReLU, LeakyReLU, "
-                  "ELU, Tanh, Identity; loss SoftmaxCrossEntropy or MSE; optimizer SGD (momentum, nesterov, "
-                  "weight_decay, schedules); L2/L1 regularizers; any batch_size; float32 or float64")
+SUPPORTED_TEXT = (
+    "a Sequential of Dense layers, each optionally followed by one of Sigmoid, ReLU, LeakyReLU, "
+    "ELU, Tanh, Identity; loss SoftmaxCrossEntropy or MSE; optimizer SGD (momentum, nesterov, "
+    "weight_decay, schedules); L2/L1 regularizers; any batch_size; float32 or float64"
+)
 
 
 def _flatten(model: Module) -> list[Module]:
@@ -73,8 +81,15 @@ def _blocks(model: Module) -> tuple[list[tuple[Dense, Module | None]], list[str]
     return blocks, reasons
 
 
-def unsupported(model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                batch_size: int, X: Any = None, y: Any = None) -> list[str]:
+def unsupported(
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    regularizers: Sequence[Regularizer],
+    batch_size: int,
+    X: Any = None,
+    y: Any = None,
+) -> list[str]:
     """Everything that keeps the fast engine from training this run (empty: it can)."""
     reasons: list[str] = []
     if not isinstance(model, Sequential | Dense):
@@ -163,15 +178,29 @@ class Plan:
             b_off[i] = pos
             pos += n_out[i] if has_bias[i] else 0
         a_off = np.concatenate([[0], np.cumsum(n_out)]).astype(np.int64)
-        act = np.array([ACTIVATION_CODES[type(a)] if a is not None else ACT_IDENTITY for _, a in blocks],
-                       dtype=np.int64)
+        act = np.array(
+            [ACTIVATION_CODES[type(a)] if a is not None else ACT_IDENTITY for _, a in blocks], dtype=np.int64
+        )
         par = [getattr(a, "slope", getattr(a, "alpha", 0.0)) if a is not None else 0.0 for _, a in blocks]
         half = getattr(loss, "half", True)
-        return cls(dense=[d for d, _ in blocks], dtype=dtype, act=act, act_par=np.array(par, dtype=dtype),
-                   n_in=n_in, n_out=n_out, has_bias=has_bias, w_off=w_off, b_off=b_off, a_off=a_off,
-                   theta=np.zeros(pos, dtype=dtype), vel=np.zeros(pos, dtype=dtype),
-                   vel_ready=np.zeros(2 * num, dtype=np.uint8), loss_code=LOSS_CODES[type(loss)],
-                   mse_c=0.5 if half else 1.0, mse_gc=1.0 if half else 2.0)
+        return cls(
+            dense=[d for d, _ in blocks],
+            dtype=dtype,
+            act=act,
+            act_par=np.array(par, dtype=dtype),
+            n_in=n_in,
+            n_out=n_out,
+            has_bias=has_bias,
+            w_off=w_off,
+            b_off=b_off,
+            a_off=a_off,
+            theta=np.zeros(pos, dtype=dtype),
+            vel=np.zeros(pos, dtype=dtype),
+            vel_ready=np.zeros(2 * num, dtype=np.uint8),
+            loss_code=LOSS_CODES[type(loss)],
+            mse_c=0.5 if half else 1.0,
+            mse_gc=1.0 if half else 2.0,
+        )
 
     def _slots(self) -> list[tuple[Any, int, tuple[int, ...]]]:
         """``(parameter or None, offset, shape)`` for weight and bias of each layer (slots 2l and 2l + 1)."""
@@ -183,7 +212,7 @@ class Plan:
 
     @staticmethod
     def _view(flat: np.ndarray, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-        return flat[offset:offset + int(np.prod(shape))].reshape(shape)
+        return flat[offset : offset + int(np.prod(shape))].reshape(shape)
 
     def pack(self, optimizer: SGD) -> None:
         """Copy parameter values and momentum (if any) from the model and optimizer into the packed arrays."""
@@ -209,9 +238,19 @@ class Plan:
 
     def network(self) -> Network:
         """The packed arrays as the kernels take them (views of this plan's arrays, not copies)."""
-        return Network(theta=self.theta, vel=self.vel, vel_ready=self.vel_ready, n_in=self.n_in, n_out=self.n_out,
-                       has_bias=self.has_bias, w_off=self.w_off, b_off=self.b_off, a_off=self.a_off, act=self.act,
-                       act_par=self.act_par)
+        return Network(
+            theta=self.theta,
+            vel=self.vel,
+            vel_ready=self.vel_ready,
+            n_in=self.n_in,
+            n_out=self.n_out,
+            has_bias=self.has_bias,
+            w_off=self.w_off,
+            b_off=self.b_off,
+            a_off=self.a_off,
+            act=self.act,
+            act_par=self.act_par,
+        )
 
     def loss_spec(self) -> LossSpec:
         """The loss code and MSE's factors in the parameters' dtype."""

@@ -129,8 +129,10 @@ def add_scaled_rows(acc, rows, idx, coef, q, stop):
         r0, r1, r2, r3 = rows[idx[q]], rows[idx[q + 1]], rows[idx[q + 2]], rows[idx[q + 3]]
         r4, r5, r6, r7 = rows[idx[q + 4]], rows[idx[q + 5]], rows[idx[q + 6]], rows[idx[q + 7]]
         for j in range(acc.shape[0]):
-            acc[j] = (((((((acc[j] + c0 * r0[j]) + c1 * r1[j]) + c2 * r2[j]) + c3 * r3[j]) + c4 * r4[j])
-                       + c5 * r5[j]) + c6 * r6[j]) + c7 * r7[j]
+            acc[j] = (
+                ((((((acc[j] + c0 * r0[j]) + c1 * r1[j]) + c2 * r2[j]) + c3 * r3[j]) + c4 * r4[j]) + c5 * r5[j])
+                + c6 * r6[j]
+            ) + c7 * r7[j]
         q += 8
     while q + 4 <= stop:
         c0, c1, c2, c3 = coef[q], coef[q + 1], coef[q + 2], coef[q + 3]

@@ -51,8 +51,9 @@ class BatchNorm(Module):
 
     def forward(self, x: Any, training: bool = False) -> Any:
         if x.ndim != 2 or x.shape[1] != self.features:
-            raise ShapeError(f"BatchNorm({self.features}) expects input of shape (N, {self.features}); "
-                             f"got {tuple(x.shape)}")
+            raise ShapeError(
+                f"BatchNorm({self.features}) expects input of shape (N, {self.features}); got {tuple(x.shape)}"
+            )
         xp = namespace(x)
         gamma, beta = self.weight.value, self.bias.value
         if not training:
@@ -60,9 +61,11 @@ class BatchNorm(Module):
             return (x - self.running_mean) * scale + beta
         n = x.shape[0]
         if n < 2:
-            raise ValueError(f"BatchNorm needs at least 2 rows per training batch to estimate a variance; got {n} "
-                             "(an epoch's last batch holds N mod batch_size rows: pick a batch size that leaves "
-                             "none or more than one)")
+            raise ValueError(
+                f"BatchNorm needs at least 2 rows per training batch to estimate a variance; got {n} "
+                "(an epoch's last batch holds N mod batch_size rows: pick a batch size that leaves "
+                "none or more than one)"
+            )
         mu = xp.mean(x, axis=0)
         xc = x - mu
         var = xp.mean(xc * xc, axis=0)

@@ -21,8 +21,9 @@ def _check_outputs(loss: Loss, outputs: Any) -> None:
         raise ShapeError(f"{type(loss).__name__} expects outputs of shape (N, K); got {tuple(outputs.shape)}")
 
 
-def _labels_or_rows(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
-    """Split targets into ``(labels, None)`` for integer labels or ``(None, rows)`` for (N, K) rows."""
+def _split_targets(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
+    """``(labels, None)`` for integer class labels ``(N,)``, or ``(None, t)`` for a target matrix ``t`` ``(N, K)``
+    (one-hot or probability rows; the ``t`` of the losses' formulas)."""
     n, k = outputs.shape
     if targets.ndim == 1:
         xp = namespace(targets)
@@ -95,22 +96,22 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, outputs: Any, targets: Any) -> float:
         _check_outputs(self, outputs)
-        labels, rows = _labels_or_rows(self, outputs, targets)
+        labels, t = _split_targets(self, outputs, targets)
         xp = namespace(outputs)
         logp = log_softmax(outputs, axis=1)
         n = outputs.shape[0]
         # with labels: logp[picks] is each row's log-probability of its class
         picks = None if labels is None else (xp.arange(n, device=logp.device), labels)
-        self._cache = (logp, picks, rows)
-        return float(-xp.sum(logp[picks] if picks is not None else rows * logp) / n)
+        self._cache = (logp, picks, t)
+        return float(-xp.sum(logp[picks] if picks is not None else t * logp) / n)
 
     def backward(self) -> Any:
-        logp, picks, rows = self._cached()
+        logp, picks, t = self._cached()
         xp = namespace(logp)
         n = logp.shape[0]
         p = xp.exp(logp)
         if picks is None:
-            return (p * xp.sum(rows, axis=1, keepdims=True) - rows) / n
+            return (p * xp.sum(t, axis=1, keepdims=True) - t) / n
         p[picks] -= 1.0
         p /= n
         return p
@@ -133,19 +134,19 @@ class CrossEntropy(Loss):
 
     def forward(self, outputs: Any, targets: Any) -> float:
         _check_outputs(self, outputs)
-        labels, rows = _labels_or_rows(self, outputs, targets)
+        labels, t = _split_targets(self, outputs, targets)
         xp = namespace(outputs)
         floor = float(xp.finfo(outputs.dtype).smallest_normal) ** 0.5
         p = xp.clip(outputs, floor, None)
-        if rows is None:
-            rows = one_hot(labels, outputs.shape[1], outputs.dtype)
+        if t is None:
+            t = one_hot(labels, outputs.shape[1], outputs.dtype)
         n = outputs.shape[0]
-        self._cache = (p, rows)
-        return float(-xp.sum(rows * xp.log(p)) / n)
+        self._cache = (p, t)
+        return float(-xp.sum(t * xp.log(p)) / n)
 
     def backward(self) -> Any:
-        p, rows = self._cached()
-        return -rows / (p * p.shape[0])
+        p, t = self._cached()
+        return -t / (p * p.shape[0])
 
 
 class MSE(Loss):
@@ -163,11 +164,11 @@ class MSE(Loss):
 
     def forward(self, outputs: Any, targets: Any) -> float:
         _check_outputs(self, outputs)
-        labels, rows = _labels_or_rows(self, outputs, targets)
-        if rows is None:
-            rows = one_hot(labels, outputs.shape[1], outputs.dtype)
+        labels, t = _split_targets(self, outputs, targets)
+        if t is None:
+            t = one_hot(labels, outputs.shape[1], outputs.dtype)
         xp = namespace(outputs)
-        diff = outputs - rows
+        diff = outputs - t
         self._cache = diff
         c = 0.5 if self.half else 1.0
         return float(c * xp.sum(diff * diff) / outputs.shape[0])

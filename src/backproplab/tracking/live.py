@@ -130,7 +130,7 @@ class LiveRun:
     def epoch_recorded(self, history: History) -> None:
         if self._sender is None:
             return
-        epochs = list(history.epochs)
+        epochs = list(history.records)
 
         def send() -> None:
             if self._tracker is None or self.run_id is None:

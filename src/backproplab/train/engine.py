@@ -22,10 +22,8 @@ ENGINES = ("auto", "fast", "numpy", "torch")
 _warned_no_numba = False
 
 # The mini-batch kernel's first layer works per example over its nonzero inputs, while NumPy's BLAS multiplies
-# the dense batch at about twice the arithmetic rate; the kernel wins only when most inputs are 0. Measured on
-# 784-256-10 (CPU time, 1 thread, against the lean NumPy engine): MNIST (19% nonzero) 1.58x / 1.24x the NumPy
-# engine at batch 32 / 128; Fashion-MNIST (50% nonzero) 1.01x / 0.76x. Interpolated, the break-even lies near
-# 50% nonzero at batch 32 and near 30% at batch 128, so `auto` takes it for batch_size > 1 only up to 25%.
+# the dense batch faster per operation: the kernel wins only when most inputs are 0. The threshold comes from
+# measurements (docs/performance.md, "Where `auto` takes the mini-batch kernel").
 AUTO_MINIBATCH_MAX_NONZERO = 0.25
 _DENSITY_ROWS = 2000
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,9 @@ class History:
         history: metric name -> list with one value per epoch (``train_loss``, ``train_acc``, ``test_loss``,
             ``test_acc``, ``val_loss``, ..., ``lr``, ``iteration``, and ``train_objective`` / ``penalty`` when a
             weight penalty is used). Accuracies are fractions in [0, 1].
-        epochs: one dict per epoch with the same metrics plus ``epoch`` (1-based), ``iteration`` (the optimizer
-            steps taken by the end of that epoch, counted over the run) and ``seconds``.
+        records: one dict per epoch with the same metrics plus ``epoch`` (1-based), ``iteration`` (the optimizer
+            steps taken by the end of that epoch, counted over the run) and ``seconds``. (Formerly ``epochs``,
+            still readable as a deprecated alias; files such as ``metrics.json`` keep the key ``"epochs"``.)
         iterations, batch_losses: the training loss as training goes (`backproplab.train.iterations`): at
             iteration ``iterations[j]`` (1-based, counted over the run), ``batch_losses[j]`` is the mean of the
             batch losses since the previous point (every ``params["loss_every"]`` iterations; each batch loss
@@ -35,7 +37,7 @@ class History:
 
     def __init__(self, params: dict[str, Any] | None = None, engine: str = "numpy") -> None:
         self.history: dict[str, list[float]] = {}
-        self.epochs: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []
         self.diverged = False
         self.interrupted = False
         self.stop_reason: str | None = None
@@ -46,17 +48,23 @@ class History:
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one epoch's record; numeric entries (except ``epoch``) also go to ``history``."""
-        self.epochs.append(dict(record))
+        self.records.append(dict(record))
         for key, value in record.items():
             if key != "epoch" and isinstance(value, int | float):
                 self.history.setdefault(key, []).append(float(value))
 
+    @property
+    def epochs(self) -> list[dict[str, Any]]:
+        """Deprecated name of `records` (the per-epoch records)."""
+        warnings.warn("History.epochs is now History.records", DeprecationWarning, stacklevel=2)
+        return self.records
+
     def __len__(self) -> int:
-        return len(self.epochs)
+        return len(self.records)
 
     @property
     def last(self) -> dict[str, Any]:
-        return self.epochs[-1] if self.epochs else {}
+        return self.records[-1] if self.records else {}
 
     def best(self, monitor: str, mode: str = "auto") -> tuple[int, float]:
         """``(epoch, value)`` of the best finite value of ``monitor`` (min for losses, max for accuracies)."""
@@ -66,16 +74,16 @@ class History:
         maximize = (mode == "max") or (mode == "auto" and monitor.endswith(("acc", "accuracy")))
         finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
         if not finite:
-            return self.epochs[-1]["epoch"], float("nan")
+            return self.records[-1]["epoch"], float("nan")
         value, i = max(finite) if maximize else min(finite)
-        return self.epochs[i]["epoch"], value
+        return self.records[i]["epoch"], value
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-able except ``iterations`` / ``batch_losses``: NumPy arrays (a checkpoint stores them
         as binary arrays; `to_json` and the run directory's ``metrics.json`` write them as lists)."""
         return {"engine": self.engine, "diverged": self.diverged, "interrupted": self.interrupted,
                 "stop_reason": self.stop_reason,
-                "params": self.params, "epochs": self.epochs, "history": self.history,
+                "params": self.params, "epochs": self.records, "history": self.history,
                 "iterations": np.asarray(self.iterations, dtype=np.int64),
                 "batch_losses": np.asarray(self.batch_losses, dtype=np.float64)}
 
@@ -85,12 +93,12 @@ class History:
     def to_csv(self) -> str:
         """One row per epoch, columns = every key seen (missing values left empty)."""
         columns: list[str] = []
-        for record in self.epochs:
+        for record in self.records:
             columns += [k for k in record if k not in columns]
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.epochs)
+        writer.writerows(self.records)
         return buf.getvalue()
 
     @classmethod
@@ -119,8 +127,8 @@ class History:
             import pandas as pd
         except ImportError:
             raise ImportError("History.to_pandas() needs pandas, which is not installed: pip install pandas "
-                              "(or use History.to_csv() / History.epochs, which need nothing)") from None
-        return pd.DataFrame.from_records(self.epochs, index="epoch") if self.epochs else pd.DataFrame()
+                              "(or use History.to_csv() / History.records, which need nothing)") from None
+        return pd.DataFrame.from_records(self.records, index="epoch") if self.records else pd.DataFrame()
 
     def __repr__(self) -> str:
         flag = ", diverged" if self.diverged else ", interrupted" if self.interrupted else ""

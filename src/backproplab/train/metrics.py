@@ -1,4 +1,4 @@
-"""Evaluation helpers: `evaluate`, `predict`, `predict_proba`, `accuracy`, `confusion_matrix`."""
+"""Evaluation helpers: `evaluate`, `predict`, `predict_proba`, `accuracy`, `confusion_matrix`, `metric_prefix`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from ..nn.module import Module, Sequential
 from ..nn.softmax import Softmax, softmax
 
 DEFAULT_EVAL_BATCH = 2048
+
+
+def metric_prefix(split: str) -> str:
+    """The name a split's metrics carry: ``"validation"`` -> ``"val"`` (``val_loss``, as `fit`'s
+    ``validation_size`` set is named); every other split keeps its name (``test_acc``, ``train_loss``)."""
+    return "val" if split == "validation" else split
 
 
 def as_arrays(data: Any, y: Any = None, what: str = "data") -> tuple[np.ndarray, np.ndarray | None]:

@@ -51,8 +51,9 @@ def check_threads(threads: Threads) -> Threads:
     return int(threads)
 
 
-def measure_fastest(m: int, k: int, n: int, dtype: Any = np.float32, candidates: tuple[int, ...] | None = None,
-                    seed: int = 0) -> int:
+def measure_fastest(
+    m: int, k: int, n: int, dtype: Any = np.float32, candidates: tuple[int, ...] | None = None, seed: int = 0
+) -> int:
     """The thread count among ``candidates`` (default: 1, 2, 4, ... up to the CPUs available, and that number)
     whose ``(m, k) @ (k, n)`` product of ``dtype`` is fastest now.
 

@@ -15,6 +15,7 @@ from ...nn.build import loss
 from ...optim import SGD, Adam, InverseScaling, Optimizer, StepDecay, WarmupCosine
 from ...optim.schedules import Schedule
 from ...train import Callback, EarlyStopping
+from ...train.metrics import metric_prefix
 from ..config import AUGMENT_FILL, ModelConfig, OptimizerConfig, RunConfig
 from .init_from import load_initial_weights
 
@@ -72,7 +73,10 @@ def build_schedule(cfg: OptimizerConfig, epochs: int) -> Schedule | None:
 def training_epochs(config: RunConfig, train_size: int) -> int:
     """The passes over ``train_size`` rows the run makes (``training.epochs``, or enough for ``iterations``)."""
     t = config.training
-    return t.epochs if t.epochs is not None else -(-t.iterations // -(-train_size // t.batch_size))
+    if t.epochs is not None:
+        return t.epochs
+    assert t.iterations is not None  # the config holds exactly one of the two
+    return -(-t.iterations // -(-train_size // t.batch_size))
 
 
 def build_optimizer(cfg: OptimizerConfig, model: Sequential, epochs: int) -> Optimizer:
@@ -123,7 +127,7 @@ def build_callbacks(config: RunConfig) -> list[Callback]:
 
 def _check_labels_needed(config: RunConfig, datasets: dict[str, Dataset]) -> None:
     """A split without labels cannot be what early stopping watches."""
-    unlabeled = {{"validation": "val"}.get(k, k) for k, ds in datasets.items() if not ds.labeled}
+    unlabeled = {metric_prefix(k) for k, ds in datasets.items() if not ds.labeled}
     es = config.training.early_stopping
     if es is not None and es.monitor.split("_")[0] in unlabeled:
         raise ConfigError(f"training.early_stopping.monitor = {es.monitor!r}, but the {es.monitor.split('_')[0]} "
@@ -148,7 +152,7 @@ class Experiment:
     @property
     def eval_sets(self) -> dict[str, Dataset]:
         """The sets of ``training.eval`` evaluated after every epoch (a split without labels cannot be)."""
-        return {{"validation": "val"}.get(s, s): self.datasets[s] for s in self.config.training.eval
+        return {metric_prefix(s): self.datasets[s] for s in self.config.training.eval
                 if self.datasets[s].labeled}
 
     @property

@@ -20,10 +20,10 @@ def compare_published(published: list[PublishedValue], history: History, final: 
     """
     rows = []
     for item in published:
-        reached = full_length if item.epoch == 0 else item.epoch <= len(history.epochs)
+        reached = full_length if item.epoch == 0 else item.epoch <= len(history.records)
         value = None
         if reached:
-            value = final.get(item.metric) if item.epoch == 0 else history.epochs[item.epoch - 1].get(item.metric)
+            value = final.get(item.metric) if item.epoch == 0 else history.records[item.epoch - 1].get(item.metric)
         rows.append({
             "metric": item.metric, "epoch": item.epoch, "published": item.value, "at_least": item.at_least,
             "source": item.source, "reached": reached,

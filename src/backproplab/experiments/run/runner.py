@@ -42,14 +42,15 @@ from ...train import (
 )
 from ...train.checkpoint import Checkpoint, TrainingSnapshot
 from ...train.engine import choose_engine
+from ...train.metrics import metric_prefix
 from ...train.threads import AUTO, blas_threads, largest_product, resolve_threads
 from ..config import RunConfig, parse_config
 from .build import Experiment, build_experiment
-from .checks import format_checks, initial_checks
+from .epoch_writer import EpochWriter, RunObserver
 from .init_from import resolve_init_from, runs_root
+from .initial_checks import format_checks, initial_checks
 from .provenance import dataset_checksum, environment
 from .published import compare_published, format_published
-from .recorder import RunObserver, RunRecorder
 
 Say = Callable[[str], None]
 
@@ -109,7 +110,7 @@ def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any],
     for split, ds in exp.datasets.items():
         if not ds.labeled:
             continue
-        short = {"validation": "val"}.get(split, split)
+        short = metric_prefix(split)
         m = evaluate(exp.model, exp.loss, ds, predictions=True)  # one forward pass for metrics and labels
         final[f"{short}_loss"], final[f"{short}_acc"] = m["loss"], m["accuracy"]
         pred = m["predictions"]
@@ -223,7 +224,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
 
     if exp.pca is not None:
         run.write_pca(exp.pca.curve(config.data.pca_variance))
-    recorder = RunRecorder(run, observer)
+    epoch_writer = EpochWriter(run, observer)
     if observer is not None:
         observer.run_started(run.path, config.model_dump(mode="json", exclude_none=True))
     checkpoint = Checkpoint(run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds,
@@ -232,10 +233,10 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
                             "sessions": session["sessions"]}
     # one thread count for training and the final evaluation, so that both compute with the same bits; a resumed
     # run keeps the count it started with
-    threads = t.threads
-    if snapshot is not None and threads == AUTO:
-        threads = snapshot.history.get("params", {}).get("threads") or AUTO
-    threads = resolve_threads(threads, *largest_product(exp.model.parameters(), t.batch_size),
+    asked: int | str = t.threads
+    if snapshot is not None and asked == AUTO:
+        asked = snapshot.history.get("params", {}).get("threads") or AUTO
+    threads = resolve_threads(asked, *largest_product(exp.model.parameters(), t.batch_size),
                               exp.datasets["train"].X.dtype)
     if verbose:
         say(f"  BLAS threads: {threads}" + (" (auto: the fastest measured now)" if t.threads == AUTO else ""))
@@ -244,7 +245,7 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
             history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
                           iterations=t.iterations, loss_every=t.loss_every,
                           batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
-                          callbacks=[*exp.callbacks, recorder, *callbacks, checkpoint], verbose=verbose,
+                          callbacks=[*exp.callbacks, epoch_writer, *callbacks, checkpoint], verbose=verbose,
                           regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot,
                           augment=exp.augment, threads=threads)
         except BaseException as exc:
@@ -269,12 +270,12 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         "threads": threads,
         "diverged": history.diverged,
         "stop_reason": history.stop_reason,
-        "checkpoint_epoch": recorder.checkpoint_epoch,
+        "checkpoint_epoch": epoch_writer.checkpoint_epoch,
         "resume": _resume_point(run, checkpoint) if status == INTERRUPTED else None,
         "stopped_by": _signal_name() if status == INTERRUPTED else None,
         "best_epoch": _best_epoch(exp, history),
         "variant": config.variant,
-        "train_seconds": sum(e["train_seconds"] for e in history.epochs),
+        "train_seconds": sum(e["train_seconds"] for e in history.records),
         "wall_seconds": wall_seconds(),
         "published": published,
         "check": None if checks is None else {"file": RunDir.CHECK, "passed": checks["passed"]},

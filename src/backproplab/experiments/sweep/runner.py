@@ -33,8 +33,8 @@ from ...errors import BackproplabError
 from ...rundir import COMPLETE, INTERRUPTED, RunDir, SweepDir, default_runs_dir
 from ...train import History, interrupts
 from ..config import RunConfig, config_differences, flatten_dotted, parse_config, training_part
+from ..run.epoch_writer import RunObserver
 from ..run.published import compare_published
-from ..run.recorder import RunObserver
 from .executors import LazyExecutor
 from .spec import SweepConfig, parse_sweep
 from .trials import Trial, check_placements, expand_trials

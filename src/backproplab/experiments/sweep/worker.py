@@ -25,7 +25,7 @@ from ..._lock import pid_alive
 from ...rundir import COMPLETE, DIVERGED, INTERRUPTED, RunDir
 from ...train import interrupts
 from ..config import parse_config
-from ..run.recorder import RunObserver
+from ..run.epoch_writer import RunObserver
 from ..run.runner import resume_experiment, run_experiment
 
 POLL_SECONDS = 0.2
