@@ -8,5 +8,14 @@ from .sgd import SGD
 # The optimizers a run config can name.
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "InverseScaling", "Optimizer", "Schedule", "StepDecay",
-           "WarmupCosine"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adam",
+    "InverseScaling",
+    "Optimizer",
+    "Schedule",
+    "StepDecay",
+    "WarmupCosine",
+]

@@ -73,5 +73,9 @@ class WarmupCosine(Schedule):
 
 
 # The schedules a run config can name (``optimizer.schedule``); "none" keeps the base rate.
-SCHEDULES: dict[str, type[Schedule] | None] = {"none": None, "step": StepDecay, "inverse": InverseScaling,
-                                               "cosine": WarmupCosine}
+SCHEDULES: dict[str, type[Schedule] | None] = {
+    "none": None,
+    "step": StepDecay,
+    "inverse": InverseScaling,
+    "cosine": WarmupCosine,
+}
