@@ -23,8 +23,9 @@ def backproplab_command() -> list[str]:
     return [sys.executable, "-c", "from backproplab.cli.main import main; main()"]
 
 
-def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeout: float = 1800.0,
-             threads: int | None = None) -> dict[str, Any]:
+def time_run(
+    preset: str = "fashion-sgd", extra: list[str] | None = None, timeout: float = 1800.0, threads: int | None = None
+) -> dict[str, Any]:
     """Run the preset (15 epochs, per-epoch test evaluation, report) and return its wall time and results.
 
     With ``threads``, the subprocess gets OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS set to it; else the environment as is.
@@ -37,16 +38,19 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
         cmd = [*backproplab_command(), "run", preset, "--runs-dir", tmp, *(extra or [])]
         started, cpu_before = time.perf_counter(), _children_cpu()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                                  env=env)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
         except subprocess.TimeoutExpired:
             return {"command": cmd, "returncode": None, "wall_seconds": None, "error": f"timed out after {timeout} s"}
         wall = time.perf_counter() - started
         cpu = _children_cpu() - cpu_before
-        result: dict[str, Any] = {"command": ["backproplab", "run", preset, "--runs-dir", "<tmp>", *(extra or [])],
-                                  "returncode": proc.returncode, "wall_seconds": wall, "cpu_seconds": cpu,
-                                  "threads_env": threads,
-                                  "output_tail": (proc.stdout + proc.stderr).strip().splitlines()[-6:]}
+        result: dict[str, Any] = {
+            "command": ["backproplab", "run", preset, "--runs-dir", "<tmp>", *(extra or [])],
+            "returncode": proc.returncode,
+            "wall_seconds": wall,
+            "cpu_seconds": cpu,
+            "threads_env": threads,
+            "output_tail": (proc.stdout + proc.stderr).strip().splitlines()[-6:],
+        }
         metrics = sorted(Path(tmp).glob("*/metrics.json"))
         if metrics:
             history = json.loads(metrics[-1].read_text())
@@ -56,8 +60,7 @@ def time_run(preset: str = "fashion-sgd", extra: list[str] | None = None, timeou
             result["epochs"] = len(records)
             if records:
                 last = records[-1]
-                result["final"] = {k: last[k] for k in ("epoch", "test_loss", "test_acc", "train_loss")
-                                   if k in last}
+                result["final"] = {k: last[k] for k in ("epoch", "test_loss", "test_acc", "train_loss") if k in last}
                 # wall = start-up and data loading + epochs (training + evaluation) + report
                 result["train_seconds"] = sum(float(r.get("train_seconds", 0.0)) for r in records)
                 result["epoch_seconds"] = sum(float(r.get("seconds", 0.0)) for r in records)

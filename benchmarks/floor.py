@@ -7,7 +7,7 @@ a few thousand numbers; these three touch ``nnz * hidden`` weights twice, which 
 (about 390 nonzero pixels) is about 100,000 floats read, and as many written back, per example.
 
 `floor_epoch` does exactly that work and nothing else, with the fast engine's own loops for (1) and (2)
-(`backproplab.fast.kernels._add_sparse_rows`: four rows per pass) and a plain streaming loop for (3); the
+(`backproplab.fast.shared_kernels.add_scaled_rows`: eight rows per pass) and a plain streaming loop for (3); the
 gradient ``g`` is a fixed vector, and a checksum of each forward keeps the compiler from dropping it. Its time per
 example on this machine's caches is the floor; `measure_floor` also times the fast engine's kernel on the same
 rows, weights and learning rate, and reports the ratio (the issue's target: within 1.25x).
@@ -25,7 +25,7 @@ import numpy as np
 def _compile() -> Any:
     from numba import njit
 
-    from backproplab.fast.kernels import _add_sparse_rows
+    from backproplab.fast.shared_kernels import add_scaled_rows
 
     @njit(cache=True, fastmath=False)
     def floor_epoch(X, order, theta, out, g, lr, z, nz):  # noqa: ANN001, ANN202
@@ -33,14 +33,17 @@ def _compile() -> Any:
         ``(D * out,)`` row-major; returns the sum of z[0] over the examples (kept so the forward is not removed)."""
         zero = theta.dtype.type(0.0)
         check = 0.0
+        w1 = theta.reshape((X.shape[1], out))
+        nzval = np.empty(nz.shape[0], theta.dtype)
         for t in range(order.shape[0]):
             x = X[order[t]]
             nnz = 0
             for i in range(x.shape[0]):  # branch-free, as in the engine
                 nz[nnz] = i
+                nzval[nnz] = x[i]
                 nnz += x[i] != zero
             z[:] = zero
-            _add_sparse_rows(z, x, nz, 0, nnz, theta, 0, out)
+            add_scaled_rows(z, w1, nz, nzval, 0, nnz)
             check += z[0]
             for q in range(nnz):
                 i = nz[q]

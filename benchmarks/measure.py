@@ -22,8 +22,17 @@ from .problem import Problem, glorot_params, loss_and_accuracy, max_abs_diff
 SANITY_ROWS = 5000  # the loss before/after is measured on the first rows of the timed slice
 
 
-def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats: int, threads: int,
-                  warmup_samples: int, seed: int = 0, log: Any = print, device: str = "cpu") -> dict[str, Any]:
+def measure_batch(
+    data: Problem,
+    batch_size: int,
+    peer_keys: list[str],
+    repeats: int,
+    threads: int,
+    warmup_samples: int,
+    seed: int = 0,
+    log: Any = print,
+    device: str = "cpu",
+) -> dict[str, Any]:
     init = glorot_params(seed)
     sanity = data.head(min(len(data), SANITY_ROWS))
     loss_before, acc_before = loss_and_accuracy(init, sanity.X, sanity.y)
@@ -31,9 +40,17 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
     rows: dict[str, dict[str, Any]] = {}
     peers: dict[str, Peer] = {}
     for key in peer_keys:
-        row: dict[str, Any] = {"peer": key, "label": label(key, device), "status": "ok", "reason": None,
-                               "seconds": [], "cpu_seconds": [], "loss_after": [], "acc_after": [],
-                               "max_abs_diff_vs_plain": []}
+        row: dict[str, Any] = {
+            "peer": key,
+            "label": label(key, device),
+            "status": "ok",
+            "reason": None,
+            "seconds": [],
+            "cpu_seconds": [],
+            "loss_after": [],
+            "acc_after": [],
+            "max_abs_diff_vs_plain": [],
+        }
         rows[key] = row
         try:
             peer = make_peer(key, threads, device)
@@ -53,7 +70,7 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
             log(f"  batch {batch_size}: {row['label']}: {row['status']} ({row['reason']})")
     for r in range(repeats):
         order = list(peers)
-        order = order[r % len(order):] + order[:r % len(order)] if order else order
+        order = order[r % len(order) :] + order[: r % len(order)] if order else order
         finals = {}
         for key in order:
             peer, row = peers[key], rows[key]
@@ -77,11 +94,14 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
             row["cpu_seconds"].append(cpu)
             row["loss_after"].append(loss)
             row["acc_after"].append(acc)
-            log(f"  batch {batch_size:>3}  round {r + 1}/{repeats}  {row['label']:<28} {seconds:8.3f} s  "
-                f"{len(data) / seconds:>10,.0f} samples/s  loss {loss_before:.4f} -> {loss:.4f}")
+            log(
+                f"  batch {batch_size:>3}  round {r + 1}/{repeats}  {row['label']:<28} {seconds:8.3f} s  "
+                f"{len(data) / seconds:>10,.0f} samples/s  loss {loss_before:.4f} -> {loss:.4f}"
+            )
         for key, params in finals.items():
-            rows[key]["max_abs_diff_vs_plain"].append(max_abs_diff(params, finals["plain"]) if "plain" in finals
-                                                      else None)
+            rows[key]["max_abs_diff_vs_plain"].append(
+                max_abs_diff(params, finals["plain"]) if "plain" in finals else None
+            )
     for key, row in rows.items():
         if row["status"] == "ok" and row["seconds"]:
             med = statistics.median(row["seconds"])
@@ -102,6 +122,13 @@ def measure_batch(data: Problem, batch_size: int, peer_keys: list[str], repeats:
         auto = auto_engine(data.head(min(len(data), 4 * batch_size)), batch_size) if device == "cpu" else "-"
     except Exception as exc:
         auto = f"error: {type(exc).__name__}: {exc}"
-    return {"batch_size": batch_size, "samples": len(data), "repeats": repeats, "auto_engine": auto,
-            "sanity_rows": len(sanity), "loss_before": loss_before, "acc_before": acc_before,
-            "rows": [rows[k] for k in peer_keys]}
+    return {
+        "batch_size": batch_size,
+        "samples": len(data),
+        "repeats": repeats,
+        "auto_engine": auto,
+        "sanity_rows": len(sanity),
+        "loss_before": loss_before,
+        "acc_before": acc_before,
+        "rows": [rows[k] for k in peer_keys],
+    }

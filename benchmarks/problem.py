@@ -71,5 +71,6 @@ def loss_and_accuracy(params: Params, X: np.ndarray, y: np.ndarray) -> tuple[flo
 
 
 def max_abs_diff(a: Params, b: Params) -> float:
-    return float(max(np.max(np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64))) for p, q in zip(a, b,
-                                                                                                          strict=True)))
+    return float(
+        max(np.max(np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64))) for p, q in zip(a, b, strict=True))
+    )

@@ -12,26 +12,40 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                      strict=True)))
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
 def speed_table(batches: list[dict[str, Any]]) -> str:
-    header = ["batch", "samples", "peer", "samples/s", "median s", "repeats (s)", "samples/CPU-s",
-              "loss before -> after", "max|dW| vs plain"]
+    header = [
+        "batch",
+        "samples",
+        "peer",
+        "samples/s",
+        "median s",
+        "repeats (s)",
+        "samples/CPU-s",
+        "loss before -> after",
+        "max|dW| vs plain",
+    ]
     rows, notes = [], []
     for batch in batches:
         for r in batch["rows"]:
             cells = [str(batch["batch_size"]), f"{batch['samples']:,}", r["label"]]
             if r["status"] == "ok" or r.get("samples_per_second"):
                 diffs = [d for d in r["max_abs_diff_vs_plain"] if d is not None]
-                cells += [f"{r['samples_per_second']:,.0f}", f"{r['median_seconds']:.3f}",
-                          " ".join(f"{s:.3f}" for s in r["seconds"]), f"{r['samples_per_cpu_second']:,.0f}",
-                          f"{batch['loss_before']:.4f} -> {r['median_loss_after']:.4f}"
-                          + ("" if r.get("trains") else "  NOT TRAINING"),
-                          f"{max(diffs):.1e}" if diffs else "-"]
+                cells += [
+                    f"{r['samples_per_second']:,.0f}",
+                    f"{r['median_seconds']:.3f}",
+                    " ".join(f"{s:.3f}" for s in r["seconds"]),
+                    f"{r['samples_per_cpu_second']:,.0f}",
+                    f"{batch['loss_before']:.4f} -> {r['median_loss_after']:.4f}"
+                    + ("" if r.get("trains") else "  NOT TRAINING"),
+                    f"{max(diffs):.1e}" if diffs else "-",
+                ]
             else:
                 reason = textwrap.shorten(str(r["reason"]), 170, placeholder=" ... (full reason in the JSON)")
                 notes.append(f"[{len(notes) + 1}] batch {batch['batch_size']}, {r['label']}: {reason}")

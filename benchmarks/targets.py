@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-RATIO_PAIRS = [("fast", "torch"), ("fast", "sklearn"), ("fast", "numpy"), ("fast", "plain"),
-               ("numpy", "plain"), ("numpy", "torch"), ("numpy", "sklearn"),
-               ("backproplab", "plain"), ("backproplab", "torch"), ("backproplab", "sklearn"),
-               ("torch-backend", "torch"), ("torch-backend", "numpy")]
+RATIO_PAIRS = [
+    ("fast", "torch"),
+    ("fast", "sklearn"),
+    ("fast", "numpy"),
+    ("fast", "plain"),
+    ("numpy", "plain"),
+    ("numpy", "torch"),
+    ("numpy", "sklearn"),
+    ("backproplab", "plain"),
+    ("backproplab", "torch"),
+    ("backproplab", "sklearn"),
+    ("torch-backend", "torch"),
+    ("torch-backend", "numpy"),
+]
 
 # (name, batch size, numerator, denominator, minimum ratio). "backproplab" is the engine fit(engine="auto")
 # picks at that batch size. "Within 15% of the plain loop" reads as: at least 0.85 times its speed.
@@ -62,20 +72,32 @@ def ratios(batches: list[dict[str, Any]], field: str = "samples_per_second") -> 
     out: dict[str, dict[str, float | None]] = {}
     for batch in batches:
         s = _speeds(batch, field)
-        out[str(batch["batch_size"])] = {f"{a}/{b}": (s[a] / s[b] if a in s and b in s else None)
-                                         for a, b in RATIO_PAIRS}
+        out[str(batch["batch_size"])] = {
+            f"{a}/{b}": (s[a] / s[b] if a in s and b in s else None) for a, b in RATIO_PAIRS
+        }
     return out
 
 
-def check_targets(batches: list[dict[str, Any]], run: dict[str, Any] | None,
-                  floor: dict[str, Any] | None = None, device: str = "cpu") -> list[dict[str, Any]]:
+def check_targets(
+    batches: list[dict[str, Any]], run: dict[str, Any] | None, floor: dict[str, Any] | None = None, device: str = "cpu"
+) -> list[dict[str, Any]]:
     """Every target with its measured value and PASS, FAIL or n/a (with the reason). On a GPU (``device`` cuda)
     the targets are the torch backend against PyTorch autograd at each batch size measured."""
     by_size = {b["batch_size"]: b for b in batches}
     results: list[dict[str, Any]] = []
-    targets = SPEED_TARGETS if device == "cpu" else [
-        (f"batch {b['batch_size']} ({device}): torch backend >= 1.0x PyTorch autograd", b["batch_size"], *GPU_RATIO,
-         1.0) for b in batches]
+    targets = (
+        SPEED_TARGETS
+        if device == "cpu"
+        else [
+            (
+                f"batch {b['batch_size']} ({device}): torch backend >= 1.0x PyTorch autograd",
+                b["batch_size"],
+                *GPU_RATIO,
+                1.0,
+            )
+            for b in batches
+        ]
+    )
     for name, size, num, den, minimum in targets:
         entry: dict[str, Any] = {"target": name, "minimum_ratio": minimum, "value": None}
         batch = by_size.get(size)
@@ -89,22 +111,33 @@ def check_targets(batches: list[dict[str, Any]], run: dict[str, Any] | None,
             else:
                 value = s[num] / s[den]
                 cpu = _speeds(batch, "samples_per_cpu_second")
-                entry.update(value=value, value_cpu=cpu[num] / cpu[den], status="PASS" if value >= minimum else "FAIL",
-                             note=f"{num} = {batch.get('auto_engine')} engine" if num == "backproplab" else None)
+                entry.update(
+                    value=value,
+                    value_cpu=cpu[num] / cpu[den],
+                    status="PASS" if value >= minimum else "FAIL",
+                    note=f"{num} = {batch.get('auto_engine')} engine" if num == "backproplab" else None,
+                )
         results.append(entry)
     if device != "cpu":
         return results
     results.append(_floor_target(floor))
-    entry = {"target": f"backproplab run fashion-sgd < {RUN_TARGET_SECONDS:g} s", "maximum_seconds":
-             RUN_TARGET_SECONDS, "value": None}
+    entry = {
+        "target": f"backproplab run fashion-sgd < {RUN_TARGET_SECONDS:g} s",
+        "maximum_seconds": RUN_TARGET_SECONDS,
+        "value": None,
+    }
     if not run or run.get("skipped"):
         entry.update(status="n/a", note="skipped (--skip-run)")
     elif run.get("returncode") != 0:
         entry.update(status="FAIL", note=run.get("error") or f"the command failed (exit {run.get('returncode')})")
     else:
         value = run["wall_seconds"]
-        entry.update(value=value, value_cpu=run.get("cpu_seconds"),
-                     status="PASS" if value < RUN_TARGET_SECONDS else "FAIL", note=f"engine {run.get('engine')}")
+        entry.update(
+            value=value,
+            value_cpu=run.get("cpu_seconds"),
+            status="PASS" if value < RUN_TARGET_SECONDS else "FAIL",
+            note=f"engine {run.get('engine')}",
+        )
     results.append(entry)
     return results
 
@@ -113,11 +146,17 @@ def _floor_target(floor: dict[str, Any] | None) -> dict[str, Any]:
     """Fast engine / floor, judged on wall time like the others; CPU time beside it."""
     entry: dict[str, Any] = {"target": FLOOR_TARGET, "maximum_ratio": FLOOR_TARGET_RATIO, "value": None}
     if not floor or floor.get("engine_over_floor") is None:
-        entry.update(status="n/a", note=(floor or {}).get("error") or "the floor was not measured (no batch size 1, "
-                     "or the fast engine is unavailable)")
+        entry.update(
+            status="n/a",
+            note=(floor or {}).get("error")
+            or "the floor was not measured (no batch size 1, or the fast engine is unavailable)",
+        )
         return entry
     value = floor["engine_over_floor"]
-    entry.update(value=value, value_cpu=floor.get("engine_over_floor_cpu"),
-                 status="PASS" if value <= FLOOR_TARGET_RATIO else "FAIL",
-                 note=f"floor {floor['floor_us_per_step']:.1f} us, engine {floor['engine_us_per_step']:.1f} us a step")
+    entry.update(
+        value=value,
+        value_cpu=floor.get("engine_over_floor_cpu"),
+        status="PASS" if value <= FLOOR_TARGET_RATIO else "FAIL",
+        note=f"floor {floor['floor_us_per_step']:.1f} us, engine {floor['engine_us_per_step']:.1f} us a step",
+    )
     return entry

@@ -73,14 +73,17 @@ def main() -> int:
         outcomes, errors, bugs = fuzz_format(fmt, per_format, args.seed, workdir, failures)
         total.update(outcomes)
         all_bugs += bugs
-        print(f"\n{fmt}: {sum(outcomes.values())} cases in {time.perf_counter() - start:.1f} s; "
-              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        print(
+            f"\n{fmt}: {sum(outcomes.values())} cases in {time.perf_counter() - start:.1f} s; "
+            + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+        )
         for name, n in errors.most_common():
             print(f"  {n:6d}  {name}")
     print(f"\ntotal: {sum(total.values())} cases; " + ", ".join(f"{k} {v}" for k, v in sorted(total.items())))
     if all_bugs:
-        print(f"\n{len(all_bugs)} cases raised something other than a backproplab error; their files are in "
-              f"{failures}:")
+        print(
+            f"\n{len(all_bugs)} cases raised something other than a backproplab error; their files are in {failures}:"
+        )
         for bug in Counter(all_bugs).most_common(20):
             print(f"  {bug[1]:4d}  {bug[0]}")
         return 1

@@ -54,8 +54,10 @@ def main() -> int:
     new = today - baseline
     fixed = baseline - today
     if fixed:
-        print(f"[typecheck] {sum(fixed.values())} baseline error(s) no longer occur; remove them from "
-              f"{BASELINE.relative_to(ROOT)} (or run scripts/typecheck.py --update):")
+        print(
+            f"[typecheck] {sum(fixed.values())} baseline error(s) no longer occur; remove them from "
+            f"{BASELINE.relative_to(ROOT)} (or run scripts/typecheck.py --update):"
+        )
         for key in sorted(fixed.elements()):
             print(f"  {key}")
     if new:

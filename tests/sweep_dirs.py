@@ -24,9 +24,18 @@ def _nested(key: str, value: Any) -> dict[str, Any]:
     return out
 
 
-def assemble_sweep(root: Path, name: str, base: dict[str, Any], space: dict[str, list[Any]], *,
-                   metric: str, mode: str, seeds: tuple[int, ...] = (0,), error_trials: dict[int, str] | None = None,
-                   published: list[dict[str, Any]] | None = None) -> Path:
+def assemble_sweep(
+    root: Path,
+    name: str,
+    base: dict[str, Any],
+    space: dict[str, list[Any]],
+    *,
+    metric: str,
+    mode: str,
+    seeds: tuple[int, ...] = (0,),
+    error_trials: dict[int, str] | None = None,
+    published: list[dict[str, Any]] | None = None,
+) -> Path:
     """Run every grid point x seed with `run_experiment` into ``root/<name>-sweep/trials/tNNN`` and write
     the sweep files. ``error_trials`` {index: message}: those trials are recorded as crashed (not run)."""
     sweep = root / f"{name}-sweep"
@@ -36,9 +45,19 @@ def assemble_sweep(root: Path, name: str, base: dict[str, Any], space: dict[str,
     points = [dict(zip(space, combo, strict=True)) for combo in itertools.product(*space.values())]
     for index, (params, seed) in enumerate(itertools.product(points, seeds)):
         tid = f"t{index:03d}"
-        record: dict[str, Any] = {"trial": tid, "index": index, "params": params, "seed": seed, "status": "ok",
-                                  "error": None, "run_dir": f"trials/{tid}", "final": {}, "selection": None,
-                                  "epochs_run": 0, "seconds": 0.0}
+        record: dict[str, Any] = {
+            "trial": tid,
+            "index": index,
+            "params": params,
+            "seed": seed,
+            "status": "ok",
+            "error": None,
+            "run_dir": f"trials/{tid}",
+            "final": {},
+            "selection": None,
+            "epochs_run": 0,
+            "seconds": 0.0,
+        }
         if index in error_trials:
             record.update(status="error", error=error_trials[index], run_dir=None)
             records.append(record)
@@ -51,23 +70,41 @@ def assemble_sweep(root: Path, name: str, base: dict[str, Any], space: dict[str,
         summary = json.loads((sweep / "trials" / tid / "summary.json").read_text())
         value = summary["final"].get(metric)
         finite = value is not None and math.isfinite(value)
-        record.update(final=summary["final"], epochs_run=summary["epochs_run"], seconds=summary["wall_seconds"],
-                      status="diverged" if summary["diverged"] or not finite else "ok",
-                      selection=value if finite and not summary["diverged"] else None)
+        record.update(
+            final=summary["final"],
+            epochs_run=summary["epochs_run"],
+            seconds=summary["wall_seconds"],
+            status="diverged" if summary["diverged"] or not finite else "ok",
+            selection=value if finite and not summary["diverged"] else None,
+        )
         records.append(record)
     scored = [r for r in records if r["selection"] is not None]
     best = (min if mode == "min" else max)(scored, key=lambda r: r["selection"]) if scored else None
-    sweep_file = {"kind": "sweep", "name": name, "description": f"test sweep {name}", "config": base,
-                  "search": {"method": "grid", "space": space},
-                  "selection": {"metric": metric, "mode": mode, "retrain": False, "seeds": list(seeds)}}
+    sweep_file = {
+        "kind": "sweep",
+        "name": name,
+        "description": f"test sweep {name}",
+        "config": base,
+        "search": {"method": "grid", "space": space},
+        "selection": {"metric": metric, "mode": mode, "retrain": False, "seeds": list(seeds)},
+    }
     (sweep / "sweep.toml").write_text(tomli_w.dumps(sweep_file))
     (sweep / "trials.json").write_text(json.dumps(records, indent=2))
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "diverged", "error")}
-    summary = {"kind": "sweep", "name": name, "description": f"test sweep {name}",
-               "selection": {"metric": metric, "mode": mode}, "space": space, "executor": "process",
-               "best": best["trial"] if best else None, "best_params": best["params"] if best else {},
-               "retrain": None, "final": best["final"] if best else {}, "published": published or [],
-               "trials": counts}
+    summary = {
+        "kind": "sweep",
+        "name": name,
+        "description": f"test sweep {name}",
+        "selection": {"metric": metric, "mode": mode},
+        "space": space,
+        "executor": "process",
+        "best": best["trial"] if best else None,
+        "best_params": best["params"] if best else {},
+        "retrain": None,
+        "final": best["final"] if best else {},
+        "published": published or [],
+        "trials": counts,
+    }
     (sweep / "sweep_summary.json").write_text(json.dumps(summary, indent=2))
     return sweep
 

@@ -22,8 +22,27 @@ from backproplab.rundir import RunDir
 
 pytestmark = pytest.mark.needs_data("fashion-mnist")
 
-ARGS = ["train", "--dataset", "fashion-mnist", "--limit-train", "400", "--limit-test", "100", "--hidden", "16",
-        "--epochs", "3", "--batch-size", "8", "--shuffle", "--dropout", "0.1", "--engine", "numpy", "--no-report"]
+ARGS = [
+    "train",
+    "--dataset",
+    "fashion-mnist",
+    "--limit-train",
+    "400",
+    "--limit-test",
+    "100",
+    "--hidden",
+    "16",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "8",
+    "--shuffle",
+    "--dropout",
+    "0.1",
+    "--engine",
+    "numpy",
+    "--no-report",
+]
 
 
 def _signal_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, sig: int) -> None:
@@ -56,8 +75,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("sig", "command"), [(signal.SIGTERM, "resume"), (signal.SIGINT, "train --resume")])
-def test_an_interrupted_run_is_reported_tracked_and_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             reference: Path, sig: int, command: str) -> None:
+def test_an_interrupted_run_is_reported_tracked_and_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Path, sig: int, command: str
+) -> None:
     tracker = "mlflow" if sig == signal.SIGTERM else "none"  # MLflow once: it costs seconds per run
     runs = tmp_path / "runs"
     with monkeypatch.context() as m:
@@ -67,8 +87,12 @@ def test_an_interrupted_run_is_reported_tracked_and_resumed(tmp_path: Path, monk
     [run_dir] = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith("ml")]
     summary = RunDir(run_dir).read_summary()
     assert summary["status"] == "interrupted" and summary["stopped_by"] == signal.Signals(sig).name
-    assert summary["epochs_run"] == 1 and summary["resume"] == {"file": "checkpoint.npz", "epoch": 2, "step": 0,
-                                                                "completed_epochs": 1}
+    assert summary["epochs_run"] == 1 and summary["resume"] == {
+        "file": "checkpoint.npz",
+        "epoch": 2,
+        "step": 0,
+        "completed_epochs": 1,
+    }
     assert f"{signal.Signals(sig).name}: stopping at the next step boundary" in result.output
     assert f"Resume with: backproplab resume {run_dir}" in result.output
     assert "Interrupted after 1 complete epoch(s)" in (run_dir / "report.html").read_text()
@@ -80,8 +104,10 @@ def test_an_interrupted_run_is_reported_tracked_and_resumed(tmp_path: Path, monk
         [logged] = client.search_runs([exp.experiment_id])
         assert logged.info.status == "KILLED" and logged.data.tags["backproplab.status"] == "interrupted"
 
-    resume = (["resume", str(run_dir)] if command == "resume"
-              else ["train", "--resume", str(run_dir)]) + ["--tracker", tracker]
+    resume = (["resume", str(run_dir)] if command == "resume" else ["train", "--resume", str(run_dir)]) + [
+        "--tracker",
+        tracker,
+    ]
     done = CliRunner().invoke(main, resume)
     assert done.exit_code == 0, done.output
     assert RunDir(run_dir).read_summary()["status"] == "complete" and not RunDir(run_dir).has(RunDir.CHECKPOINT)
@@ -106,8 +132,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path: Path, reference: Path)
     assert nothing.exit_code == 1 and "neither a run directory" in nothing.output
 
 
-def test_a_killed_run_without_summary_is_reported_as_unfinished_and_resumed(tmp_path: Path,
-                                                                            reference: Path) -> None:
+def test_a_killed_run_without_summary_is_reported_as_unfinished_and_resumed(tmp_path: Path, reference: Path) -> None:
     run_dir = tmp_path / "killed"
     run_dir.mkdir()
     (run_dir / RunDir.CONFIG).write_text((reference / RunDir.CONFIG).read_text())  # killed before its 1st epoch
@@ -119,15 +144,21 @@ def test_a_killed_run_without_summary_is_reported_as_unfinished_and_resumed(tmp_
 
 
 def test_the_python_api_returns_an_interrupted_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = parse_config({"data": {"dataset": "spiral"}, "model": {"hidden": [8]},
-                           "training": {"epochs": 4, "batch_size": 30, "checkpoint_every": 0}})
+    config = parse_config(
+        {
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": [8]},
+            "training": {"epochs": 4, "batch_size": 30, "checkpoint_every": 0},
+        }
+    )
     _signal_after_epoch(monkeypatch, 2, signal.SIGTERM)
     said: list[str] = []
     result = lab.run(config, runs_dir=tmp_path, report=False, tracker="none", say=said.append)
     assert result.status == "interrupted" and lab.stopped_by(result) == signal.SIGTERM
     assert len(result.history) == 2 and result.history.interrupted
-    assert lab.describe_end(result) == ("Interrupted; the run is checkpointed. Resume with: backproplab resume "
-                                        f"{result.run_dir}")
+    assert lab.describe_end(result) == (
+        f"Interrupted; the run is checkpointed. Resume with: backproplab resume {result.run_dir}"
+    )
     assert json.loads((result.run_dir / RunDir.METRICS_JSON).read_text())["interrupted"] is True
     # checkpoint_every = 0: no checkpoint after epochs, one at the stop
     assert RunDir(result.run_dir).read_checkpoint().epoch == 3

@@ -24,10 +24,24 @@ from backproplab.cli.main import main
 from backproplab.rundir import RunDir, RunDirError, SweepDir
 from cli_errors import assert_cli_error
 
-SPIRAL = ["train", "--dataset", "spiral", "--hidden", "8", "--epochs", "3", "--batch-size", "30", "--no-report",
-          "--tracker", "none"]
-HOLD = ("import sys, time; from backproplab._lock import DirLock; "
-        "lock = DirLock(sys.argv[1], what='test directory').acquire(); print('held', flush=True); time.sleep(120)")
+SPIRAL = [
+    "train",
+    "--dataset",
+    "spiral",
+    "--hidden",
+    "8",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "30",
+    "--no-report",
+    "--tracker",
+    "none",
+]
+HOLD = (
+    "import sys, time; from backproplab._lock import DirLock; "
+    "lock = DirLock(sys.argv[1], what='test directory').acquire(); print('held', flush=True); time.sleep(120)"
+)
 
 
 def _dead_pid() -> int:
@@ -58,8 +72,9 @@ def test_a_lock_held_by_a_live_process_is_refused_naming_it(tmp_path: Path) -> N
     # killed (SIGKILL) while holding it: the kernel released the lock, the file still names the dead holder
     with DirLock(path, what="test directory") as lock:
         assert lock.took_over and lock.previous["pid"] == proc.pid
-        assert lock.takeover_note() == (f"note: the test directory was left locked by process {proc.pid}, which "
-                                        "is no longer running; taken over")
+        assert lock.takeover_note() == (
+            f"note: the test directory was left locked by process {proc.pid}, which is no longer running; taken over"
+        )
     assert not path.exists()  # a clean release leaves no file behind
     with DirLock(path, what="test directory") as lock:
         assert not lock.took_over
@@ -90,8 +105,15 @@ def test_typed_reads_and_writes_of_a_finished_run(tmp_path: Path) -> None:
     assert [p.value.shape for p in run.read_model().parameters()] == [(2, 8), (8,), (8, 3), (3,)]
     assert run.read_confusion()["classes"] == ["arm 0", "arm 1", "arm 2"]
     assert not run.has(RunDir.CHECKPOINT)  # a complete run needs no checkpoint
-    assert {p.name for p in run.files()} == {"config.toml", "metrics.csv", "metrics.json", "model.npz",
-                                             "summary.json", "confusion.json", "misclassified.npz"}
+    assert {p.name for p in run.files()} == {
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "model.npz",
+        "summary.json",
+        "confusion.json",
+        "misclassified.npz",
+    }
     (path / RunDir.SUMMARY).write_text("{ half")
     with pytest.raises(RunDirError, match=r"summary.json: not valid JSON"):
         run.read_summary()
@@ -105,8 +127,7 @@ def test_an_unwritable_runs_directory_says_nothing_was_written(tmp_path: Path) -
     blocked.mkdir()
     if os.geteuid() == 0:  # root writes anywhere: make the directory immutable instead
         if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(blocked)]).returncode != 0:
-            pytest.skip("running as root without chattr +i on this file system: no way to make a directory "
-                        "unwritable")
+            pytest.skip("running as root without chattr +i on this file system: no way to make a directory unwritable")
     else:
         blocked.chmod(0o555)
     try:
@@ -115,8 +136,12 @@ def test_an_unwritable_runs_directory_says_nothing_was_written(tmp_path: Path) -
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(blocked)], check=True)
         blocked.chmod(0o755)
-    assert_cli_error(result, 1, f"cannot create a run directory under {blocked / 'runs'}: ",
-                     "nothing was written. Choose another place with --runs-dir or $BACKPROPLAB_RUNS")
+    assert_cli_error(
+        result,
+        1,
+        f"cannot create a run directory under {blocked / 'runs'}: ",
+        "nothing was written. Choose another place with --runs-dir or $BACKPROPLAB_RUNS",
+    )
     assert not list(blocked.iterdir())
 
 
@@ -128,10 +153,29 @@ def _limit_file_size(size: int) -> None:
 @pytest.mark.needs_data("fashion-mnist")
 def test_a_full_disk_says_what_was_kept_and_the_run_resumes_once_there_is_room(tmp_path: Path) -> None:
     cli = str(Path(sys.executable).parent / "backproplab")
-    args = ["train", "--dataset", "fashion-mnist", "--limit-train", "500", "--limit-test", "100", "--hidden", "32",
-            "--epochs", "2", "--batch-size", "50", "--no-report", "--tracker", "none", "--runs-dir", str(tmp_path)]
-    full = subprocess.run([cli, *args], capture_output=True, text=True, timeout=120,
-                          preexec_fn=lambda: _limit_file_size(20_000))  # room for the small files only
+    args = [
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--limit-train",
+        "500",
+        "--limit-test",
+        "100",
+        "--hidden",
+        "32",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--no-report",
+        "--tracker",
+        "none",
+        "--runs-dir",
+        str(tmp_path),
+    ]
+    full = subprocess.run(
+        [cli, *args], capture_output=True, text=True, timeout=120, preexec_fn=lambda: _limit_file_size(20_000)
+    )  # room for the small files only
     assert full.returncode == 1, full.stdout + full.stderr
     [path] = list(tmp_path.iterdir())
     message = full.stderr.strip().splitlines()[-1]
@@ -141,12 +185,17 @@ def test_a_full_disk_says_what_was_kept_and_the_run_resumes_once_there_is_room(t
     assert summary["status"] == "error" and "File too large" in summary["error"]
     # a temporary file the failed write left is removed when the directory is used again
     [(path / f".model.npz.{_dead_pid()}.x.tmp").write_text("partial")]
-    done = subprocess.run([cli, "resume", str(path), "--no-report", "--tracker", "none", "-q"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [cli, "resume", str(path), "--no-report", "--tracker", "none", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert RunDir(path).status() == "complete" and not [p for p in path.iterdir() if p.suffix == ".tmp"]
-    reference = subprocess.run([cli, *args[:-1], str(tmp_path / "reference")], capture_output=True, text=True,
-                               timeout=120)
+    reference = subprocess.run(
+        [cli, *args[:-1], str(tmp_path / "reference")], capture_output=True, text=True, timeout=120
+    )
     assert reference.returncode == 0
     [ref] = list((tmp_path / "reference").iterdir())
     assert RunDir(ref).read_summary()["final"] == RunDir(path).read_summary()["final"]

@@ -8,8 +8,14 @@ from .torch_cpu import TorchCPU
 
 PEER_KEYS = ("fast", "numpy", "plain", "torch", "torch-backend", "sklearn")
 GPU_PEERS = ("torch", "torch-backend")  # the peers a --device cuda run times
-LABELS = {"fast": "backproplab fast engine", "numpy": "backproplab NumPy engine", "plain": PlainNumpyLoop.label,
-          "torch": TorchCPU.label, "torch-backend": "backproplab torch backend (cpu)", "sklearn": SklearnMLP.label}
+LABELS = {
+    "fast": "backproplab fast engine",
+    "numpy": "backproplab NumPy engine",
+    "plain": PlainNumpyLoop.label,
+    "torch": TorchCPU.label,
+    "torch-backend": "backproplab torch backend (cpu)",
+    "sklearn": SklearnMLP.label,
+}
 
 
 def label(key: str, device: str = "cpu") -> str:
@@ -34,5 +40,17 @@ def make_peer(key: str, threads: int, device: str = "cpu") -> Peer:
     raise ValueError(f"unknown peer {key!r}; expected one of {list(PEER_KEYS)}")
 
 
-__all__ = ["GPU_PEERS", "LABELS", "PEER_KEYS", "BackproplabEngine", "Peer", "PlainNumpyLoop", "SklearnMLP",
-           "TorchCPU", "Unavailable", "auto_engine", "label", "make_peer"]
+__all__ = [
+    "GPU_PEERS",
+    "LABELS",
+    "PEER_KEYS",
+    "BackproplabEngine",
+    "Peer",
+    "PlainNumpyLoop",
+    "SklearnMLP",
+    "TorchCPU",
+    "Unavailable",
+    "auto_engine",
+    "label",
+    "make_peer",
+]

@@ -52,9 +52,18 @@ class BackproplabEngine(Peer):
         from backproplab.train import fit
 
         try:
-            history = fit(self.model, self.loss, self.optimizer, (self.data.X, self.data.y), epochs=1,
-                          batch_size=self.batch_size, shuffle=False, eval_train=False, verbose=0,
-                          engine=self.engine)
+            history = fit(
+                self.model,
+                self.loss,
+                self.optimizer,
+                (self.data.X, self.data.y),
+                epochs=1,
+                batch_size=self.batch_size,
+                shuffle=False,
+                eval_train=False,
+                verbose=0,
+                engine=self.engine,
+            )
         except (NotImplementedError, ImportError) as exc:
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:  # the fast engine names what it does not support (e.g. the batch size)

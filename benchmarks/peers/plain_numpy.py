@@ -41,7 +41,7 @@ class PlainNumpyLoop(Peer):
         lr = np.float32(LR)
         with np.errstate(over="ignore"):
             for s in range(0, len(X), B):
-                xb, yb = X[s:s + B], y[s:s + B]
+                xb, yb = X[s : s + B], y[s : s + B]
                 m = len(xb)
                 h, t, z, gh = self.h[:m], self.t[:m], self.z[:m], self.gh[:m]
                 zmax, zsum = self.zmax[:m, None], self.zsum[:m, None]

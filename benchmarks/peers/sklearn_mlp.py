@@ -27,10 +27,19 @@ class SklearnMLP(Peer):
 
     def setup(self, data: Problem, batch_size: int) -> None:
         self.X, self.y = data.X, data.y
-        self.clf = self.cls(hidden_layer_sizes=(SIZES[1],), activation="logistic", solver="sgd",
-                            learning_rate="constant", learning_rate_init=LR, momentum=0.0,
-                            nesterovs_momentum=False, alpha=0.0, batch_size=batch_size, shuffle=False,
-                            random_state=0)
+        self.clf = self.cls(
+            hidden_layer_sizes=(SIZES[1],),
+            activation="logistic",
+            solver="sgd",
+            learning_rate="constant",
+            learning_rate_init=LR,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=0.0,
+            batch_size=batch_size,
+            shuffle=False,
+            random_state=0,
+        )
         self.clf.partial_fit(data.X[:batch_size], data.y[:batch_size], classes=np.arange(SIZES[2]))
 
     def load(self, params: Params) -> None:

@@ -49,7 +49,7 @@ class TorchCPU(Peer):
         X, y, B, model, loss, opt = self.X, self.y, self.b, self.model, self.loss, self.optimizer
         for s in range(0, len(X), B):
             opt.zero_grad()
-            loss(model(X[s:s + B]), y[s:s + B]).backward()
+            loss(model(X[s : s + B]), y[s : s + B]).backward()
             opt.step()
         if self.device != "cpu":
             self.torch.cuda.synchronize()

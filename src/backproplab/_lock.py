@@ -104,11 +104,16 @@ class DirLock:
 
     def _refusal(self) -> LockedError:
         holder = read_holder(self.path)
-        who = (f"process {holder['pid']}" + (f" on {holder['host']}" if holder.get("host") else "")
-               if holder else "another process")
+        who = (
+            f"process {holder['pid']}" + (f" on {holder['host']}" if holder.get("host") else "")
+            if holder
+            else "another process"
+        )
         waited = f" (waited {self.timeout:g} s)" if self.timeout else ""
-        return LockedError(f"the {self.what} is in use by {who}{waited}; wait until it finishes, or stop it "
-                           "first (Ctrl-C or SIGTERM let it checkpoint)")
+        return LockedError(
+            f"the {self.what} is in use by {who}{waited}; wait until it finishes, or stop it "
+            "first (Ctrl-C or SIGTERM let it checkpoint)"
+        )
 
     @property
     def took_over(self) -> bool:
@@ -121,8 +126,10 @@ class DirLock:
         if not self.took_over:
             return None
         assert self.previous is not None
-        return (f"note: the {self.what} was left locked by process {self.previous['pid']}, which is no longer "
-                "running; taken over")
+        return (
+            f"note: the {self.what} was left locked by process {self.previous['pid']}, which is no longer "
+            "running; taken over"
+        )
 
     def release(self) -> None:
         """Remove the lock file and unlock (a lock file left behind names a holder that died holding it)."""
@@ -136,6 +143,7 @@ class DirLock:
     def __enter__(self) -> DirLock:
         return self.acquire()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()

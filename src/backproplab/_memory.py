@@ -48,5 +48,6 @@ def check_memory(nbytes: int, what: str) -> None:
     """Raise `ResourceError` when ``what`` (e.g. ``"model 784-256-10"``) needs more than the available memory."""
     available = available_bytes()
     if available is not None and nbytes > available:
-        raise ResourceError(f"{what} needs {format_bytes(nbytes)} of memory; this machine has "
-                            f"{format_bytes(available)} available")
+        raise ResourceError(
+            f"{what} needs {format_bytes(nbytes)} of memory; this machine has {format_bytes(available)} available"
+        )

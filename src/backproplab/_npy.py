@@ -47,18 +47,23 @@ def read_npy_header(fh: BinaryIO, where: str, error: type[BackproplabError], kin
     except Exception as exc:  # numpy's parser of the header's Python literal raises several kinds of error
         raise error(f"{where}: corrupt .npy header ({brief(exc)})") from None
     if dtype.hasobject:
-        raise error(f"{where}: holds Python objects (dtype {dtype}), which would need pickle to load; "
-                    "only arrays of numbers are read")
+        raise error(
+            f"{where}: holds Python objects (dtype {dtype}), which would need pickle to load; "
+            "only arrays of numbers are read"
+        )
     if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in kinds:
-        raise error(f"{where}: dtype {dtype} is not allowed here; expected an array of "
-                    f"{_KIND_NAMES.get(kinds, 'dtype kind ' + kinds)}")
+        raise error(
+            f"{where}: dtype {dtype} is not allowed here; expected an array of "
+            f"{_KIND_NAMES.get(kinds, 'dtype kind ' + kinds)}"
+        )
     if any(d < 0 for d in shape):
         raise error(f"{where}: corrupt .npy header (negative size in shape {shape})")
     return NpyHeader(tuple(int(d) for d in shape), bool(fortran_order), dtype, fh.tell())
 
 
-def read_npy(fh: BinaryIO, size: int, where: str, error: type[BackproplabError], kinds: str = "biuf",
-             name: str | None = None) -> np.ndarray:
+def read_npy(
+    fh: BinaryIO, size: int, where: str, error: type[BackproplabError], kinds: str = "biuf", name: str | None = None
+) -> np.ndarray:
     """The array stored in ``fh`` (``size`` bytes from its start), after `read_npy_header`'s checks, a check
     that the header's shape accounts for exactly the bytes held, and a check of the memory it needs.
 
@@ -68,8 +73,10 @@ def read_npy(fh: BinaryIO, size: int, where: str, error: type[BackproplabError],
     held = size - header.offset
     if held != header.nbytes:
         what = "truncated" if held < header.nbytes else "has trailing bytes"
-        raise error(f"{where}: .npy data {what}: the header says shape {header.shape} of {header.dtype} "
-                    f"({header.nbytes} bytes), the file holds {max(held, 0)} bytes after the header")
+        raise error(
+            f"{where}: .npy data {what}: the header says shape {header.shape} of {header.dtype} "
+            f"({header.nbytes} bytes), the file holds {max(held, 0)} bytes after the header"
+        )
     check_memory(header.nbytes, f"{name or where}: an array of shape {header.shape} ({header.dtype})")
     buffer = bytearray(header.nbytes)
     view, got = memoryview(buffer), 0

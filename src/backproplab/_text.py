@@ -23,18 +23,21 @@ def read_utf8(path: str | Path, noun: str, error: type[BackproplabError]) -> str
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                    f"save the {noun} as UTF-8") from None
+        raise error(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the {noun} as UTF-8"
+        ) from None
 
 
 def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """The ``choices`` most like ``name`` (difflib's similarity ratio at least 0.6 and within 0.05 of the best;
     case and ``-``/``_`` ignored), best first, at most ``n``."""
+
     def key(text: str) -> str:
         return str(text).lower().replace("_", "-")
 
-    scored = sorted(((difflib.SequenceMatcher(None, key(name), key(c)).ratio(), c) for c in choices),
-                    key=lambda pair: -pair[0])
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, key(name), key(c)).ratio(), c) for c in choices), key=lambda pair: -pair[0]
+    )
     if not scored or scored[0][0] < 0.6:
         return []
     return [c for ratio, c in scored[:n] if ratio >= scored[0][0] - 0.05]

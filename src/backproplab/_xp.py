@@ -148,8 +148,10 @@ def _lookup(arrays: tuple[Any, ...]) -> Any:
     try:
         xp = array_namespace(*arrays)
     except TypeError as exc:
-        raise TypeError(f"arrays from different backends or devices cannot be combined: {kinds}; move the "
-                        "model with model.to(...) and give it data of the same backend") from exc
+        raise TypeError(
+            f"arrays from different backends or devices cannot be combined: {kinds}; move the "
+            "model with model.to(...) and give it data of the same backend"
+        ) from exc
     if backend_of(arrays[0]) == "torch":
         xp = _Torch(xp)
     if len({type(a) for a in arrays}) == 1:
@@ -190,4 +192,3 @@ def to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch
         return x.detach().cpu().numpy()
     return np.asarray(x)
-

@@ -46,8 +46,10 @@ def import_torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise BackendError("the torch backend needs PyTorch, which is not installed: pip install "
-                           "'backproplab[torch]' (a CPU build), or use the numpy backend") from None
+        raise BackendError(
+            "the torch backend needs PyTorch, which is not installed: pip install "
+            "'backproplab[torch]' (a CPU build), or use the numpy backend"
+        ) from None
     return torch
 
 
@@ -71,21 +73,26 @@ def resolve(backend: str = "numpy", device: str | None = None) -> Placement:
         raise BackendError(f"device: expected {DEVICES_TEXT}; got {device!r}")
     if backend == "numpy":
         if device.startswith("cuda"):
-            raise BackendError(f"device {device!r} needs the torch backend (NumPy computes on the CPU): "
-                               "use backend 'torch', or device 'cpu'")
+            raise BackendError(
+                f"device {device!r} needs the torch backend (NumPy computes on the CPU): "
+                "use backend 'torch', or device 'cpu'"
+            )
         return NUMPY
     torch = import_torch()
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise BackendError(f"device {device!r} needs a CUDA GPU, but torch {torch.__version__} sees none "
-                               "(torch.cuda.is_available() is False): use device 'cpu' or 'auto'")
+            raise BackendError(
+                f"device {device!r} needs a CUDA GPU, but torch {torch.__version__} sees none "
+                "(torch.cuda.is_available() is False): use device 'cpu' or 'auto'"
+            )
         count = torch.cuda.device_count()
         index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
         if index >= count:
-            raise BackendError(f"device {device!r}: this machine has {count} CUDA device(s), cuda:0 to "
-                               f"cuda:{count - 1}")
+            raise BackendError(
+                f"device {device!r}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
+            )
         device = f"cuda:{index}"
     return Placement("torch", device)
 
@@ -127,7 +134,6 @@ def fits_on_device(nbytes: int, placement: Placement) -> bool:
         return True
     free, _ = import_torch().cuda.mem_get_info(placement.device)
     return nbytes <= DEVICE_MEMORY_SHARE * free
-
 
 
 def as_inputs(a: Any, placement: Placement, dtype: Any) -> Any:

@@ -63,10 +63,10 @@ def stopped_by(result: RunResult | SweepResult) -> int | None:
 
 # ---------------------------------------------------------------- prerequisites
 
+
 def _prerequisite(name: str, variant: str, root: Path, executor: str, say: Say) -> None:
     """Run preset ``name`` (``variant``) into ``root`` unless a complete run of it appears meanwhile."""
-    lock = DirLock(root / f".init-from-{name}.lock", what=f"preset {name!r} (run first for model.init_from)",
-                   timeout=0)
+    lock = DirLock(root / f".init-from-{name}.lock", what=f"preset {name!r} (run first for model.init_from)", timeout=0)
     root.mkdir(parents=True, exist_ok=True)
     try:
         lock.acquire()
@@ -81,22 +81,37 @@ def _prerequisite(name: str, variant: str, root: Path, executor: str, say: Say) 
         config = load_any(name)
         if isinstance(config, RunConfig):
             result: RunResult | SweepResult = run(
-                apply_quick(config) if variant == "quick" else config, runs_dir=root, report=False,
-                tracker="none", verbose=0, say=say)
+                apply_quick(config) if variant == "quick" else config,
+                runs_dir=root,
+                report=False,
+                tracker="none",
+                verbose=0,
+                say=say,
+            )
         else:
-            result = sweep(apply_quick_sweep(config) if variant == "quick" else config, runs_dir=root,
-                           executor=executor, report=False, tracker="none", verbose=0, say=say)
+            result = sweep(
+                apply_quick_sweep(config) if variant == "quick" else config,
+                runs_dir=root,
+                executor=executor,
+                report=False,
+                tracker="none",
+                verbose=0,
+                say=say,
+            )
         if result.status != "complete" or latest_run(root, name, variant) is None:
             where = result.run_dir if isinstance(result, RunResult) else result.sweep_dir
-            raise BackproplabError(f"model.init_from = {name!r}: running that preset first ended "
-                                   f"{result.status} ({where}); finish it (`backproplab resume {where}`), "
-                                   "then run this again")
+            raise BackproplabError(
+                f"model.init_from = {name!r}: running that preset first ended "
+                f"{result.status} ({where}); finish it (`backproplab resume {where}`), "
+                "then run this again"
+            )
     finally:
         lock.release()
 
 
-def prepare(configs: list[RunConfig], runs_dir: str | Path | None = None, *, executor: str = "process",
-            say: Say = print) -> None:
+def prepare(
+    configs: list[RunConfig], runs_dir: str | Path | None = None, *, executor: str = "process", say: Say = print
+) -> None:
     """Run every preset that ``configs`` initialise from (``model.init_from``) and that has no complete run under
     ``runs_dir`` yet, each once, before anything that needs it starts."""
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
@@ -107,6 +122,7 @@ def prepare(configs: list[RunConfig], runs_dir: str | Path | None = None, *, exe
 
 
 # ---------------------------------------------------------------- pipelines
+
 
 def _finish_run(result: RunResult, report: bool, live: LiveRun, verbose: int, say: Say) -> RunResult:
     started = time.perf_counter()
@@ -126,8 +142,9 @@ def _tracking_say(verbose: int, say: Say) -> Say:
     return lambda message: say(message) if verbose or message.startswith(("warning", "note")) else None
 
 
-def _train(work: Callable[[LiveRun], RunResult], tracker: str | None, tracking_uri: str | None, verbose: int,
-           say: Say) -> tuple[RunResult, LiveRun]:
+def _train(
+    work: Callable[[LiveRun], RunResult], tracker: str | None, tracking_uri: str | None, verbose: int, say: Say
+) -> tuple[RunResult, LiveRun]:
     """``work(live)`` with a `LiveRun`; a run that an exception ends is still closed in the tracker (briefly)."""
     live = LiveRun(tracker, tracking_uri, say=_tracking_say(verbose, say), verbose=verbose)
     try:
@@ -138,35 +155,70 @@ def _train(work: Callable[[LiveRun], RunResult], tracker: str | None, tracking_u
         raise
 
 
-def run(config: RunConfig, *, runs_dir: str | Path | None = None, report: bool = True, tracker: str | None = None,
-        tracking_uri: str | None = None, verbose: int = 1, say: Say = print,
-        callbacks: Sequence[Callback] = ()) -> RunResult:
+def run(
+    config: RunConfig,
+    *,
+    runs_dir: str | Path | None = None,
+    report: bool = True,
+    tracker: str | None = None,
+    tracking_uri: str | None = None,
+    verbose: int = 1,
+    say: Say = print,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Train ``config`` into a new run directory, tracked while it trains (``tracker``: ``None`` = MLflow when
     installed, else none), then write its report (``report``) and complete the tracked run. ``callbacks`` are
     passed to `fit` (after the run's own). ``verbose``: 0 warnings only, 1 progress and results, 2 also how long
     the steps after training took. See the module docstring for prerequisites and interrupts."""
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         prepare([config], runs_dir, say=say if verbose else _quiet)
-        result, live = _train(lambda live: run_experiment(config, runs_dir=runs_dir, verbose=min(verbose, 1),
-                                                          say=say, observer=live, callbacks=callbacks),
-                              tracker, tracking_uri, verbose, say)
+        result, live = _train(
+            lambda live: run_experiment(
+                config, runs_dir=runs_dir, verbose=min(verbose, 1), say=say, observer=live, callbacks=callbacks
+            ),
+            tracker,
+            tracking_uri,
+            verbose,
+            say,
+        )
         return _finish_run(result, report, live, verbose, say)
 
 
-def sweep(sweep_config: SweepConfig, *, sweep_dir: str | Path | None = None, runs_dir: str | Path | None = None,
-          executor: str = "process", address: str | None = None, workers: int | None = None, report: bool = True,
-          tracker: str | None = None, tracking_uri: str | None = None, verbose: int = 1,
-          say: Say = print) -> SweepResult:
+def sweep(
+    sweep_config: SweepConfig,
+    *,
+    sweep_dir: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    executor: str = "process",
+    address: str | None = None,
+    workers: int | None = None,
+    report: bool = True,
+    tracker: str | None = None,
+    tracking_uri: str | None = None,
+    verbose: int = 1,
+    say: Say = print,
+) -> SweepResult:
     """Run (or resume) a sweep, tracked while it runs (a parent run with one nested run per trial), then write its
     report and complete the tracked sweep."""
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         trials = expand_trials(sweep_config)
-        root = Path(runs_dir) if runs_dir is not None else (
-            Path(sweep_dir).resolve().parent if sweep_dir is not None else default_runs_dir())
+        root = (
+            Path(runs_dir)
+            if runs_dir is not None
+            else (Path(sweep_dir).resolve().parent if sweep_dir is not None else default_runs_dir())
+        )
         prepare([t.config for t in trials], root, executor=executor, say=say if verbose else _quiet)
         live = LiveSweep(tracker, tracking_uri, executor=executor, say=_tracking_say(verbose, say), verbose=verbose)
-        result = run_sweep(sweep_config, sweep_dir=sweep_dir, runs_dir=runs_dir, executor=executor,
-                           address=address, workers=workers, say=say if verbose else _quiet, observer=live)
+        result = run_sweep(
+            sweep_config,
+            sweep_dir=sweep_dir,
+            runs_dir=runs_dir,
+            executor=executor,
+            address=address,
+            workers=workers,
+            say=say if verbose else _quiet,
+            observer=live,
+        )
         if report and result.trials:
             html = write_sweep_report(result.sweep_dir)
             if verbose:
@@ -175,10 +227,20 @@ def sweep(sweep_config: SweepConfig, *, sweep_dir: str | Path | None = None, run
         return result
 
 
-def resume(path: str | Path, *, expected: RunConfig | None = None, executor: str = "process",
-           address: str | None = None, workers: int | None = None, report: bool = True,
-           tracker: str | None = None, tracking_uri: str | None = None, verbose: int = 1,
-           say: Say = print, callbacks: Sequence[Callback] = ()) -> RunResult | SweepResult:
+def resume(
+    path: str | Path,
+    *,
+    expected: RunConfig | None = None,
+    executor: str = "process",
+    address: str | None = None,
+    workers: int | None = None,
+    report: bool = True,
+    tracker: str | None = None,
+    tracking_uri: str | None = None,
+    verbose: int = 1,
+    say: Say = print,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult | SweepResult:
     """Continue the run or sweep in ``path`` from its checkpoints, then report and track it.
 
     ``expected`` (a run's config, from the command line): refuse when the directory holds a run of another config.
@@ -186,24 +248,43 @@ def resume(path: str | Path, *, expected: RunConfig | None = None, executor: str
     path = Path(path)
     if SweepDir.is_sweep_dir(path):
         spec = parse_sweep(SweepDir(path).read_spec(), str(path / SweepDir.SPEC))
-        return sweep(spec, sweep_dir=path, executor=executor, address=address, workers=workers, report=report,
-                     tracker=tracker, tracking_uri=tracking_uri, verbose=verbose, say=say)
+        return sweep(
+            spec,
+            sweep_dir=path,
+            executor=executor,
+            address=address,
+            workers=workers,
+            report=report,
+            tracker=tracker,
+            tracking_uri=tracking_uri,
+            verbose=verbose,
+            say=say,
+        )
     if not RunDir.is_run_dir(path):
-        raise BackproplabError(f"{path}: neither a run directory (no {RunDir.CONFIG}) nor a sweep directory "
-                               f"(no {SweepDir.SPEC}); nothing to resume")
+        raise BackproplabError(
+            f"{path}: neither a run directory (no {RunDir.CONFIG}) nor a sweep directory "
+            f"(no {SweepDir.SPEC}); nothing to resume"
+        )
     if expected is not None:
         saved = parse_config(RunDir(path).read_config(), str(path / RunDir.CONFIG))
         diffs = config_differences(saved, expected)
         if diffs:
-            raise ConfigError(f"{path} holds a run of another configuration, so it cannot be resumed as this one:\n  "
-                              + "\n  ".join(diffs[:8]) + f"\nResume it as it is with `backproplab resume {path}`.")
+            raise ConfigError(
+                f"{path} holds a run of another configuration, so it cannot be resumed as this one:\n  "
+                + "\n  ".join(diffs[:8])
+                + f"\nResume it as it is with `backproplab resume {path}`."
+            )
     with interrupts.stop_on_signals(signal.SIGINT, signal.SIGTERM, notify=_stopping(say)):
         saved = parse_config(RunDir(path).read_config(), str(path / RunDir.CONFIG))
         if not RunDir(path).has(RunDir.CHECKPOINT):  # training again from the start needs the initial weights
             prepare([saved], runs_root(None, path), say=say if verbose else _quiet)
-        result, live = _train(lambda live: resume_experiment(path, verbose=min(verbose, 1), say=say, observer=live,
-                                                             callbacks=callbacks),
-                              tracker, tracking_uri, verbose, say)
+        result, live = _train(
+            lambda live: resume_experiment(path, verbose=min(verbose, 1), say=say, observer=live, callbacks=callbacks),
+            tracker,
+            tracking_uri,
+            verbose,
+            say,
+        )
         return _finish_run(result, report, live, verbose, say)
 
 

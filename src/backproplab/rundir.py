@@ -114,8 +114,9 @@ class _Directory:
     def storage_error(self, exc: OSError, doing: str) -> RunDirError:
         """A `RunDirError` for a write the file system refused, saying what the directory holds."""
         kept = self.kept()
-        return RunDirError(f"could not {doing} in {self.path}: {exc.strerror or exc} "
-                           f"[{type(exc).__name__}]. Kept: {kept}")
+        return RunDirError(
+            f"could not {doing} in {self.path}: {exc.strerror or exc} [{type(exc).__name__}]. Kept: {kept}"
+        )
 
     def files(self) -> list[Path]:
         """Top-level regular files (no hidden lock or temporaries, no sub-directories), sorted."""
@@ -173,9 +174,11 @@ class RunDir(_Directory):
                 except FileExistsError:
                     continue
         except OSError as exc:
-            raise RunDirError(f"cannot create a run directory under {root}: {exc.strerror or exc} "
-                              f"[{type(exc).__name__}]; nothing was written. Choose another place with "
-                              f"--runs-dir or ${RUNS_ENV}.") from None
+            raise RunDirError(
+                f"cannot create a run directory under {root}: {exc.strerror or exc} "
+                f"[{type(exc).__name__}]; nothing was written. Choose another place with "
+                f"--runs-dir or ${RUNS_ENV}."
+            ) from None
         raise RunDirError(f"could not create a run directory under {root}")
 
     @classmethod
@@ -269,8 +272,9 @@ class RunDir(_Directory):
         try:
             return np.load(path, allow_pickle=False)
         except FileNotFoundError:
-            raise RunDirError(f"{self.path}: no {self.PREDICTIONS} (run with --predict or training.predict = "
-                              "true)") from None
+            raise RunDirError(
+                f"{self.path}: no {self.PREDICTIONS} (run with --predict or training.predict = true)"
+            ) from None
         except ValueError as exc:
             raise RunDirError(f"{path}: not a readable .npy array ({exc})") from None
 

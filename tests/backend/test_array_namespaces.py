@@ -14,8 +14,25 @@ pytestmark = pytest.mark.needs_torch
 torch = import_torch()
 compat = pytest.importorskip("array_api_compat.torch", reason="needs array-api-compat")
 
-SPECIAL = [0.0, -0.0, 1e-8, -1e-8, 30.0, -30.0, 88.0, -88.0, 104.0, -104.0, 700.0, -700.0, 746.0, -746.0,
-           np.inf, -np.inf, np.nan]
+SPECIAL = [
+    0.0,
+    -0.0,
+    1e-8,
+    -1e-8,
+    30.0,
+    -30.0,
+    88.0,
+    -88.0,
+    104.0,
+    -104.0,
+    700.0,
+    -700.0,
+    746.0,
+    -746.0,
+    np.inf,
+    -np.inf,
+    np.nan,
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
@@ -27,10 +44,12 @@ def test_numpy_reductions_are_numpys_own_bits(rng: np.random.Generator, dtype: t
             assert np.asarray(got).dtype == np.asarray(want).dtype
             np.testing.assert_array_equal(got, want)
             if dtype is not np.bool_:
-                np.testing.assert_array_equal(NUMPY.max(a, axis=axis, keepdims=keepdims),
-                                              np.max(a, axis=axis, keepdims=keepdims))
-                np.testing.assert_array_equal(NUMPY.min(a, axis=axis, keepdims=keepdims),
-                                              np.min(a, axis=axis, keepdims=keepdims))
+                np.testing.assert_array_equal(
+                    NUMPY.max(a, axis=axis, keepdims=keepdims), np.max(a, axis=axis, keepdims=keepdims)
+                )
+                np.testing.assert_array_equal(
+                    NUMPY.min(a, axis=axis, keepdims=keepdims), np.min(a, axis=axis, keepdims=keepdims)
+                )
     out = np.empty(7, dtype=a.dtype if dtype is not np.bool_ else np.int64)
     assert NUMPY.sum(a, axis=0, out=out) is out
 
@@ -52,8 +71,12 @@ def test_the_torch_shortcuts_agree_with_array_api_compat(rng: np.random.Generato
     for axis in (None, 0, 1):
         for keepdims in (False, True):
             for name in ("sum", "max", "min"):
-                torch.testing.assert_close(getattr(xp, name)(a, axis=axis, keepdims=keepdims),
-                                           getattr(compat, name)(a, axis=axis, keepdims=keepdims), rtol=0, atol=0)
+                torch.testing.assert_close(
+                    getattr(xp, name)(a, axis=axis, keepdims=keepdims),
+                    getattr(compat, name)(a, axis=axis, keepdims=keepdims),
+                    rtol=0,
+                    atol=0,
+                )
     assert xp.astype(a, torch.float32).dtype == torch.float32 and xp.astype(a, torch.float64) is not a
     out = torch.empty(5, 5, dtype=torch.float64)
     assert xp.matmul(a.T, a, out=out) is out
@@ -72,9 +95,12 @@ def test_expit_and_log_softmax_mean_the_same_on_both_backends(rng: np.random.Gen
     np.testing.assert_array_equal(np.isnan(mine), np.isnan(z))
     np.testing.assert_allclose(mine, theirs, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny * 4)
     rows = (rng.standard_normal((20, 6)) * 30).astype(dtype)
-    np.testing.assert_allclose(NUMPY.log_softmax(rows, axis=1),
-                               namespace(torch.zeros(1)).log_softmax(torch.from_numpy(rows), axis=1).numpy(),
-                               rtol=8 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(
+        NUMPY.log_softmax(rows, axis=1),
+        namespace(torch.zeros(1)).log_softmax(torch.from_numpy(rows), axis=1).numpy(),
+        rtol=8 * np.finfo(dtype).eps,
+        atol=8 * np.finfo(dtype).eps,
+    )
 
 
 def test_arrays_of_two_backends_are_refused_with_a_message() -> None:

@@ -102,9 +102,11 @@ def test_every_loss_gives_the_same_value_and_gradient(name: str, dtype: type, rn
     outputs = (4 * rng.standard_normal((9, 5))).astype(dtype)
     if name.startswith("CE"):
         outputs = rng.dirichlet(np.ones(5), size=9).astype(dtype)
-    targets = {"labels": rng.integers(0, 5, size=9),
-               "rows": rng.dirichlet(np.ones(5), size=9).astype(dtype),
-               "binary": (rng.random((9, 5)) > 0.5).astype(dtype)}[kind]
+    targets = {
+        "labels": rng.integers(0, 5, size=9),
+        "rows": rng.dirichlet(np.ones(5), size=9).astype(dtype),
+        "binary": (rng.random((9, 5)) > 0.5).astype(dtype),
+    }[kind]
     a, b = make(), make()
     value_a, value_b = a.forward(outputs, targets), b.forward(as_torch(outputs), as_torch(targets))
     assert isinstance(value_b, float)
@@ -167,16 +169,25 @@ def test_every_optimizer_takes_the_same_steps(name: str, dtype: type, rng: np.ra
             assert isinstance(state_b[key], np.ndarray) and max_diff(value, state_b[key]) < TOL[dtype]
 
 
-def train_two_epochs(data: Dataset, backend: str, dtype: type, *, dropout: float = 0.0, optimizer: str = "sgd",
-                     batch_norm: bool = False, **kwargs: Any) -> tuple[nn.Module, Any]:
-    model = nn.mlp([784, 24, 10], "sigmoid", dropout=dropout, batch_norm=batch_norm, seed=5,
-                   dtype=dtype).to(backend, "cpu")
+def train_two_epochs(
+    data: Dataset,
+    backend: str,
+    dtype: type,
+    *,
+    dropout: float = 0.0,
+    optimizer: str = "sgd",
+    batch_norm: bool = False,
+    **kwargs: Any,
+) -> tuple[nn.Module, Any]:
+    model = nn.mlp([784, 24, 10], "sigmoid", dropout=dropout, batch_norm=batch_norm, seed=5, dtype=dtype).to(
+        backend, "cpu"
+    )
     params = model.parameters()
-    opt = (Adam(params, lr=3e-3) if optimizer == "adam"
-           else SGD(params, lr=0.2, momentum=0.5, schedule=StepDecay(0.5)))
+    opt = Adam(params, lr=3e-3) if optimizer == "adam" else SGD(params, lr=0.2, momentum=0.5, schedule=StepDecay(0.5))
     kwargs.setdefault("engine", backend)  # the modules themselves on both (auto would compile dropout nets on numpy)
-    history = fit(model, nn.SoftmaxCrossEntropy(), opt, data, epochs=2, batch_size=32, shuffle=True, seed=3,
-                  verbose=0, **kwargs)
+    history = fit(
+        model, nn.SoftmaxCrossEntropy(), opt, data, epochs=2, batch_size=32, shuffle=True, seed=3, verbose=0, **kwargs
+    )
     return model, history
 
 
@@ -196,28 +207,49 @@ def compare_runs(a: tuple[nn.Module, Any], b: tuple[nn.Module, Any], tol: float)
 
 def test_two_epochs_of_fit_agree_in_float64(fashion_small: Dataset, fashion_test: Dataset) -> None:
     kwargs = {"eval_sets": {"test": fashion_test.take(300)}, "validation_split": 0.2, "regularizer": nn.L2(1e-4)}
-    compare_runs(train_two_epochs(fashion_small, "numpy", np.float64, **kwargs),
-                 train_two_epochs(fashion_small, "torch", np.float64, **kwargs), 1e-9)
+    compare_runs(
+        train_two_epochs(fashion_small, "numpy", np.float64, **kwargs),
+        train_two_epochs(fashion_small, "torch", np.float64, **kwargs),
+        1e-9,
+    )
 
 
 def test_two_epochs_with_dropout_adam_and_early_stopping_agree_in_float64(fashion_small: Dataset) -> None:
     """Dropout draws the same masks on both backends (the layer's NumPy generator), so even it agrees."""
-    runs = [train_two_epochs(fashion_small, backend, np.float64, dropout=0.3, optimizer="adam",
-                             validation_split=0.25, regularizer=nn.L1(1e-5),
-                             callbacks=[EarlyStopping("val_loss", patience=1, restore_best_weights=True)])
-            for backend in ("numpy", "torch")]
+    runs = [
+        train_two_epochs(
+            fashion_small,
+            backend,
+            np.float64,
+            dropout=0.3,
+            optimizer="adam",
+            validation_split=0.25,
+            regularizer=nn.L1(1e-5),
+            callbacks=[EarlyStopping("val_loss", patience=1, restore_best_weights=True)],
+        )
+        for backend in ("numpy", "torch")
+    ]
     compare_runs(*runs, 1e-9)
 
 
 def test_two_epochs_with_batch_norm_shifts_and_mixup_agree_in_float64(fashion_small: Dataset) -> None:
     """Augmentations draw from their own NumPy generators on every backend, so the batches are the same."""
-    runs = [train_two_epochs(fashion_small, backend, np.float64, dropout=0.2, batch_norm=True,
-                             augment=Compose(RandomShift(1, (28, 28), rng=7), Mixup(0.2, 10, rng=8)))
-            for backend in ("numpy", "torch")]
+    runs = [
+        train_two_epochs(
+            fashion_small,
+            backend,
+            np.float64,
+            dropout=0.2,
+            batch_norm=True,
+            augment=Compose(RandomShift(1, (28, 28), rng=7), Mixup(0.2, 10, rng=8)),
+        )
+        for backend in ("numpy", "torch")
+    ]
     assert runs[0][1].params["augment"] == runs[1][1].params["augment"]
     compare_runs(*runs, 1e-9)
 
 
 def test_two_epochs_of_fit_agree_in_float32(fashion_small: Dataset) -> None:
-    compare_runs(train_two_epochs(fashion_small, "numpy", np.float32),
-                 train_two_epochs(fashion_small, "torch", np.float32), 1e-5)
+    compare_runs(
+        train_two_epochs(fashion_small, "numpy", np.float32), train_two_epochs(fashion_small, "torch", np.float32), 1e-5
+    )

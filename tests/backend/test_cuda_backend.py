@@ -38,10 +38,21 @@ def test_two_epochs_on_cuda_agree_with_the_cpu(fashion_small: Dataset, optimizer
     models, histories = [], []
     for device in ("cpu", "cuda"):
         model = model64(dropout=0.2).to("torch", device)
-        opt = Adam(model.parameters(), lr=3e-3) if optimizer == "adam" else SGD(model.parameters(), lr=0.2,
-                                                                                momentum=0.5)
-        histories.append(fit(model, nn.SoftmaxCrossEntropy(), opt, fashion_small, epochs=2, batch_size=32,
-                             validation_size=0.2, verbose=0))
+        opt = (
+            Adam(model.parameters(), lr=3e-3) if optimizer == "adam" else SGD(model.parameters(), lr=0.2, momentum=0.5)
+        )
+        histories.append(
+            fit(
+                model,
+                nn.SoftmaxCrossEntropy(),
+                opt,
+                fashion_small,
+                epochs=2,
+                batch_size=32,
+                validation_size=0.2,
+                verbose=0,
+            )
+        )
         models.append(model)
     for p, q in zip(*(m.parameters() for m in models), strict=True):
         assert float((p.value - q.value.cpu()).abs().max()) < 1e-9
@@ -49,14 +60,22 @@ def test_two_epochs_on_cuda_agree_with_the_cpu(fashion_small: Dataset, optimizer
     np.testing.assert_allclose(histories[0].history["val_loss"], histories[1].history["val_loss"], rtol=0, atol=1e-9)
 
 
-def test_batches_are_moved_one_by_one_when_the_training_set_does_not_fit(fashion_small: Dataset,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_are_moved_one_by_one_when_the_training_set_does_not_fit(
+    fashion_small: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import backproplab.backend as backend
 
     def train() -> nn.Module:
         model = model64().to("torch", "cuda")
-        fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.2), fashion_small, epochs=1,
-            batch_size=16, verbose=0)
+        fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.2),
+            fashion_small,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+        )
         return model
 
     resident = train()
@@ -73,10 +92,18 @@ def test_evaluation_returns_numpy_and_gradcheck_runs_on_the_gpu(fashion_small: D
     pred = predict(gpu, X)
     assert isinstance(pred, np.ndarray)
     np.testing.assert_array_equal(pred, predict(cpu, X))
-    assert abs(evaluate(gpu, nn.SoftmaxCrossEntropy(), X, y)["loss"] - evaluate(cpu, nn.SoftmaxCrossEntropy(), X,
-                                                                               y)["loss"]) < 1e-12
-    assert gradcheck(nn.mlp([6, 5, 3], "tanh", seed=0).to("torch", "cuda"),
-                     np.random.default_rng(0).standard_normal((4, 6)), np.array([0, 2, 1, 1])).passed(1e-6)
+    assert (
+        abs(
+            evaluate(gpu, nn.SoftmaxCrossEntropy(), X, y)["loss"]
+            - evaluate(cpu, nn.SoftmaxCrossEntropy(), X, y)["loss"]
+        )
+        < 1e-12
+    )
+    assert gradcheck(
+        nn.mlp([6, 5, 3], "tanh", seed=0).to("torch", "cuda"),
+        np.random.default_rng(0).standard_normal((4, 6)),
+        np.array([0, 2, 1, 1]),
+    ).passed(1e-6)
 
 
 def test_a_cuda_model_saves_and_loads_on_the_cpu(tmp_path: Path) -> None:

@@ -66,11 +66,14 @@ def test_a_module_without_parameters_remembers_where_it_was_moved() -> None:
     assert nn.Sequential(nn.ReLU()).backend == "numpy"
 
 
-@pytest.mark.parametrize(("backend", "device", "message"), [
-    ("jax", None, "backend: expected 'numpy' or 'torch'; got 'jax'"),
-    ("numpy", "cuda", "device 'cuda' needs the torch backend"),
-    ("torch", "gpu", "device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'gpu'"),
-])
+@pytest.mark.parametrize(
+    ("backend", "device", "message"),
+    [
+        ("jax", None, "backend: expected 'numpy' or 'torch'; got 'jax'"),
+        ("numpy", "cuda", "device 'cuda' needs the torch backend"),
+        ("torch", "gpu", "device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'gpu'"),
+    ],
+)
 def test_bad_backends_and_devices_are_one_line_errors(backend: str, device: str | None, message: str) -> None:
     with pytest.raises(BackendError, match=message):
         small_model().to(backend, device)
@@ -78,8 +81,11 @@ def test_bad_backends_and_devices_are_one_line_errors(backend: str, device: str 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA; the no-CUDA message cannot be seen")
 def test_cuda_without_a_gpu_says_what_to_use_instead() -> None:
-    with pytest.raises(BackendError, match=r"device 'cuda' needs a CUDA GPU, but torch .* sees none .* use device "
-                                           r"'cpu' or 'auto'"):
+    with pytest.raises(
+        BackendError,
+        match=r"device 'cuda' needs a CUDA GPU, but torch .* sees none .* use device "
+        r"'cpu' or 'auto'",
+    ):
         small_model().to("torch", "cuda")
     assert resolve("torch", "auto").device == "cpu"
 
@@ -95,8 +101,11 @@ def test_an_optimizer_built_before_moving_is_a_clear_error(fashion_small: Datase
     model = small_model()
     adam = Adam(model.parameters(), lr=1e-3)
     model.to("torch", "cpu")
-    with pytest.raises(BackendError, match=r"Adam's state 'm' is on numpy \(cpu\) but parameter 'weight' is on "
-                                           r"torch \(cpu\): build the optimizer after model.to"):
+    with pytest.raises(
+        BackendError,
+        match=r"Adam's state 'm' is on numpy \(cpu\) but parameter 'weight' is on "
+        r"torch \(cpu\): build the optimizer after model.to",
+    ):
         fit(model, nn.SoftmaxCrossEntropy(), adam, fashion_small.take(64), epochs=1, verbose=0)
 
 
@@ -104,15 +113,25 @@ def test_the_fast_and_numpy_engines_refuse_torch_models_and_say_why(fashion_smal
     model = small_model().to("torch", "cpu")
     opt = SGD(model.parameters(), lr=0.1)
     data = fashion_small.take(50)
-    with pytest.raises(EngineError, match=r"engine='fast' cannot train this run: the model is on torch \(cpu\) and "
-                                          r"the fast engine's compiled kernels train NumPy models only"):
+    with pytest.raises(
+        EngineError,
+        match=r"engine='fast' cannot train this run: the model is on torch \(cpu\) and "
+        r"the fast engine's compiled kernels train NumPy models only",
+    ):
         fit(model, nn.SoftmaxCrossEntropy(), opt, data, epochs=1, batch_size=1, verbose=0, engine="fast")
     with pytest.raises(EngineError, match="engine='numpy' cannot train this run"):
         fit(model, nn.SoftmaxCrossEntropy(), opt, data, epochs=1, verbose=0, engine="numpy")
     numpy_model = small_model()
     with pytest.raises(EngineError, match="engine='torch' trains torch models"):
-        fit(numpy_model, nn.SoftmaxCrossEntropy(), SGD(numpy_model.parameters(), lr=0.1), data, epochs=1,
-            verbose=0, engine="torch")
+        fit(
+            numpy_model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(numpy_model.parameters(), lr=0.1),
+            data,
+            epochs=1,
+            verbose=0,
+            engine="torch",
+        )
     # auto at batch size 1 picks the fast engine for a NumPy model, the module engine on torch for a torch model
     assert fit(model, nn.SoftmaxCrossEntropy(), opt, data, epochs=1, batch_size=1, verbose=0).engine == "torch"
 
@@ -128,8 +147,9 @@ class _Spy(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         result = func(*args, **(kwargs or {}))
-        outputs = [out for out in (result if isinstance(result, tuple | list) else (result,))
-                   if isinstance(out, torch.Tensor)]
+        outputs = [
+            out for out in (result if isinstance(result, tuple | list) else (result,)) if isinstance(out, torch.Tensor)
+        ]
         if outputs:  # (entering no_grad itself is a call, with grad still enabled, that returns no tensor)
             self.calls += 1
             self.grad_enabled.add(torch.is_grad_enabled())
@@ -142,9 +162,18 @@ def test_fit_uses_no_autograd(fashion_small: Dataset, fashion_test: Dataset) -> 
     model = small_model(dropout=0.2).to("torch", "cpu")
     adam, spy = Adam(model.parameters(), lr=1e-3), _Spy()
     with spy:
-        history = fit(model, nn.SoftmaxCrossEntropy(), adam, fashion_small, epochs=2,
-                      batch_size=16, verbose=0, eval_sets={"test": fashion_test.take(200)}, regularizer=nn.L2(1e-4),
-                      validation_split=0.1)
+        history = fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            adam,
+            fashion_small,
+            epochs=2,
+            batch_size=16,
+            verbose=0,
+            eval_sets={"test": fashion_test.take(200)},
+            regularizer=nn.L2(1e-4),
+            validation_split=0.1,
+        )
     assert history.engine == "torch" and len(history) == 2
     assert spy.calls > 1000  # the spy did see the training steps
     assert spy.with_grad_fn == [] and spy.grad_enabled == {False}
@@ -156,28 +185,55 @@ def test_fit_accepts_torch_tensors_and_numpy_arrays_alike(fashion_small: Dataset
     histories, models = [], []
     for data in ((X, y), (torch.from_numpy(X), torch.from_numpy(y))):
         model = small_model().to("torch", "cpu")
-        histories.append(fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.3), data, epochs=2,
-                             batch_size=20, verbose=0, eval_sets={"test": data}))
+        histories.append(
+            fit(
+                model,
+                nn.SoftmaxCrossEntropy(),
+                SGD(model.parameters(), lr=0.3),
+                data,
+                epochs=2,
+                batch_size=20,
+                verbose=0,
+                eval_sets={"test": data},
+            )
+        )
         models.append(model)
     assert histories[0].history["test_loss"] == histories[1].history["test_loss"]
     for p, q in zip(*(m.parameters() for m in models), strict=True):
         torch.testing.assert_close(p.value, q.value, rtol=0, atol=0)
     numpy_model = small_model()  # a NumPy model takes tensors too
-    fit(numpy_model, nn.SoftmaxCrossEntropy(), SGD(numpy_model.parameters(), lr=0.3),
-        (torch.from_numpy(X), torch.from_numpy(y)), epochs=2, batch_size=20, verbose=0)
+    fit(
+        numpy_model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(numpy_model.parameters(), lr=0.3),
+        (torch.from_numpy(X), torch.from_numpy(y)),
+        epochs=2,
+        batch_size=20,
+        verbose=0,
+    )
     for p, q in zip(numpy_model.parameters(), models[0].parameters(), strict=True):
         np.testing.assert_allclose(p.value, q.value.numpy(), rtol=0, atol=1e-5)
 
 
-def test_batches_moved_one_by_one_train_like_a_resident_training_set(fashion_small: Dataset,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_moved_one_by_one_train_like_a_resident_training_set(
+    fashion_small: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """When the training set does not fit in device memory, fit moves each batch; the steps are the same."""
     import backproplab.train.device_data as device_data
 
     def train() -> nn.Module:
         model = small_model(dtype=np.float64).to("torch", "cpu")
-        fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.3), fashion_small.take(120), epochs=2,
-            batch_size=16, shuffle=True, seed=2, verbose=0)
+        fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.3),
+            fashion_small.take(120),
+            epochs=2,
+            batch_size=16,
+            shuffle=True,
+            seed=2,
+            verbose=0,
+        )
         return model
 
     resident = train()
@@ -192,8 +248,10 @@ def test_evaluation_helpers_follow_the_model_and_return_numpy(fashion_small: Dat
     fit(a, nn.SoftmaxCrossEntropy(), SGD(a.parameters(), lr=0.3), fashion_small, epochs=1, verbose=0)
     b = copy.deepcopy(a).to("torch", "cpu")
     X, y = fashion_small.X, fashion_small.y
-    ma, mb = evaluate(a, nn.SoftmaxCrossEntropy(), X, y, predictions=True), \
-        evaluate(b, nn.SoftmaxCrossEntropy(), X, y, predictions=True)
+    ma, mb = (
+        evaluate(a, nn.SoftmaxCrossEntropy(), X, y, predictions=True),
+        evaluate(b, nn.SoftmaxCrossEntropy(), X, y, predictions=True),
+    )
     assert mb["accuracy"] == ma["accuracy"] and abs(mb["loss"] - ma["loss"]) < 1e-6
     np.testing.assert_array_equal(mb["predictions"], ma["predictions"])
     pred = predict(b, X)
@@ -202,8 +260,9 @@ def test_evaluation_helpers_follow_the_model_and_return_numpy(fashion_small: Dat
     proba = predict_proba(b, X[:50], nn.SoftmaxCrossEntropy())
     assert isinstance(proba, np.ndarray)
     np.testing.assert_allclose(proba, predict_proba(a, X[:50], nn.SoftmaxCrossEntropy()), atol=1e-6)
-    np.testing.assert_array_equal(confusion_matrix(torch.from_numpy(y), torch.from_numpy(pred), 10),
-                                  confusion_matrix(y, pred, 10))
+    np.testing.assert_array_equal(
+        confusion_matrix(torch.from_numpy(y), torch.from_numpy(pred), 10), confusion_matrix(y, pred, 10)
+    )
 
 
 def test_early_stopping_restores_the_best_weights_on_torch(fashion_small: Dataset) -> None:
@@ -214,9 +273,18 @@ def test_early_stopping_restores_the_best_weights_on_torch(fashion_small: Datase
         snapshots[epoch] = {k: v.clone() for k, v in state.model.state_dict().items()}
 
     es = EarlyStopping("val_loss", patience=1, restore_best_weights=True)
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=3.0), fashion_small, epochs=8,
-                  batch_size=10, validation_split=0.3, seed=1, verbose=0,
-                  callbacks=[es, LambdaCallback(on_epoch_end=keep)])
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=3.0),
+        fashion_small,
+        epochs=8,
+        batch_size=10,
+        validation_split=0.3,
+        seed=1,
+        verbose=0,
+        callbacks=[es, LambdaCallback(on_epoch_end=keep)],
+    )
     assert history.params["restored_epoch"] == es.best_epoch
     for name, value in model.state_dict().items():
         assert isinstance(value, torch.Tensor)
@@ -226,8 +294,7 @@ def test_early_stopping_restores_the_best_weights_on_torch(fashion_small: Datase
 def test_a_diverged_torch_run_keeps_its_last_finite_weights(fashion_small: Dataset) -> None:
     model = small_model("relu").to("torch", "cpu")
     start = {k: v.clone() for k, v in model.state_dict().items()}
-    history = fit(model, nn.MSE(), SGD(model.parameters(), lr=10.0), fashion_small, epochs=3, batch_size=10,
-                  verbose=0)
+    history = fit(model, nn.MSE(), SGD(model.parameters(), lr=10.0), fashion_small, epochs=3, batch_size=10, verbose=0)
     assert history.diverged and len(history) == 1
     assert "the loss became NaN or infinite at epoch 1" in history.stop_reason
     for name, value in model.state_dict().items():

@@ -21,8 +21,14 @@ PEERS = ["fast", "numpy", "plain", "torch", "torch-backend", "sklearn"]
 @pytest.mark.slow
 def test_quick_benchmark_trains_every_peer_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert "plain NumPy loop" in proc.stdout and "batch 1: fast engine >= 12x PyTorch CPU" in proc.stdout
@@ -96,11 +102,13 @@ def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(mon
 
     real = measure.make_peer
     fakes = {"idle": _Idle, "crash": _Crashing}
-    monkeypatch.setattr(measure, "make_peer",
-                        lambda key, threads, device: fakes[key]() if key in fakes else real(key, threads, device))
+    monkeypatch.setattr(
+        measure, "make_peer", lambda key, threads, device: fakes[key]() if key in fakes else real(key, threads, device)
+    )
     data = Problem(np.ascontiguousarray(fashion_small.X[:200]), fashion_small.y[:200])
-    batch = measure.measure_batch(data, 32, ["idle", "crash", "plain"], repeats=2, threads=1, warmup_samples=64,
-                                  log=lambda msg: None)
+    batch = measure.measure_batch(
+        data, 32, ["idle", "crash", "plain"], repeats=2, threads=1, warmup_samples=64, log=lambda msg: None
+    )
     rows = {r["peer"]: r for r in batch["rows"]}
     assert rows["idle"]["status"] == "broken" and not rows["idle"]["trains"]
     assert "did not decrease" in rows["idle"]["reason"]
@@ -118,8 +126,14 @@ def test_a_peer_that_does_not_train_is_flagged_and_a_crash_spares_the_others(mon
 @pytest.mark.needs_torch
 def test_time_to_accuracy_quick_runs_every_peer_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "tta.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.time_to_accuracy", "--quick", "--presets", "mnist-best",
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.time_to_accuracy", "--quick", "--presets", "mnist-best", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     entry = result["presets"]["mnist-best"]
@@ -131,8 +145,9 @@ def test_time_to_accuracy_quick_runs_every_peer_and_writes_json(tmp_path: Path) 
         assert row["reached"] and row["epoch_at_target"] == 1 and 0.5 < row["best_acc"] <= 1.0, peer
         assert row["time_to_target"] == row["epochs"][0]["seconds"] > 0
     assert tta["rows"]["backproplab"][0]["engine"] == "fast"
-    assert tta["speedup"]["torch"] == pytest.approx(tta["summary"]["torch"]["median_time_to_target"]
-                                                    / tta["summary"]["backproplab"]["median_time_to_target"])
+    assert tta["speedup"]["torch"] == pytest.approx(
+        tta["summary"]["torch"]["median_time_to_target"] / tta["summary"]["backproplab"]["median_time_to_target"]
+    )
     assert {t["status"] for t in result["targets"]} <= {"PASS", "FAIL", "n/a"}
 
 
@@ -154,9 +169,16 @@ def test_the_gpu_mode_times_the_torch_peers_and_refuses_without_cuda(monkeypatch
     with pytest.raises(SystemExit):
         parse_args(["--device", "cuda", "--peers", "numpy"])
     row = {"status": "ok", "samples_per_second": 2.0, "samples_per_cpu_second": 2.0}
-    batches = [{"batch_size": b, "rows": [{**row, "peer": "torch"}, {**row, "peer": "torch-backend",
-                                                                    "samples_per_second": 3.0}]} for b in (128, 4096)]
+    batches = [
+        {
+            "batch_size": b,
+            "rows": [{**row, "peer": "torch"}, {**row, "peer": "torch-backend", "samples_per_second": 3.0}],
+        }
+        for b in (128, 4096)
+    ]
     targets = check_targets(batches, None, device="cuda")
-    assert [t["target"] for t in targets] == ["batch 128 (cuda): torch backend >= 1.0x PyTorch autograd",
-                                             "batch 4096 (cuda): torch backend >= 1.0x PyTorch autograd"]
+    assert [t["target"] for t in targets] == [
+        "batch 128 (cuda): torch backend >= 1.0x PyTorch autograd",
+        "batch 4096 (cuda): torch backend >= 1.0x PyTorch autograd",
+    ]
     assert [t["status"] for t in targets] == ["PASS", "PASS"] and targets[0]["value"] == 1.5

@@ -65,8 +65,11 @@ def ref_id3(rows: list[dict], features: list[str], target: str):
         return majority
     best = features[int(np.argmax(gains))]
     rest = [f for f in features if f != best]
-    return (best, majority, {v: ref_id3([r for r in rows if r[best] == v], rest, target)
-                             for v in {r[best] for r in rows}})
+    return (
+        best,
+        majority,
+        {v: ref_id3([r for r in rows if r[best] == v], rest, target) for v in {r[best] for r in rows}},
+    )
 
 
 def ref_predict(tree, query: dict) -> str:
@@ -104,8 +107,11 @@ def test_information_gain_is_non_negative_and_conditional_entropy_bounded(pairs)
 
 def test_builtin_tables_are_the_spec_tables() -> None:
     phone, sick = builtin_table("phone-usage"), builtin_table("sickness")
-    assert len(phone) == 15 and phone.target == "Usage" and phone.features == ("Relationship", "Age", "Education",
-                                                                                "Income")
+    assert (
+        len(phone) == 15
+        and phone.target == "Usage"
+        and phone.features == ("Relationship", "Age", "Education", "Income")
+    )
     assert Counter(phone.labels) == {"Low": 7, "Medium": 5, "High": 3}
     assert len(sick) == 8 and sick.target == "Getting sick" and Counter(sick.labels) == {"No": 4, "Yes": 4}
 
@@ -241,7 +247,7 @@ def test_curse_of_dimensionality_table_and_a_monte_carlo_check(tmp_path: Path) -
     rows = curse_of_dimensionality([1, 2, 3, 10])
     for r in rows:
         assert r.fraction_inside == pytest.approx(0.1**r.d, rel=1e-12)
-        assert r.side_needed ** r.d == pytest.approx(0.1, rel=1e-12)
+        assert r.side_needed**r.d == pytest.approx(0.1, rel=1e-12)
     rng = np.random.default_rng(0)
     pts = rng.uniform(size=(200_000, 3))
     inside = np.mean(np.all(pts < 0.1, axis=1))
@@ -278,14 +284,15 @@ def test_adaboost_10pt_matches_an_independent_run() -> None:
     stump_b = lambda x1, x2: -x1 + x2 <= -0.5  # noqa: E731
     stump_c = lambda x1, x2: -x1 + x2 <= 0.5  # noqa: E731
     second = lambda x1, x2: 1.5 * x1 + x2 < 0.5  # noqa: E731
-    errors = {name: np.mean([(1 if s(*p) else -1) != y for p, y in zip(POINTS, LABELS, strict=True)])
-              for name, s in [("a", stump_a), ("b", stump_b), ("c", stump_c)]}
+    errors = {
+        name: np.mean([(1 if s(*p) else -1) != y for p, y in zip(POINTS, LABELS, strict=True)])
+        for name, s in [("a", stump_a), ("b", stump_b), ("c", stump_c)]
+    }
     assert min(errors, key=errors.get) == "b"
     b_wrong = [i + 1 for i, (p, y) in enumerate(zip(POINTS, LABELS, strict=True)) if (1 if stump_b(*p) else -1) != y]
     assert b_wrong == [5, 9]  # the SPEC's premise, verified
     ref = ref_boost([stump_b, second], base=2.0)
-    res = adaboost(POINTS, LABELS, [["x2 <= 0.5", "-x1 + x2 <= -0.5", "-x1 + x2 <= 0.5"], "1.5 x1 + x2 < 0.5"],
-                   base=2)
+    res = adaboost(POINTS, LABELS, [["x2 <= 0.5", "-x1 + x2 <= -0.5", "-x1 + x2 <= 0.5"], "1.5 x1 + x2 < 0.5"], base=2)
     assert [c[1] for c in res.rounds[0].candidates] == pytest.approx([errors["a"], errors["b"], errors["c"]])
     for r, (pred, eps, beta, w) in zip(res.rounds, ref, strict=True):
         np.testing.assert_array_equal(r.predictions, pred)
@@ -332,18 +339,30 @@ def test_adaboost_properties(seed: int, n_rounds: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "coef", "op", "threshold"),
-    [("x2 <= 0.5", (0.0, 1.0), "<=", 0.5), ("-x1 + x2 <= -0.5", (-1.0, 1.0), "<=", -0.5),
-     ("1.5 x1 + x2 < 0.5", (1.5, 1.0), "<", 0.5), ("1.5*x1+x2<0.5", (1.5, 1.0), "<", 0.5),
-     ("x1 > 2 - x2", (1.0, 1.0), ">", 2.0), ("2 x3 - 1 >= x1", (-1.0, 0.0, 2.0), ">=", 1.0)],
+    [
+        ("x2 <= 0.5", (0.0, 1.0), "<=", 0.5),
+        ("-x1 + x2 <= -0.5", (-1.0, 1.0), "<=", -0.5),
+        ("1.5 x1 + x2 < 0.5", (1.5, 1.0), "<", 0.5),
+        ("1.5*x1+x2<0.5", (1.5, 1.0), "<", 0.5),
+        ("x1 > 2 - x2", (1.0, 1.0), ">", 2.0),
+        ("2 x3 - 1 >= x1", (-1.0, 0.0, 2.0), ">=", 1.0),
+    ],
 )
 def test_stump_parser(text: str, coef: tuple, op: str, threshold: float) -> None:
     s = LinearStump.parse(text)
     assert (s.coef, s.op, s.threshold) == (coef, op, threshold)
 
 
-@pytest.mark.parametrize(("text", "message"), [("x1 + x2", "one of <=, <, >=, >"), ("x1 x2 < 1", "joined by"),
-                                                ("x1 < 0 < x2", "exactly one"), ("x0 < 1", "from 1"),
-                                                ("x1 + * 2 < 1", "cannot read")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x1 + x2", "one of <=, <, >=, >"),
+        ("x1 x2 < 1", "joined by"),
+        ("x1 < 0 < x2", "exactly one"),
+        ("x0 < 1", "from 1"),
+        ("x1 + * 2 < 1", "cannot read"),
+    ],
+)
 def test_stump_parser_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LinearStump.parse(text)

@@ -19,8 +19,23 @@ pytestmark = pytest.mark.needs_torch
 
 torch = import_torch()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-TRAIN = ["train", "--limit-train", "300", "--limit-test", "200", "--hidden", "16", "--epochs", "2", "--batch-size",
-         "10", "--dtype", "float64", "--no-report", "-q"]
+TRAIN = [
+    "train",
+    "--limit-train",
+    "300",
+    "--limit-test",
+    "200",
+    "--hidden",
+    "16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "10",
+    "--dtype",
+    "float64",
+    "--no-report",
+    "-q",
+]
 
 
 def summary_of(runs: Path) -> tuple[Path, dict]:
@@ -38,8 +53,10 @@ def test_train_on_torch_records_backend_device_and_torch_version_and_agrees_with
         run, summary = summary_of(runs)
         assert summary["model"]["backend"] == backend and summary["model"]["device"] == "cpu"
         assert summary["engine"] == ("torch" if backend == "torch" else "numpy")
-        assert summary["environment"]["torch"] == torch.__version__.split("+")[0] or \
-            summary["environment"]["torch"] == torch.__version__
+        assert (
+            summary["environment"]["torch"] == torch.__version__.split("+")[0]
+            or summary["environment"]["torch"] == torch.__version__
+        )
         assert load_model(run / "model.npz").backend == "numpy"  # the same file format on every backend
         finals[backend] = summary["final"]
     for key, value in finals["numpy"].items():
@@ -53,8 +70,21 @@ def test_a_device_that_is_not_there_is_a_one_line_error_and_writes_nothing(tmp_p
     assert result.exit_code == 2  # an invalid configuration (usage error); a missing GPU below is an environment error
     assert "model.device = 'cuda' needs model.backend = 'torch' (NumPy computes on the CPU)" in result.output
     if not torch.cuda.is_available():
-        result = cli.invoke(main, ["run", "fashion-sgd", "--quick", "--backend", "torch", "--device", "cuda",
-                                   "--runs-dir", str(runs), "--no-report"])
+        result = cli.invoke(
+            main,
+            [
+                "run",
+                "fashion-sgd",
+                "--quick",
+                "--backend",
+                "torch",
+                "--device",
+                "cuda",
+                "--runs-dir",
+                str(runs),
+                "--no-report",
+            ],
+        )
         assert result.exit_code == 1
         assert result.output.startswith("Error: device 'cuda' needs a CUDA GPU, but torch ")
         assert result.output.count("\n") == 1
@@ -62,9 +92,24 @@ def test_a_device_that_is_not_there_is_a_one_line_error_and_writes_nothing(tmp_p
 
 
 def test_sweep_takes_backend_and_device_for_every_trial(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["sweep", str(EXAMPLES / "sweep-spiral.toml"), "--quick", "--executor",
-                                       "serial", "--backend", "torch", "--device", "cpu", "--runs-dir", str(tmp_path),
-                                       "--no-report", "-q"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            str(EXAMPLES / "sweep-spiral.toml"),
+            "--quick",
+            "--executor",
+            "serial",
+            "--backend",
+            "torch",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(tmp_path),
+            "--no-report",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summaries = [*tmp_path.glob("*-sweep/trials/*/summary.json"), *tmp_path.glob("*-sweep/retrain/summary.json")]
     assert len(summaries) == 5  # 4 quick trials and the retrain
@@ -77,10 +122,14 @@ def test_config_keys_are_validated_with_the_key_named() -> None:
     config = parse_config({"model": {"backend": "torch", "device": "cuda:1"}})
     assert (config.model.backend, config.model.device) == ("torch", "cuda:1")
     assert parse_config({}).model.backend == "numpy" and parse_config({}).model.device == "auto"
-    for data, message in [({"model": {"device": "gpu"}}, "model.device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
-                          ({"model": {"backend": "jax"}}, "model.backend: expected 'numpy' or 'torch'; got 'jax'"),
-                          ({"model": {"backend": "torch"}, "training": {"engine": "fast"}},
-                           "training.engine = 'fast' cannot train model.backend = 'torch'")]:
+    for data, message in [
+        ({"model": {"device": "gpu"}}, "model.device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+        ({"model": {"backend": "jax"}}, "model.backend: expected 'numpy' or 'torch'; got 'jax'"),
+        (
+            {"model": {"backend": "torch"}, "training": {"engine": "fast"}},
+            "training.engine = 'fast' cannot train model.backend = 'torch'",
+        ),
+    ]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
             parse_config(data)
     assert np.dtype(parse_config({"model": {"backend": "torch"}}).model.dtype) == np.float32

@@ -49,16 +49,50 @@ def test_gradcheck_command_passes(cli: CliRunner) -> None:
 
 @pytest.mark.needs_data("fashion-mnist")
 def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) -> None:
-    args = ["train", "--limit-train", "600", "--limit-test", "300", "--hidden", "16", "--batch-size", "20",
-            "--epochs", "2", "--lr", "0.5", "--shuffle", "--seed", "3", "--runs-dir", str(tmp_path), "--name", "smoke"]
+    args = [
+        "train",
+        "--limit-train",
+        "600",
+        "--limit-test",
+        "300",
+        "--hidden",
+        "16",
+        "--batch-size",
+        "20",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.5",
+        "--shuffle",
+        "--seed",
+        "3",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "smoke",
+    ]
     result = cli.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "Epoch 2/2, Train Loss:" in result.output and "Test Accuracy:" in result.output
     run = only_run_dir(tmp_path)
     assert run.name.endswith("-smoke")
-    for name in ("config.toml", "metrics.csv", "metrics.json", "model.npz", "summary.json", "confusion.json",
-                 "misclassified.npz", "loss.png", "accuracy.png", "confusion_train.png", "confusion_test.png",
-                 "misclassified.png", "weights.png", "loss_iterations.png", "report.html"):
+    for name in (
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "model.npz",
+        "summary.json",
+        "confusion.json",
+        "misclassified.npz",
+        "loss.png",
+        "accuracy.png",
+        "confusion_train.png",
+        "confusion_test.png",
+        "misclassified.png",
+        "weights.png",
+        "loss_iterations.png",
+        "report.html",
+    ):
         assert (run / name).is_file(), name
     config = tomllib.loads((run / "config.toml").read_text())
     assert config["model"]["hidden"] == [16] and config["training"]["batch_size"] == 20
@@ -92,8 +126,9 @@ def test_train_from_flags_writes_a_complete_run(cli: CliRunner, tmp_path: Path) 
         (["--dataset", "mnist", "--data-root", "/nonexistent/mnist"], 1, "/nonexistent/mnist: no such file"),
     ],
 )
-def test_train_rejects_bad_settings_with_a_clear_message(cli: CliRunner, tmp_path: Path, args: list[str],
-                                                         status: int, expected: str) -> None:
+def test_train_rejects_bad_settings_with_a_clear_message(
+    cli: CliRunner, tmp_path: Path, args: list[str], status: int, expected: str
+) -> None:
     result = cli.invoke(main, ["train", "--runs-dir", str(tmp_path), *args])
     assert_cli_error(result, status, expected)
 
@@ -116,8 +151,25 @@ def test_unknown_preset_lists_the_available_ones(cli: CliRunner) -> None:
 
 @pytest.mark.needs_data("fashion-mnist")
 def test_diverging_run_stops_with_message_and_keeps_its_files(cli: CliRunner, tmp_path: Path) -> None:
-    args = ["train", "--limit-train", "500", "--limit-test", "200", "--hidden", "32", "--activation", "relu",
-            "--batch-size", "10", "--epochs", "5", "--lr", "10000", "--runs-dir", str(tmp_path)]
+    args = [
+        "train",
+        "--limit-train",
+        "500",
+        "--limit-test",
+        "200",
+        "--hidden",
+        "32",
+        "--activation",
+        "relu",
+        "--batch-size",
+        "10",
+        "--epochs",
+        "5",
+        "--lr",
+        "10000",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     result = cli.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "Training diverged" in result.output
@@ -133,9 +185,29 @@ def test_diverging_run_stops_with_message_and_keeps_its_files(cli: CliRunner, tm
 @pytest.mark.needs_data("fashion-mnist")
 def test_report_command_rebuilds_and_rejects_non_runs(cli: CliRunner, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    assert cli.invoke(main, ["train", "--limit-train", "200", "--limit-test", "100", "--hidden", "8",
-                             "--batch-size", "50", "--epochs", "1", "--runs-dir", str(runs), "--no-report",
-                             "-q"]).exit_code == 0
+    assert (
+        cli.invoke(
+            main,
+            [
+                "train",
+                "--limit-train",
+                "200",
+                "--limit-test",
+                "100",
+                "--hidden",
+                "8",
+                "--batch-size",
+                "50",
+                "--epochs",
+                "1",
+                "--runs-dir",
+                str(runs),
+                "--no-report",
+                "-q",
+            ],
+        ).exit_code
+        == 0
+    )
     run = only_run_dir(runs)
     assert not (run / "report.html").exists()
     result = cli.invoke(main, ["report", str(run)])

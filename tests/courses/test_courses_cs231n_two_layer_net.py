@@ -20,11 +20,15 @@ from backproplab.errors import ShapeError
 
 TOY_LABELS = np.array([0, 1, 2, 2, 1])
 # Published in the cs231n / HLCV notebook (checked against the plain recomputation below, never used alone).
-PUBLISHED_SCORES = np.array([[-0.81233741, -1.27654624, -0.70335995],
-                             [-0.17129677, -1.18803311, -0.47310444],
-                             [-0.51590475, -1.01354314, -0.8504215],
-                             [-0.15419291, -0.48629638, -0.52901952],
-                             [-0.00618733, -0.12435261, -0.15226949]])
+PUBLISHED_SCORES = np.array(
+    [
+        [-0.81233741, -1.27654624, -0.70335995],
+        [-0.17129677, -1.18803311, -0.47310444],
+        [-0.51590475, -1.01354314, -0.8504215],
+        [-0.15419291, -0.48629638, -0.52901952],
+        [-0.00618733, -0.12435261, -0.15226949],
+    ]
+)
 PUBLISHED_LOSS = 1.30378789133
 PUBLISHED_FINAL_TOY_LOSS = 0.01715  # SPEC B
 
@@ -35,12 +39,10 @@ pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 # -- a plain NumPy two-layer net, written out here ----------------------------------------------------------
 def plain_weights(seed: int, d: int, h: int, c: int, std: float) -> dict[str, np.ndarray]:
     np.random.seed(seed)
-    return {"W1": std * np.random.randn(d, h), "b1": np.zeros(h), "W2": std * np.random.randn(h, c),
-            "b2": np.zeros(c)}
+    return {"W1": std * np.random.randn(d, h), "b1": np.zeros(h), "W2": std * np.random.randn(h, c), "b2": np.zeros(c)}
 
 
-def plain_loss(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray | None,
-               reg: float) -> Any:
+def plain_loss(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray | None, reg: float) -> Any:
     hidden = np.maximum(0, X.dot(p["W1"]) + p["b1"])
     scores = hidden.dot(p["W2"]) + p["b2"]
     if y is None:
@@ -59,9 +61,18 @@ def plain_loss(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray | None,
     return loss, grads
 
 
-def plain_train(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                learning_rate: float, learning_rate_decay: float, reg: float, num_iters: int,
-                batch_size: int) -> dict[str, list[float]]:
+def plain_train(
+    p: dict[str, np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    learning_rate: float,
+    learning_rate_decay: float,
+    reg: float,
+    num_iters: int,
+    batch_size: int,
+) -> dict[str, list[float]]:
     """The course's training loop: batches by np.random.choice (with replacement), decay at epoch ends."""
     num_train = X.shape[0]
     iterations_per_epoch = max(num_train / batch_size, 1)
@@ -164,8 +175,9 @@ def test_final_toy_training_loss_equals_plain_numpy_training() -> None:
     net = toy_net()  # a fresh net built after the data, as in the notebook
     stats = net.train(X, y, X, y, learning_rate=1e-1, reg=5e-6, num_iters=100, verbose=False)
     p = plain_weights(0, 4, 10, 3, 0.1)  # leaves the global generator where toy_net() does
-    plain = plain_train(p, X, y, X, y, learning_rate=1e-1, learning_rate_decay=0.95, reg=5e-6, num_iters=100,
-                        batch_size=200)
+    plain = plain_train(
+        p, X, y, X, y, learning_rate=1e-1, learning_rate_decay=0.95, reg=5e-6, num_iters=100, batch_size=200
+    )
     assert len(stats["loss_history"]) == 100
     # lr decays per epoch (one iteration here): the library's StepDecay computes 0.95**e, the course multiplies
     # e times, so the two agree to rounding, not bit for bit
@@ -186,8 +198,9 @@ def test_train_epochs_and_decay_follow_the_course_loop(n: int, batch_size: int) 
     X_val, y_val = X[:50], y[:50]
     np.random.seed(5)
     net = TwoLayerNet(6, 8, 4, std=0.5)
-    stats = net.train(X, y, X_val, y_val, learning_rate=0.3, learning_rate_decay=0.5, reg=1e-3, num_iters=23,
-                      batch_size=batch_size)
+    stats = net.train(
+        X, y, X_val, y_val, learning_rate=0.3, learning_rate_decay=0.5, reg=1e-3, num_iters=23, batch_size=batch_size
+    )
     weights = plain_weights(5, 6, 8, 4, 0.5)
     plain = plain_train(weights, X, y, X_val, y_val, 0.3, 0.5, 1e-3, 23, batch_size)
     expected_epochs = sum(1 for it in range(23) if it % max(n / batch_size, 1) == 0)
@@ -201,8 +214,9 @@ def test_train_epochs_and_decay_follow_the_course_loop(n: int, batch_size: int) 
 def test_predict_is_the_argmax_of_the_scores() -> None:
     net = toy_net()
     X, _ = toy_data()
-    np.testing.assert_array_equal(net.predict(X), np.argmax(plain_loss(plain_weights(0, 4, 10, 3, 0.1), X, None,
-                                                                       0.0), axis=1))
+    np.testing.assert_array_equal(
+        net.predict(X), np.argmax(plain_loss(plain_weights(0, 4, 10, 3, 0.1), X, None, 0.0), axis=1)
+    )
 
 
 def test_params_entries_are_the_arrays_the_net_computes_with() -> None:

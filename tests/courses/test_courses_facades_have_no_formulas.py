@@ -29,14 +29,20 @@ pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
 # (file, function, expression) -> why it is not a formula of the network
 ALLOWED_ARITHMETIC = {
-    ("cs231n.py", "_forward_backward", "data_loss + penalty.penalty(params)"):
-        "the objective is the library's data loss plus the library's L2 penalty (two floats)",
+    (
+        "cs231n.py",
+        "_forward_backward",
+        "data_loss + penalty.penalty(params)",
+    ): "the objective is the library's data loss plus the library's L2 penalty (two floats)",
     ("cs231n.py", "train", "num_train / batch_size"): "iterations per epoch (loop bookkeeping)",
     ("cs231n.py", "train", "it % iterations_per_epoch"): "is this iteration an epoch boundary",
     ("cs231n.py", "train", "it % 100"): "verbose print every 100 iterations",
     ("cs231n.py", "train", "epoch += 1"): "epoch counter",
-    ("npnn/_convention.py", "per_example", "mean_loss_grad * batch_size"):
-        "npnn passes the gradient of the summed loss: N times backproplab's mean-loss gradient",
+    (
+        "npnn/_convention.py",
+        "per_example",
+        "mean_loss_grad * batch_size",
+    ): "npnn passes the gradient of the summed loss: N times backproplab's mean-loss gradient",
     ("npnn/_convention.py", "batch_mean", "p.grad /= batch_size"): "npnn's weight gradients are batch means",
     ("npnn/dataset.py", "__init__", "X.shape[0] // self.batch_size"): "number of full batches",
     ("npnn/dataset.py", "__init__", "int(y.max()) + 1"): "number of classes of integer labels",
@@ -49,15 +55,44 @@ ALLOWED_CALLS = {
     ("npnn/dataset.py", "__init__", "y.max"): "the largest integer label (number of classes)",
 }
 # Array methods and builtins that compute: any call of these is a formula unless listed above.
-COMPUTING_NAMES = {"sum", "mean", "fmean", "max", "min", "dot", "exp", "log", "sqrt", "prod", "clip", "matmul",
-                   "maximum", "minimum", "where", "tanh", "argmax", "std", "var", "abs", "power", "einsum",
-                   "tensordot", "outer", "cumsum"}
+COMPUTING_NAMES = {
+    "sum",
+    "mean",
+    "fmean",
+    "max",
+    "min",
+    "dot",
+    "exp",
+    "log",
+    "sqrt",
+    "prod",
+    "clip",
+    "matmul",
+    "maximum",
+    "minimum",
+    "where",
+    "tanh",
+    "argmax",
+    "std",
+    "var",
+    "abs",
+    "power",
+    "einsum",
+    "tensordot",
+    "outer",
+    "cumsum",
+}
 
 
 def _facade_files() -> list[Path]:
     files = sorted(FACADES.rglob("*.py"))
-    assert {f.relative_to(FACADES).as_posix() for f in files} >= {"cs231n.py", "npnn/modules.py", "npnn/model.py",
-                                                                  "npnn/optimizer.py", "npnn/dataset.py"}
+    assert {f.relative_to(FACADES).as_posix() for f in files} >= {
+        "cs231n.py",
+        "npnn/modules.py",
+        "npnn/model.py",
+        "npnn/optimizer.py",
+        "npnn/dataset.py",
+    }
     return files
 
 
@@ -87,8 +122,11 @@ def _operations(path: Path, root: Path = FACADES) -> Iterator[tuple[str, str, st
                 continue
             if isinstance(child, ast.BinOp | ast.AugAssign):
                 yield "arithmetic", name, ast.unparse(child), rel
-            elif isinstance(child, ast.UnaryOp) and isinstance(child.op, ast.USub) and not isinstance(
-                    child.operand, ast.Constant):
+            elif (
+                isinstance(child, ast.UnaryOp)
+                and isinstance(child.op, ast.USub)
+                and not isinstance(child.operand, ast.Constant)
+            ):
                 yield "arithmetic", name, ast.unparse(child), rel
             elif isinstance(child, ast.Call):
                 yield "call", name, ast.unparse(child.func), rel
@@ -112,8 +150,9 @@ def test_facades_contain_no_formula_of_their_own() -> None:
                 offending.append(f"{rel}:{function}: {expr} (draw from global_rng() so that one place owns it)")
             elif expr.rsplit(".", 1)[-1] in COMPUTING_NAMES and (rel, function, expr) not in ALLOWED_CALLS:
                 offending.append(f"{rel}:{function}: computing call {expr}()")
-    assert not offending, "formulas in the course facades (compute them with backproplab's modules):\n" + \
-        "\n".join(offending)
+    assert not offending, "formulas in the course facades (compute them with backproplab's modules):\n" + "\n".join(
+        offending
+    )
     # every allowance is still needed (a stale list would hide nothing, but would mislead readers)
     assert found_arithmetic == set(ALLOWED_ARITHMETIC)
 
@@ -121,15 +160,22 @@ def test_facades_contain_no_formula_of_their_own() -> None:
 def test_the_source_check_sees_a_formula(tmp_path: Path) -> None:
     """The check above can fail: every operation of a hand-written softmax is reported."""
     fake = tmp_path / "modules.py"
-    fake.write_text("import numpy as np\n"
-                    "def forward(z: np.ndarray | None):\n"
-                    "    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
-                    "    return e / e.sum(axis=1, keepdims=True) @ -z\n")
+    fake.write_text(
+        "import numpy as np\n"
+        "def forward(z: np.ndarray | None):\n"
+        "    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+        "    return e / e.sum(axis=1, keepdims=True) @ -z\n"
+    )
     ops = {(kind, function, expr) for kind, function, expr, _ in _operations(fake, tmp_path)}
-    assert ops == {("call", "forward", "np.exp"), ("arithmetic", "forward", "z - z.max(axis=1, keepdims=True)"),
-                   ("call", "forward", "z.max"), ("call", "forward", "e.sum"),
-                   ("arithmetic", "forward", "e / e.sum(axis=1, keepdims=True) @ -z"),
-                   ("arithmetic", "forward", "e / e.sum(axis=1, keepdims=True)"), ("arithmetic", "forward", "-z")}
+    assert ops == {
+        ("call", "forward", "np.exp"),
+        ("arithmetic", "forward", "z - z.max(axis=1, keepdims=True)"),
+        ("call", "forward", "z.max"),
+        ("call", "forward", "e.sum"),
+        ("arithmetic", "forward", "e / e.sum(axis=1, keepdims=True) @ -z"),
+        ("arithmetic", "forward", "e / e.sum(axis=1, keepdims=True)"),
+        ("arithmetic", "forward", "-z"),
+    }
 
 
 # -- the library does the work ----------------------------------------------------------------------------------
@@ -139,8 +185,9 @@ def spy(monkeypatch: pytest.MonkeyPatch, targets: list[tuple[type, str]]) -> Cou
     for cls, method in targets:
         original = getattr(cls, method)
 
-        def wrapper(*args: Any, _original: Any = original, _key: str = f"{cls.__name__}.{method}",
-                    **kwargs: Any) -> Any:
+        def wrapper(
+            *args: Any, _original: Any = original, _key: str = f"{cls.__name__}.{method}", **kwargs: Any
+        ) -> Any:
             counts[_key] += 1
             return _original(*args, **kwargs)
 
@@ -148,12 +195,23 @@ def spy(monkeypatch: pytest.MonkeyPatch, targets: list[tuple[type, str]]) -> Cou
     return counts
 
 
-LIBRARY = [(nn.Dense, "forward"), (nn.Dense, "backward"), (nn.ReLU, "forward"), (nn.ReLU, "backward"),
-           (nn.ELU, "forward"), (nn.ELU, "backward"), (nn.SoftmaxCrossEntropy, "forward"),
-           (nn.SoftmaxCrossEntropy, "backward"), (nn.SoftmaxCrossEntropy, "link"), (nn.CrossEntropy, "forward"),
-           (nn.L2, "penalty"), (nn.L2, "add_gradient"), (optim.SGD, "step"), (optim.Adam, "step"),
-           (optim.Optimizer, "set_epoch")]
-
+LIBRARY = [
+    (nn.Dense, "forward"),
+    (nn.Dense, "backward"),
+    (nn.ReLU, "forward"),
+    (nn.ReLU, "backward"),
+    (nn.ELU, "forward"),
+    (nn.ELU, "backward"),
+    (nn.SoftmaxCrossEntropy, "forward"),
+    (nn.SoftmaxCrossEntropy, "backward"),
+    (nn.SoftmaxCrossEntropy, "link"),
+    (nn.CrossEntropy, "forward"),
+    (nn.L2, "penalty"),
+    (nn.L2, "add_gradient"),
+    (optim.SGD, "step"),
+    (optim.Adam, "step"),
+    (optim.Optimizer, "set_epoch"),
+]
 
 
 def test_two_layer_net_loss_and_training_run_through_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,9 +223,16 @@ def test_two_layer_net_loss_and_training_run_through_the_library(monkeypatch: py
     assert counts == {"Dense.forward": 2, "ReLU.forward": 1}
     counts.clear()
     net.loss(X, y, reg=0.05)
-    assert counts == {"Dense.forward": 2, "ReLU.forward": 1, "SoftmaxCrossEntropy.forward": 1,
-                      "SoftmaxCrossEntropy.backward": 1, "Dense.backward": 2, "ReLU.backward": 1,
-                      "L2.add_gradient": 1, "L2.penalty": 1}
+    assert counts == {
+        "Dense.forward": 2,
+        "ReLU.forward": 1,
+        "SoftmaxCrossEntropy.forward": 1,
+        "SoftmaxCrossEntropy.backward": 1,
+        "Dense.backward": 2,
+        "ReLU.backward": 1,
+        "L2.add_gradient": 1,
+        "L2.penalty": 1,
+    }
     counts.clear()
     net.train(X, y, X, y, num_iters=3, batch_size=10)  # one iteration per epoch: 3 epochs
     assert counts["SGD.step"] == 3 and counts["Optimizer.set_epoch"] == 3
@@ -176,14 +241,26 @@ def test_two_layer_net_loss_and_training_run_through_the_library(monkeypatch: py
 
 
 @pytest.mark.parametrize("optimizer, step", [(npnn.SGD(0.1), "SGD.step"), (npnn.Adam(), "Adam.step")])
-def test_npnn_training_runs_through_the_library(monkeypatch: pytest.MonkeyPatch, optimizer: npnn.Optimizer,
-                                                step: str) -> None:
+def test_npnn_training_runs_through_the_library(
+    monkeypatch: pytest.MonkeyPatch, optimizer: npnn.Optimizer, step: str
+) -> None:
     np.random.seed(0)
-    model = npnn.Sequential([npnn.Dense(6, 5), npnn.ELU(), npnn.Dense(5, 4), npnn.ELU(), npnn.Dense(4, 3)],
-                            npnn.SoftmaxCrossEntropy(), optimizer)
+    model = npnn.Sequential(
+        [npnn.Dense(6, 5), npnn.ELU(), npnn.Dense(5, 4), npnn.ELU(), npnn.Dense(4, 3)],
+        npnn.SoftmaxCrossEntropy(),
+        optimizer,
+    )
     X, y = np.random.randn(8, 6), np.random.randint(0, 3, 8)
     counts = spy(monkeypatch, LIBRARY)
     model.train(npnn.Dataset(X, y, batch_size=4))  # two batches
-    assert counts == {"Dense.forward": 6, "ELU.forward": 4, "SoftmaxCrossEntropy.link": 2,
-                      "SoftmaxCrossEntropy.forward": 2, "SoftmaxCrossEntropy.backward": 2, "ELU.backward": 4,
-                      "Dense.backward": 6, step: 2, "CrossEntropy.forward": 2}
+    assert counts == {
+        "Dense.forward": 6,
+        "ELU.forward": 4,
+        "SoftmaxCrossEntropy.link": 2,
+        "SoftmaxCrossEntropy.forward": 2,
+        "SoftmaxCrossEntropy.backward": 2,
+        "ELU.backward": 4,
+        "Dense.backward": 6,
+        step: 2,
+        "CrossEntropy.forward": 2,
+    }

@@ -27,14 +27,18 @@ pytestmark = pytest.mark.usefixtures("restore_global_numpy_rng")
 
 def course_net(optimizer: npnn.Optimizer, seed: int = 0) -> npnn.Sequential:
     np.random.seed(seed)
-    return npnn.Sequential([npnn.Dense(784, 256), npnn.ELU(0.9), npnn.Dense(256, 64), npnn.ELU(0.9),
-                            npnn.Dense(64, 10)], npnn.SoftmaxCrossEntropy(), optimizer)
+    return npnn.Sequential(
+        [npnn.Dense(784, 256), npnn.ELU(0.9), npnn.Dense(256, 64), npnn.ELU(0.9), npnn.Dense(64, 10)],
+        npnn.SoftmaxCrossEntropy(),
+        optimizer,
+    )
 
 
 def library_copy(model: npnn.Sequential) -> nn.Sequential:
     """The same layers (deep copies of the weights) as a backproplab model, for `fit`."""
-    return nn.Sequential(*[copy.deepcopy(m.layer if isinstance(m, npnn.Dense) else m.activation)
-                           for m in model.modules])
+    return nn.Sequential(
+        *[copy.deepcopy(m.layer if isinstance(m, npnn.Dense) else m.activation) for m in model.modules]
+    )
 
 
 # -- the course's module contract --------------------------------------------------------------------------
@@ -49,8 +53,7 @@ def test_dense_draws_glorot_uniform_weights_from_the_global_generator() -> None:
     assert isinstance(W, npnn.Variable) and W.value.dtype == np.float64
 
 
-def test_dense_backward_sets_mean_batch_gradients_and_returns_the_input_gradient(
-        rng: np.random.Generator) -> None:
+def test_dense_backward_sets_mean_batch_gradients_and_returns_the_input_gradient(rng: np.random.Generator) -> None:
     layer = npnn.Dense(5, 3)
     x = rng.standard_normal((7, 5))
     grad = rng.standard_normal((7, 3))
@@ -69,8 +72,7 @@ def test_elu_and_softmax_cross_entropy_follow_the_course_formulas(rng: np.random
     assert elu.alpha == 0.9
     np.testing.assert_allclose(elu.forward(x), np.where(x > 0, x, 0.9 * (np.exp(x) - 1)), rtol=1e-14)
     # backproplab writes e^x alpha as f(x) + alpha, (e^x - 1) alpha + alpha: equal to rounding
-    np.testing.assert_allclose(elu.backward(grad), np.where(x > 0, 1, 0.9 * np.exp(x)) * grad, rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(elu.backward(grad), np.where(x > 0, 1, 0.9 * np.exp(x)) * grad, rtol=1e-12, atol=1e-15)
 
     sce = npnn.SoftmaxCrossEntropy()
     labels = np.eye(4)[rng.integers(0, 4, 6)]
@@ -82,8 +84,9 @@ def test_elu_and_softmax_cross_entropy_follow_the_course_formulas(rng: np.random
 
 def test_network_gradients_equal_numerical_gradients_of_the_mean_loss(rng: np.random.Generator) -> None:
     np.random.seed(1)
-    model = npnn.Sequential([npnn.Dense(4, 5), npnn.ELU(0.9), npnn.Dense(5, 3)], npnn.SoftmaxCrossEntropy(),
-                            npnn.SGD(0.1))
+    model = npnn.Sequential(
+        [npnn.Dense(4, 5), npnn.ELU(0.9), npnn.Dense(5, 3)], npnn.SoftmaxCrossEntropy(), npnn.SGD(0.1)
+    )
     X = rng.standard_normal((6, 4))
     Y = np.eye(3)[rng.integers(0, 3, 6)]
 
@@ -207,9 +210,19 @@ def train_both(data: Dataset, batch_size: int, make: Any, epochs: int = 2) -> tu
     for _ in range(epochs):
         model.train(batches)
         order = batches.indices.reshape(-1)  # this epoch's batches, in order
-        fit(library, nn.SoftmaxCrossEntropy(), opt, (data.X[order], data.y[order]), epochs=1,
-            batch_size=batch_size, shuffle=False, engine="numpy", eval_train=False,
-            callbacks=[TerminateOnDivergence(factor=None)], verbose=0)
+        fit(
+            library,
+            nn.SoftmaxCrossEntropy(),
+            opt,
+            (data.X[order], data.y[order]),
+            epochs=1,
+            batch_size=batch_size,
+            shuffle=False,
+            engine="numpy",
+            eval_train=False,
+            callbacks=[TerminateOnDivergence(factor=None)],
+            verbose=0,
+        )
     return model, library
 
 

@@ -32,8 +32,9 @@ def cifar(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, dict[str, np.
         write_batch(root / name, data, [int(v) for v in labels], name.encode())
         arrays[name] = data
         arrays[name + "_labels"] = labels
-    (root / "batches.meta").write_bytes(py2_pickle({b"num_cases_per_batch": PER_BATCH, b"label_names": LABEL_NAMES,
-                                                    b"num_vis": 3072}))
+    (root / "batches.meta").write_bytes(
+        py2_pickle({b"num_cases_per_batch": PER_BATCH, b"label_names": LABEL_NAMES, b"num_vis": 3072})
+    )
     return root, arrays
 
 
@@ -109,15 +110,22 @@ def test_corrupt_meta_file(cifar) -> None:
         load_raw("cifar10", root=root)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ({b"data": np.zeros((3, 3000), np.uint8), b"labels": [0, 1, 2]},
-     r"'data' must be uint8 of shape \(N, 3072\); got uint8 \(3, 3000\)"),
-    ({b"data": np.zeros((3, 3072), np.float32), b"labels": [0, 1, 2]},
-     r"'data' must be uint8 of shape \(N, 3072\); got float32"),
-    ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}, "3 images but 2 labels"),
-    ({b"data": np.zeros((3, 3072), np.uint8)}, "batch lacks 'data' or 'labels'"),
-    ([np.zeros((3, 3072), np.uint8), [0, 1, 2]], "expected a pickled dict with 'data' and 'labels'; got list"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            {b"data": np.zeros((3, 3000), np.uint8), b"labels": [0, 1, 2]},
+            r"'data' must be uint8 of shape \(N, 3072\); got uint8 \(3, 3000\)",
+        ),
+        (
+            {b"data": np.zeros((3, 3072), np.float32), b"labels": [0, 1, 2]},
+            r"'data' must be uint8 of shape \(N, 3072\); got float32",
+        ),
+        ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}, "3 images but 2 labels"),
+        ({b"data": np.zeros((3, 3072), np.uint8)}, "batch lacks 'data' or 'labels'"),
+        ([np.zeros((3, 3072), np.uint8), [0, 1, 2]], "expected a pickled dict with 'data' and 'labels'; got list"),
+    ],
+)
 def test_malformed_batches_name_the_file(cifar, content: object, message: str) -> None:
     root, _ = cifar
     target = root / "data_batch_2"
@@ -137,8 +145,12 @@ def test_truncated_batch(cifar) -> None:
 def test_label_out_of_range(cifar, rng: np.random.Generator) -> None:
     root, _ = cifar
     write_batch(root / "data_batch_5", rng.integers(0, 256, (2, 3072), dtype=np.uint8), [3, 10])
-    with pytest.raises(DatasetError, match=re.escape(f"{root / 'data_batch_5'}: labels must be in [0, 9]; "
-                                                     "found 10 at row 1 (the dataset has 10 classes)")):
+    with pytest.raises(
+        DatasetError,
+        match=re.escape(
+            f"{root / 'data_batch_5'}: labels must be in [0, 9]; found 10 at row 1 (the dataset has 10 classes)"
+        ),
+    ):
         load_raw("cifar10", root=root)
 
 

@@ -80,8 +80,11 @@ def test_truncated_idx_data_inside_intact_gzip(idx_dir: Path) -> None:
     target = idx_dir / "t10k-images-idx3-ubyte.gz"
     content = gzip.decompress(TEST_IMAGES.read_bytes())
     target.write_bytes(gzip.compress(content[:-784], compresslevel=1))  # one image short
-    with raises_naming(target, r"IDX data truncated: header says shape \(10000, 28, 28\) \(7840000 bytes\), "
-                               r"file holds 7839216 bytes"):
+    with raises_naming(
+        target,
+        r"IDX data truncated: header says shape \(10000, 28, 28\) \(7840000 bytes\), "
+        r"file holds 7839216 bytes",
+    ):
         load_raw("fashion-mnist", root=idx_dir)
 
 
@@ -148,8 +151,9 @@ def test_label_out_of_range(idx_dir: Path) -> None:
 
 def test_missing_file_lists_the_expected_names(idx_dir: Path) -> None:
     (idx_dir / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DatasetError, match=re.escape(str(idx_dir)) + ".*expected the four IDX files.*"
-                                           "t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(
+        DatasetError, match=re.escape(str(idx_dir)) + ".*expected the four IDX files.*t10k-labels-idx1-ubyte.gz"
+    ):
         load_raw("fashion-mnist", root=idx_dir)
 
 
@@ -163,8 +167,9 @@ def test_uncompressed_and_dot_spelled_files_load(tmp_path: Path, fashion_test: D
     np.testing.assert_array_equal(test.X, fashion_test.X)
 
 
-def test_environment_variable_overrides_the_default_root(idx_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         fashion_train: Dataset) -> None:
+def test_environment_variable_overrides_the_default_root(
+    idx_dir: Path, monkeypatch: pytest.MonkeyPatch, fashion_train: Dataset
+) -> None:
     # fashion_train has already loaded (and cached) the default directory in this process
     monkeypatch.setenv("BACKPROPLAB_FASHION_MNIST", str(idx_dir))
     raw = load_raw("fashion-mnist")

@@ -13,8 +13,18 @@ from backproplab.data import Dataset, load_raw, load_splits, train_validation_in
 from backproplab.data.locations import FASHION_MNIST_DEFAULT
 from backproplab.errors import ConfigError, DatasetError
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def read_idx_by_hand(path: Path) -> np.ndarray:
@@ -22,8 +32,8 @@ def read_idx_by_hand(path: Path) -> np.ndarray:
     data = gzip.decompress(path.read_bytes())
     assert data[:3] == b"\x00\x00\x08"
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data[4 + 4 * ndim:], dtype=np.uint8).reshape(shape)
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data[4 + 4 * ndim :], dtype=np.uint8).reshape(shape)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +100,7 @@ def test_standardize_uses_training_statistics_only(raw) -> None:
     mean = train_unit[mask].mean(axis=0)
     std = train_unit[mask].std(axis=0)
     assert std.min() > 1e-8  # no constant pixel in Fashion-MNIST's training images
-    for name, rows in (("train", train_unit[mask]), ("validation", train_unit[~mask]),
-                       ("test", raw.test_X / 255.0)):
+    for name, rows in (("train", train_unit[mask]), ("validation", train_unit[~mask]), ("test", raw.test_X / 255.0)):
         np.testing.assert_allclose(splits[name].X[::7], (rows[::7] - mean) / std, rtol=1e-5, atol=1e-4)
     X = splits["train"].X.astype(np.float64)
     np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-5)
@@ -118,8 +127,9 @@ def test_missing_directory_says_how_to_install(tmp_path: Path) -> None:
         load_raw("fashion-mnist", root=tmp_path / "nowhere")
 
 
-def test_tests_skip_with_instructions_when_data_are_missing(load_or_skip: Callable[..., Dataset], tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tests_skip_with_instructions_when_data_are_missing(
+    load_or_skip: Callable[..., Dataset], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BACKPROPLAB_FASHION_MNIST", str(tmp_path / "not-installed"))
     with pytest.raises(pytest.skip.Exception, match=r"(?s)needs fashion-mnist.*not-installed.*bash scripts/test\.sh"):
         load_or_skip("fashion-mnist", split="test")

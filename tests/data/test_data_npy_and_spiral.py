@@ -22,8 +22,7 @@ def npy_dir(tmp_path: Path, fashion_train: Dataset, fashion_test: Dataset) -> Pa
     return root
 
 
-def test_course_layout_loads_like_the_idx_files(npy_dir: Path, fashion_train: Dataset,
-                                                fashion_test: Dataset) -> None:
+def test_course_layout_loads_like_the_idx_files(npy_dir: Path, fashion_train: Dataset, fashion_test: Dataset) -> None:
     splits = load_splits("npy", root=npy_dir, scale="centered")
     train, test = splits["train"], splits["test"]
     assert train.X.shape == (1000, 784) and train.X.dtype == np.float32 and train.y.dtype == np.int64
@@ -48,8 +47,7 @@ def test_float_images_in_unit_range_are_not_rescaled(tmp_path: Path, rng: np.ran
         np.save(tmp_path / f"{split}_labels.npy", rng.integers(0, 3, 20))
     raw = load_raw("npy", root=tmp_path)
     assert raw.pixel_max == 1.0 and raw.classes == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-    np.testing.assert_allclose(load_dataset("npy", root=tmp_path).X, np.load(tmp_path / "train_images.npy"),
-                               rtol=1e-6)
+    np.testing.assert_allclose(load_dataset("npy", root=tmp_path).X, np.load(tmp_path / "train_images.npy"), rtol=1e-6)
 
 
 def test_missing_ambiguous_and_unreadable_files(npy_dir: Path) -> None:

@@ -39,13 +39,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _start(args: list[str], tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=tmp_path)
+    return subprocess.Popen(
+        [*CLI, *args], env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+    )
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], env=_env(tmp_path), capture_output=True, text=True, cwd=tmp_path,
-                          timeout=WAIT)
+    return subprocess.run([*CLI, *args], env=_env(tmp_path), capture_output=True, text=True, cwd=tmp_path, timeout=WAIT)
 
 
 def _wait_for(condition: Any, proc: subprocess.Popen | None = None, seconds: float = WAIT) -> bool:
@@ -83,8 +83,11 @@ def _kill(proc: subprocess.Popen, sig: int) -> int | None:
         proc.wait(timeout=WAIT)
         proc.communicate(timeout=WAIT)  # EOF once every process holding its output (workers too) has ended
     except subprocess.TimeoutExpired:
-        alive = [(p.pid, " ".join(p.cmdline())[-80:]) for p in _alive([psutil.Process(proc.pid), *tree])
-                 if p.pid != proc.pid or proc.poll() is None]
+        alive = [
+            (p.pid, " ".join(p.cmdline())[-80:])
+            for p in _alive([psutil.Process(proc.pid), *tree])
+            if p.pid != proc.pid or proc.poll() is None
+        ]
         for p in _alive([*tree, psutil.Process(proc.pid)]):
             p.kill()
         pytest.fail(f"{sig!r} to {proc.args[1]}: still running after {WAIT} s: {alive}")
@@ -128,10 +131,13 @@ def _same_run(a: Path, b: Path) -> None:
 
 
 def _config(tmp_path: Path, name: str, training: dict[str, Any], model: dict[str, Any], limit: int) -> Path:
-    config = {"name": name,
-              "data": {"dataset": "fashion-mnist", "limit_train": limit, "limit_test": 300},
-              "model": {"hidden": [48], **model}, "optimizer": {"name": "sgd", "lr": 0.02, "momentum": 0.5},
-              "training": {"epochs": 5, **training}}
+    config = {
+        "name": name,
+        "data": {"dataset": "fashion-mnist", "limit_train": limit, "limit_test": 300},
+        "model": {"hidden": [48], **model},
+        "optimizer": {"name": "sgd", "lr": 0.02, "momentum": 0.5},
+        "training": {"epochs": 5, **training},
+    }
     path = tmp_path / f"{name}.toml"
     path.write_text(tomli_w.dumps(config))
     return path
@@ -196,10 +202,14 @@ def test_a_run_killed_again_and_again_resumes_to_the_uninterrupted_result(tmp_pa
 
 
 SWEEP = {
-    "kind": "sweep", "name": "faults",
-    "config": {"data": {"dataset": "fashion-mnist", "limit_train": 6000, "limit_test": 300},
-               "model": {"hidden": [32]}, "optimizer": {"name": "sgd", "momentum": 0.5},
-               "training": {"epochs": 3, "batch_size": 1, "shuffle": True, "engine": "numpy"}},
+    "kind": "sweep",
+    "name": "faults",
+    "config": {
+        "data": {"dataset": "fashion-mnist", "limit_train": 6000, "limit_test": 300},
+        "model": {"hidden": [32]},
+        "optimizer": {"name": "sgd", "momentum": 0.5},
+        "training": {"epochs": 3, "batch_size": 1, "shuffle": True, "engine": "numpy"},
+    },
     "search": {"space": {"optimizer.lr": [0.01, 0.03, 0.1, 0.3]}},
 }
 
@@ -210,8 +220,7 @@ def sweep_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("sweep-reference")
     path = tmp_path / "faults.toml"
     path.write_text(tomli_w.dumps(SWEEP))
-    reference = _run(["sweep", str(path), "--dir", "reference", "--executor", "serial", "--no-report", "-q"],
-                     tmp_path)
+    reference = _run(["sweep", str(path), "--dir", "reference", "--executor", "serial", "--no-report", "-q"], tmp_path)
     assert reference.returncode == 0, reference.stdout + reference.stderr
     return tmp_path / "reference"
 
@@ -230,7 +239,8 @@ def _same_sweep(reference: Path, sweep_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_trials(
-        tmp_path: Path, sweep_reference: Path) -> None:
+    tmp_path: Path, sweep_reference: Path
+) -> None:
     path = tmp_path / "faults.toml"
     path.write_text(tomli_w.dumps(SWEEP))
     rng = random.Random("sweep-faults")

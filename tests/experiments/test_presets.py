@@ -19,9 +19,22 @@ from cifar10_files import LABEL_NAMES, py2_pickle, write_batch
 RUN_PRESETS = [n for n in preset_names() if preset_kind(n) == "run"]
 SWEEP_PRESETS = [n for n in preset_names() if preset_kind(n) == "sweep"]
 CIFAR_PRESETS = [n for n in SWEEP_PRESETS if n.startswith("cifar10")]
-ISSUE_PRESETS = {"fashion-sgd", "fashion-batch5", "fashion-batch-size", "fashion-width", "toy-two-layer",
-                 "cifar10-two-layer", "cifar10-depth", "mnist-elu", "mnist-lr", "mnist-adam-vs-sgd",
-                 "mnist-two-hidden", "mnist-two-hidden-published", "mnist-l1", "fashion-softmax-regression"}
+ISSUE_PRESETS = {
+    "fashion-sgd",
+    "fashion-batch5",
+    "fashion-batch-size",
+    "fashion-width",
+    "toy-two-layer",
+    "cifar10-two-layer",
+    "cifar10-depth",
+    "mnist-elu",
+    "mnist-lr",
+    "mnist-adam-vs-sgd",
+    "mnist-two-hidden",
+    "mnist-two-hidden-published",
+    "mnist-l1",
+    "fashion-softmax-regression",
+}
 
 
 def test_every_study_of_the_issue_is_a_preset() -> None:
@@ -51,9 +64,18 @@ def test_every_sweep_preset_validates_and_has_a_small_quick_variant(name: str) -
 def test_flagship_preset_is_spec_a() -> None:
     c = load_preset("fashion-sgd")
     assert (c.data.dataset, c.model.hidden, c.model.activation, c.model.init) == (
-        "fashion-mnist", [256], "sigmoid", "glorot_uniform")
+        "fashion-mnist",
+        [256],
+        "sigmoid",
+        "glorot_uniform",
+    )
     assert (c.optimizer.name, c.optimizer.lr, c.training.batch_size, c.training.epochs, c.training.shuffle) == (
-        "sgd", 0.01, 1, 15, False)
+        "sgd",
+        0.01,
+        1,
+        15,
+        False,
+    )
     published = {(p.epoch, p.metric): p.value for p in c.published}
     assert published[(15, "test_acc")] == 0.8804 and published[(15, "test_loss")] == 0.3453
 
@@ -61,12 +83,18 @@ def test_flagship_preset_is_spec_a() -> None:
 def test_batch5_and_batch_size_presets_are_spec_a() -> None:
     c = load_preset("fashion-batch5")
     assert (c.model.hidden, c.optimizer.lr, c.training.batch_size, c.training.epochs, c.training.shuffle) == (
-        [256], 0.01, 5, 50, False)
+        [256],
+        0.01,
+        5,
+        50,
+        False,
+    )
     assert [(p.epoch, p.metric, p.value) for p in c.published] == [(50, "train_loss", 0.2331)]
     trials = expand_trials(load_any("fashion-batch-size"))
     assert [t.config.training.batch_size for t in trials] == [10, 50, 100]
     assert {(t.config.training.epochs, t.config.optimizer.lr, t.config.model.activation) for t in trials} == {
-        (50, 0.01, "sigmoid")}
+        (50, 0.01, "sigmoid")
+    }
     widths = [t.config.model.hidden for t in expand_trials(load_any("fashion-width"))]
     assert widths == [[8], [16], [32], [64], [128], [256], [512]]
 
@@ -74,7 +102,12 @@ def test_batch5_and_batch_size_presets_are_spec_a() -> None:
 def test_mnist_presets_are_spec_c_and_d() -> None:
     c = load_preset("mnist-elu")
     assert (c.data.dataset, c.data.validation_size, c.model.hidden, c.model.activation, c.model.elu_alpha) == (
-        "mnist", 10000, [256, 64], "elu", 0.9)
+        "mnist",
+        10000,
+        [256, 64],
+        "elu",
+        0.9,
+    )
     assert (c.optimizer.lr, c.training.batch_size, c.training.epochs) == (0.1, 32, 20)
     lrs = [t.config.optimizer.lr for t in expand_trials(load_any("mnist-lr"))]
     assert lrs == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
@@ -82,20 +115,46 @@ def test_mnist_presets_are_spec_c_and_d() -> None:
     assert adam and {(a.optimizer.beta1, a.optimizer.beta2, a.optimizer.eps) for a in adam} == {(0.9, 0.999, 1e-7)}
     two = load_any("mnist-two-hidden")
     assert two.selection.retrain and two.selection.metric == "val_acc"
-    points = {(tuple(t.config.model.hidden), t.config.model.dropout, t.config.regularization.l2,
-               t.config.optimizer.lr, t.config.training.batch_size, t.config.training.epochs, t.config.model.activation)
-              for t in expand_trials(two)}
+    points = {
+        (
+            tuple(t.config.model.hidden),
+            t.config.model.dropout,
+            t.config.regularization.l2,
+            t.config.optimizer.lr,
+            t.config.training.batch_size,
+            t.config.training.epochs,
+            t.config.model.activation,
+        )
+        for t in expand_trials(two)
+    }
     assert ((100, 100), 0.0, 0.0, 0.05, 16, 50, "sigmoid") in points  # the published configuration
-    assert {(p.metric, p.value, p.at_least) for p in two.published} == {("test_acc", 0.9813, False),
-                                                                        ("test_acc", 0.98, True)}
+    assert {(p.metric, p.value, p.at_least) for p in two.published} == {
+        ("test_acc", 0.9813, False),
+        ("test_acc", 0.98, True),
+    }
 
 
 def test_spec_d_published_point_adds_only_momentum_and_l1_crosses_rate_with_strength() -> None:
     c = load_preset("mnist-two-hidden-published")
-    assert (c.data.dataset, c.data.validation_size, c.data.limit_train, c.model.hidden, c.model.activation,
-            c.model.init, c.model.dropout) == ("mnist", 0, 0, [100, 100], "sigmoid", "glorot_uniform", 0.0)
-    assert (c.regularization.l1, c.regularization.l2, c.optimizer.name, c.optimizer.lr, c.optimizer.schedule,
-            c.training.batch_size, c.training.epochs, c.training.shuffle) == (0, 0, "sgd", 0.05, "none", 16, 50, True)
+    assert (
+        c.data.dataset,
+        c.data.validation_size,
+        c.data.limit_train,
+        c.model.hidden,
+        c.model.activation,
+        c.model.init,
+        c.model.dropout,
+    ) == ("mnist", 0, 0, [100, 100], "sigmoid", "glorot_uniform", 0.0)
+    assert (
+        c.regularization.l1,
+        c.regularization.l2,
+        c.optimizer.name,
+        c.optimizer.lr,
+        c.optimizer.schedule,
+        c.training.batch_size,
+        c.training.epochs,
+        c.training.shuffle,
+    ) == (0, 0, "sgd", 0.05, "none", 16, 50, True)
     assert (c.optimizer.momentum, c.optimizer.nesterov) == (0.9, False)  # the one change, named in the description
     assert "momentum 0.9" in c.description
     assert [(p.metric, p.value, p.at_least) for p in c.published] == [("test_acc", 0.9813, False)]
@@ -122,24 +181,43 @@ def test_softmax_regression_preset_is_spec_e() -> None:
 
 def test_cifar_presets_are_spec_b() -> None:
     sweep = load_any("cifar10-two-layer")
-    points = {(tuple(t.config.model.hidden), t.config.training.batch_size, t.config.optimizer.lr,
-               t.config.regularization.l2, t.config.model.dropout) for t in expand_trials(sweep)}
+    points = {
+        (
+            tuple(t.config.model.hidden),
+            t.config.training.batch_size,
+            t.config.optimizer.lr,
+            t.config.regularization.l2,
+            t.config.model.dropout,
+        )
+        for t in expand_trials(sweep)
+    }
     assert ((100,), 200, 1e-3, 0.25, 0.0) in points  # the published configuration
     c = expand_trials(sweep)[0].config
     assert (c.model.activation, c.model.init, c.model.init_std, c.optimizer.schedule) == (
-        "relu", "normal", 1e-4, "step")
+        "relu",
+        "normal",
+        1e-4,
+        "step",
+    )
     assert c.data.validation_size == 1000 and c.training.iterations == 4000 and c.training.epochs is None
     lengths = {t.params["training.iterations"]: t.config for t in expand_trials(load_any("cifar10-iterations"))}
     assert sorted(lengths) == [1000, 2000, 4000, 7000, 10000]  # SPEC B's training-length study
     for config in lengths.values():  # at the published point
-        assert (config.model.hidden, config.training.batch_size, config.optimizer.lr, config.regularization.l2,
-                config.model.dropout, config.training.epochs) == ([100], 200, 1e-3, 0.25, 0.0, None)
+        assert (
+            config.model.hidden,
+            config.training.batch_size,
+            config.optimizer.lr,
+            config.regularization.l2,
+            config.model.dropout,
+            config.training.epochs,
+        ) == ([100], 200, 1e-3, 0.25, 0.0, None)
     assert [(p.metric, p.value) for p in sweep.published] == [("test_acc", 0.538)]
     depths = sorted({len(t.config.model.hidden) + 1 for t in expand_trials(load_any("cifar10-depth"))})
     assert depths == [2, 3, 4, 5]  # Linear layers
 
 
 # ------------------------------------------------------------------------------------ quick runs, end to end
+
 
 @pytest.fixture(scope="module")
 def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -151,8 +229,9 @@ def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         labels = rng.integers(0, 10, size=12)
         data = rng.integers(0, 256, size=(12, 3072), dtype=np.uint8)
         write_batch(root / name, data, [int(v) for v in labels], name.encode())
-    (root / "batches.meta").write_bytes(py2_pickle({b"num_cases_per_batch": 12, b"label_names": LABEL_NAMES,
-                                                    b"num_vis": 3072}))
+    (root / "batches.meta").write_bytes(
+        py2_pickle({b"num_cases_per_batch": 12, b"label_names": LABEL_NAMES, b"num_vis": 3072})
+    )
     return root
 
 
@@ -172,8 +251,9 @@ def run_summary(runs: Path, name: str) -> dict:
 @pytest.mark.slow
 # fashion-sgd, mnist-elu, fashion-batch5 and toy-two-layer have their own tests
 @pytest.mark.needs_data("fashion-mnist", "mnist")
-@pytest.mark.parametrize("name", [n for n in RUN_PRESETS
-                                  if n not in ("fashion-sgd", "mnist-elu", "fashion-batch5", "toy-two-layer")])
+@pytest.mark.parametrize(
+    "name", [n for n in RUN_PRESETS if n not in ("fashion-sgd", "mnist-elu", "fashion-batch5", "toy-two-layer")]
+)
 def test_run_preset_quick(name: str, tmp_path: Path) -> None:
     run_quick(name, tmp_path)
     summary = run_summary(tmp_path, name)
@@ -217,8 +297,9 @@ def test_sweep_preset_quick(name: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_mnist_lr_quick_records_the_diverged_rate(tmp_path: Path) -> None:
     run_quick("mnist-lr", tmp_path)
-    trials = {t["params"]["optimizer.lr"]: t for t in
-              json.loads((tmp_path / "mnist-lr-sweep" / "trials.json").read_text())}
+    trials = {
+        t["params"]["optimizer.lr"]: t for t in json.loads((tmp_path / "mnist-lr-sweep" / "trials.json").read_text())
+    }
     # measured: lr 1.0 overflows within 2 epochs on 2000 images; lr 0.1 reaches val loss 0.47
     assert trials[1.0]["status"] == "diverged" and trials[0.1]["status"] == "ok"
     assert trials[0.1]["selection"] < 0.7
@@ -229,8 +310,9 @@ def test_mnist_lr_quick_records_the_diverged_rate(tmp_path: Path) -> None:
 def test_mnist_l1_quick_starts_from_the_l2_run(tmp_path: Path) -> None:
     run_quick("mnist-l1", tmp_path)
     l2 = run_summary(tmp_path, "mnist-l2")  # run first, as a quick run, because there was none
-    trials = {t["params"]["model.init_from"]: t for t in
-              json.loads((tmp_path / "mnist-l1-sweep" / "trials.json").read_text())}
+    trials = {
+        t["params"]["model.init_from"]: t for t in json.loads((tmp_path / "mnist-l1-sweep" / "trials.json").read_text())
+    }
     trial = json.loads((tmp_path / "mnist-l1-sweep" / trials["mnist-l2"]["run_dir"] / "summary.json").read_text())
     assert trial["init_from"] == str(Path(l2["run_dir"]).resolve() / "model.npz")
     # one epoch on 2000 images: measured val acc 0.25 from the L2 weights, 0.12 from a random start

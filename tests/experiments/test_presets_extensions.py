@@ -110,8 +110,18 @@ def test_pca_matches_an_eigendecomposition_of_the_covariance(rng: np.random.Gene
 
 @pytest.mark.needs_data("fashion-mnist")
 def test_pca_in_a_config_fits_on_train_and_projects_every_split() -> None:
-    config = parse_config({"data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 100,
-                                    "pca_variance": 0.8, "validation_size": 1000}, "training": {"eval": ["test"]}})
+    config = parse_config(
+        {
+            "data": {
+                "dataset": "fashion-mnist",
+                "limit_train": 500,
+                "limit_test": 100,
+                "pca_variance": 0.8,
+                "validation_size": 1000,
+            },
+            "training": {"eval": ["test"]},
+        }
+    )
     ds = build_experiment(config).datasets
     raw = load_splits("fashion-mnist", validation_size=1000, seed=0)
     train = raw["train"].X[:500].astype(np.float64)
@@ -144,9 +154,15 @@ def test_mean_scaling_subtracts_the_training_mean_image() -> None:
 
 
 def spiral_config(**model: object) -> object:
-    return parse_config({"name": "spiral-start", "data": {"dataset": "spiral"},
-                         "model": {"hidden": [8], "activation": "tanh", **model},
-                         "optimizer": {"lr": 0.5}, "training": {"epochs": 3, "batch_size": 30, "eval": ["test"]}})
+    return parse_config(
+        {
+            "name": "spiral-start",
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": [8], "activation": "tanh", **model},
+            "optimizer": {"lr": 0.5},
+            "training": {"epochs": 3, "batch_size": 30, "eval": ["test"]},
+        }
+    )
 
 
 def test_init_from_a_run_directory_loads_its_exact_weights(tmp_path: Path) -> None:
@@ -168,11 +184,20 @@ def test_init_from_a_run_directory_loads_its_exact_weights(tmp_path: Path) -> No
 
 
 def test_init_from_a_preset_runs_it_once_then_reuses_it(tmp_path: Path) -> None:
-    config = with_overrides(load_preset("toy-two-layer"), {"name": "toy-again", "check": {"gradient": False,
-                            "reference": "none"}, "model": {"init_from": "toy-two-layer"}})
+    config = with_overrides(
+        load_preset("toy-two-layer"),
+        {
+            "name": "toy-again",
+            "check": {"gradient": False, "reference": "none"},
+            "model": {"init_from": "toy-two-layer"},
+        },
+    )
     # a run never starts another one: without a run of the preset, run_experiment says what to do ...
-    with pytest.raises(ConfigError, match=r"init_from = 'toy-two-layer': no complete full run of that preset under "
-                                          r".*; run it first \(`backproplab run toy-two-layer`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"init_from = 'toy-two-layer': no complete full run of that preset under "
+        r".*; run it first \(`backproplab run toy-two-layer`",
+    ):
         run_experiment(config, runs_dir=tmp_path, verbose=0)
     assert not list(tmp_path.iterdir())
     # ... and the lab runs the preset first, once, before the run that needs it
@@ -193,10 +218,17 @@ def test_init_from_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model.init_from: 'no-such-thing' is neither"):
         run_experiment(spiral_config(init_from="no-such-thing"), runs_dir=tmp_path, verbose=0)
     run = run_experiment(spiral_config(), runs_dir=tmp_path, verbose=0)
-    wider = parse_config({**spiral_config().model_dump(mode="json", exclude_none=True),
-                          "model": {"hidden": [16], "activation": "tanh", "init_from": str(run.run_dir)}})
-    with pytest.raises(ConfigError, match=r"model.init_from: .* shapes \[\(2, 8\), \(8, 3\)\]; .* needs "
-                                          r"\[\(2, 16\), \(16, 3\)\]"):
+    wider = parse_config(
+        {
+            **spiral_config().model_dump(mode="json", exclude_none=True),
+            "model": {"hidden": [16], "activation": "tanh", "init_from": str(run.run_dir)},
+        }
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"model.init_from: .* shapes \[\(2, 8\), \(8, 3\)\]; .* needs "
+        r"\[\(2, 16\), \(16, 3\)\]",
+    ):
         build_experiment(wider)
     assert spiral_config(init_from="none").model.init_from is None
 
@@ -217,9 +249,15 @@ def test_no_hidden_layer_is_softmax_regression() -> None:
 
 
 def test_reported_test_loss_is_the_unregularised_cross_entropy(tmp_path: Path) -> None:
-    config = parse_config({"data": {"dataset": "spiral"}, "model": {"hidden": []},
-                           "regularization": {"l2": 0.5, "l2_convention": "half"}, "optimizer": {"lr": 0.1},
-                           "training": {"epochs": 3, "batch_size": 30, "eval": ["test"]}})
+    config = parse_config(
+        {
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": []},
+            "regularization": {"l2": 0.5, "l2_convention": "half"},
+            "optimizer": {"lr": 0.1},
+            "training": {"epochs": 3, "batch_size": 30, "eval": ["test"]},
+        }
+    )
     result = run_experiment(config, runs_dir=tmp_path, verbose=0)
     model = load_model(result.run_dir / "model.npz")
     test = result.experiment.datasets["test"]

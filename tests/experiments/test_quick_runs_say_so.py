@@ -24,22 +24,29 @@ def history(epochs: int) -> History:
     return h
 
 
-PUBLISHED = [PublishedValue(epoch=1, metric="test_acc", value=0.8315),
-             PublishedValue(epoch=5, metric="test_acc", value=0.8656),
-             PublishedValue(epoch=5, metric="test_loss", value=0.3813),
-             PublishedValue(epoch=0, metric="test_acc", value=0.97, at_least=True)]
+PUBLISHED = [
+    PublishedValue(epoch=1, metric="test_acc", value=0.8315),
+    PublishedValue(epoch=5, metric="test_acc", value=0.8656),
+    PublishedValue(epoch=5, metric="test_loss", value=0.3813),
+    PublishedValue(epoch=0, metric="test_acc", value=0.97, at_least=True),
+]
 
 
 def test_published_values_are_compared_only_where_the_run_got() -> None:
     rows = compare_published(PUBLISHED, history(2), {"test_acc": 0.52}, full_length=False)
     assert [(r["epoch"], r["metric"], r["reached"]) for r in rows] == [
-        (1, "test_acc", True), (5, "test_acc", False), (5, "test_loss", False), (0, "test_acc", False)]
+        (1, "test_acc", True),
+        (5, "test_acc", False),
+        (5, "test_loss", False),
+        (0, "test_acc", False),
+    ]
     assert rows[0]["this_run"] == 0.51 and rows[0]["difference"] == pytest.approx(0.51 - 0.8315)
     assert all(r["this_run"] is None and r["difference"] is None for r in rows[1:])
     text = format_published(rows)
     assert text.splitlines()[1].split() == ["test_acc", "1", "83.15%", "51.00%", "-32.15"]
-    assert text.splitlines()[-1] == ("not reached in this run: test_acc, test_loss at epoch 5; "
-                                     "test_acc (final, after the full run)")
+    assert text.splitlines()[-1] == (
+        "not reached in this run: test_acc, test_loss at epoch 5; test_acc (final, after the full run)"
+    )
     full = compare_published(PUBLISHED, history(5), {"test_acc": 0.98}, full_length=True)
     assert all(r["reached"] for r in full) and full[3]["this_run"] == 0.98
     assert "not reached" not in format_published(full)
@@ -47,8 +54,7 @@ def test_published_values_are_compared_only_where_the_run_got() -> None:
 
 @pytest.mark.needs_data("fashion-mnist")
 @pytest.mark.slow
-def test_a_quick_run_says_so_in_the_console_report_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+def test_a_quick_run_says_so_in_the_console_report_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     titles: list[str] = []
     original = run_report.plot_curves
     monkeypatch.setattr(run_report, "plot_curves", lambda *a, **k: titles.append(k["title"]) or original(*a, **k))
@@ -69,8 +75,10 @@ def test_a_quick_run_says_so_in_the_console_report_and_plots(tmp_path: Path, mon
     published = html.split("<h2>Published vs this run</h2>")[1].split("<h2>")[0]
     assert published == '<p class="muted">Not reached in this run: train_loss at epoch 50.</p>'
     assert '>variant</td><td class="">quick (--quick)</td>' in html
-    assert titles == ["fashion-batch5: loss per epoch (2 epochs, quick run)",
-                      "fashion-batch5: accuracy per epoch (2 epochs, quick run)"]
+    assert titles == [
+        "fashion-batch5: loss per epoch (2 epochs, quick run)",
+        "fashion-batch5: accuracy per epoch (2 epochs, quick run)",
+    ]
 
 
 def test_long_trial_messages_are_shortened_with_the_full_text_on_hover() -> None:

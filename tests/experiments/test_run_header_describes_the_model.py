@@ -15,9 +15,13 @@ def header(config_data: dict, tmp_path: Path) -> str:
 
 
 def test_softmax_regression_header_has_no_activation(tmp_path: Path) -> None:
-    data = {"name": "toy-softmax-regression", "data": {"dataset": "toy", "scale": "none"},
-            "model": {"hidden": [], "activation": "sigmoid"}, "optimizer": {"name": "sgd", "lr": 0.1},
-            "training": {"epochs": 1, "batch_size": 5}}
+    data = {
+        "name": "toy-softmax-regression",
+        "data": {"dataset": "toy", "scale": "none"},
+        "model": {"hidden": [], "activation": "sigmoid"},
+        "optimizer": {"name": "sgd", "lr": 0.1},
+        "training": {"epochs": 1, "batch_size": 5},
+    }
     assert "  model 4 -> 3, no hidden layer, init glorot_uniform, float32, numpy (cpu)\n" in header(data, tmp_path)
 
 

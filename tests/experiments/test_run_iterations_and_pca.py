@@ -23,10 +23,15 @@ ROWS, BATCH = 100, 7  # 15 steps per epoch, the last one of 2 rows
 
 
 def _config(**training: Any) -> Any:
-    return parse_config({"name": "iters", "data": {"dataset": "fashion-mnist", "limit_train": ROWS, "limit_test": 50},
-                         "model": {"hidden": [16], "dropout": 0.1}, "optimizer": {"lr": 0.2},
-                         "training": {"batch_size": BATCH, "shuffle": True, "seed": 4, "engine": "numpy",
-                                      **training}})
+    return parse_config(
+        {
+            "name": "iters",
+            "data": {"dataset": "fashion-mnist", "limit_train": ROWS, "limit_test": 50},
+            "model": {"hidden": [16], "dropout": 0.1},
+            "optimizer": {"lr": 0.2},
+            "training": {"batch_size": BATCH, "shuffle": True, "seed": 4, "engine": "numpy", **training},
+        }
+    )
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
@@ -59,8 +64,9 @@ def test_loss_every_k_through_a_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("length", [{"iterations": 40}, {"epochs": 3}])
-def test_an_interrupted_run_resumes_to_the_same_loss_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            length: dict[str, int]) -> None:
+def test_an_interrupted_run_resumes_to_the_same_loss_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, length: dict[str, int]
+) -> None:
     """Stopped before step 6 of epoch 2 (inside an open window of k = 4), resumed from its checkpoint: the
     record, the epochs and the weights are those of the run that never stopped."""
     config = _config(loss_every=4, **length)
@@ -76,14 +82,18 @@ def test_an_interrupted_run_resumes_to_the_same_loss_record(tmp_path: Path, monk
     assert a.iterations == b.iterations and a.batch_losses == b.batch_losses
     assert b.iterations[-1] == length.get("iterations", 45)
     assert _records(resumed.run_dir) == _records(whole.run_dir)
-    for p, q in zip(RunDir(resumed.run_dir).read_model().parameters(), RunDir(whole.run_dir).read_model().parameters(),
-                    strict=True):
+    for p, q in zip(
+        RunDir(resumed.run_dir).read_model().parameters(), RunDir(whole.run_dir).read_model().parameters(), strict=True
+    ):
         assert np.array_equal(p.value, q.value)
 
 
 def test_epochs_and_iterations_replace_each_other_in_overrides() -> None:
-    with pytest.raises(ConfigError, match=r"training.epochs and training.iterations: give exactly one .* "
-                                          r"got epochs = 3 and iterations = 400"):
+    with pytest.raises(
+        ConfigError,
+        match=r"training.epochs and training.iterations: give exactly one .* "
+        r"got epochs = 3 and iterations = 400",
+    ):
         parse_config({"training": {"epochs": 3, "iterations": 400}})
     flagship = load_preset("fashion-sgd")
     by_steps = with_overrides(flagship, {"training": {"iterations": 400}})  # e.g. --set training.iterations=400
@@ -98,9 +108,14 @@ def test_epochs_and_iterations_replace_each_other_in_overrides() -> None:
 
 
 def test_pca_run_writes_the_ratios_and_the_cumulative_variance_plot(tmp_path: Path) -> None:
-    config = parse_config({"name": "pca", "data": {"dataset": "fashion-mnist", "limit_train": 300, "limit_test": 50,
-                                                   "pca_variance": 0.9},
-                           "model": {"hidden": [8]}, "training": {"epochs": 1, "batch_size": 30}})
+    config = parse_config(
+        {
+            "name": "pca",
+            "data": {"dataset": "fashion-mnist", "limit_train": 300, "limit_test": 50, "pca_variance": 0.9},
+            "model": {"hidden": [8]},
+            "training": {"epochs": 1, "batch_size": 30},
+        }
+    )
     result = run_experiment(config, runs_dir=tmp_path, verbose=0)
     run = RunDir(result.run_dir)
     curve = run.read_pca()
@@ -119,6 +134,9 @@ def test_pca_run_writes_the_ratios_and_the_cumulative_variance_plot(tmp_path: Pa
     html = write_run_report(run.path).read_text()
     assert run.has("pca_variance.png") and "cumulative explained variance against the number of" in html
     assert not run.has("weights.png")  # PCA features are not images
-    unprojected = run_experiment(config.model_copy(update={"data": config.data.model_copy(
-        update={"pca_variance": None})}), runs_dir=tmp_path / "plain", verbose=0)
+    unprojected = run_experiment(
+        config.model_copy(update={"data": config.data.model_copy(update={"pca_variance": None})}),
+        runs_dir=tmp_path / "plain",
+        verbose=0,
+    )
     assert not RunDir(unprojected.run_dir).has(RunDir.PCA)

@@ -52,9 +52,15 @@ def test_loaders_give_a_test_split_without_labels(course_dir: Path) -> None:
 
 
 def test_predictions_are_those_of_the_final_model_on_the_test_set(tmp_path: Path) -> None:
-    config = parse_config({"name": "pred", "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300},
-                           "model": {"hidden": [16]}, "optimizer": {"lr": 0.5},
-                           "training": {"epochs": 2, "batch_size": 20, "predict": True}})
+    config = parse_config(
+        {
+            "name": "pred",
+            "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300},
+            "model": {"hidden": [16]},
+            "optimizer": {"lr": 0.5},
+            "training": {"epochs": 2, "batch_size": 20, "predict": True},
+        }
+    )
     result = run_experiment(config, runs_dir=tmp_path, verbose=0)
     run = RunDir(result.run_dir)
     pred = run.read_predictions()
@@ -69,8 +75,25 @@ def test_predictions_are_those_of_the_final_model_on_the_test_set(tmp_path: Path
 
 
 def test_a_test_set_without_labels_end_to_end_through_the_cli(course_dir: Path, tmp_path: Path) -> None:
-    args = ["train", "--dataset", "npy", "--data-root", str(course_dir), "--hidden", "16", "--epochs", "2",
-            "--batch-size", "20", "--lr", "0.5", "--shuffle", "--predict", "--runs-dir", str(tmp_path)]
+    args = [
+        "train",
+        "--dataset",
+        "npy",
+        "--data-root",
+        str(course_dir),
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "20",
+        "--lr",
+        "0.5",
+        "--shuffle",
+        "--predict",
+        "--runs-dir",
+        str(tmp_path),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "test 200 without labels" in result.output and "Test Loss" not in result.output
@@ -93,9 +116,11 @@ def test_a_test_set_without_labels_end_to_end_through_the_cli(course_dir: Path, 
 
 def test_run_predict_on_a_preset_file(course_dir: Path, tmp_path: Path) -> None:
     preset = tmp_path / "course.toml"
-    preset.write_text('name = "course"\ndescription = "unlabelled test set"\n'
-                      f'[data]\ndataset = "npy"\nroot = "{course_dir}"\n'
-                      '[model]\nhidden = [8]\n[training]\nepochs = 1\nbatch_size = 50\n')
+    preset.write_text(
+        'name = "course"\ndescription = "unlabelled test set"\n'
+        f'[data]\ndataset = "npy"\nroot = "{course_dir}"\n'
+        "[model]\nhidden = [8]\n[training]\nepochs = 1\nbatch_size = 50\n"
+    )
     runs = tmp_path / "runs"
     result = CliRunner().invoke(main, ["run", str(preset), "--predict", "--runs-dir", str(runs), "-q"])
     assert result.exit_code == 0, result.output
@@ -106,8 +131,13 @@ def test_run_predict_on_a_preset_file(course_dir: Path, tmp_path: Path) -> None:
 
 
 def test_early_stopping_cannot_watch_a_split_without_labels(course_dir: Path, tmp_path: Path) -> None:
-    config = parse_config({"data": {"dataset": "npy", "root": str(course_dir)}, "model": {"hidden": [8]},
-                           "training": {"epochs": 2, "early_stopping": {"monitor": "test_loss"}}})
+    config = parse_config(
+        {
+            "data": {"dataset": "npy", "root": str(course_dir)},
+            "model": {"hidden": [8]},
+            "training": {"epochs": 2, "early_stopping": {"monitor": "test_loss"}},
+        }
+    )
     with pytest.raises(ConfigError, match="monitor = 'test_loss', but the test split has no labels"):
         run_experiment(config, runs_dir=tmp_path, verbose=0)
     assert list(tmp_path.iterdir()) == []  # refused before a run directory was made
@@ -121,8 +151,14 @@ def test_reading_predictions_of_a_run_without_them(tmp_path: Path) -> None:
 
 
 def test_report_of_a_run_without_labels_is_rebuilt_from_its_directory(course_dir: Path, tmp_path: Path) -> None:
-    config = parse_config({"name": "rebuild", "data": {"dataset": "npy", "root": str(course_dir)},
-                           "model": {"hidden": [8]}, "training": {"epochs": 1, "batch_size": 50, "predict": True}})
+    config = parse_config(
+        {
+            "name": "rebuild",
+            "data": {"dataset": "npy", "root": str(course_dir)},
+            "model": {"hidden": [8]},
+            "training": {"epochs": 1, "batch_size": 50, "predict": True},
+        }
+    )
     result: Any = run_experiment(config, runs_dir=tmp_path, verbose=0)
     html = write_run_report(result.run_dir).read_text()
     assert "test (predicted, not scored)" in html
@@ -135,9 +171,15 @@ def test_fit_says_a_set_without_labels_cannot_be_scored(course_dir: Path) -> Non
     test = load_dataset("npy", split="test", root=course_dir)
     model = bp.nn.mlp([784, 8, 10], "sigmoid", seed=0)
     with pytest.raises(ValueError, match="eval set 'test' has no labels, so it cannot be scored; predict it"):
-        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), bp.optim.SGD(model.parameters(), lr=0.1), train, epochs=1,
-               eval_sets={"test": test}, verbose=0)
+        bp.fit(
+            model,
+            bp.nn.SoftmaxCrossEntropy(),
+            bp.optim.SGD(model.parameters(), lr=0.1),
+            train,
+            epochs=1,
+            eval_sets={"test": test},
+            verbose=0,
+        )
     with pytest.raises(ValueError, match="fit needs training features and labels"):
-        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), bp.optim.SGD(model.parameters(), lr=0.1), test, epochs=1,
-               verbose=0)
+        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), bp.optim.SGD(model.parameters(), lr=0.1), test, epochs=1, verbose=0)
     assert predict(model, test).shape == (200,)  # a Dataset without labels predicts as X alone would

@@ -24,18 +24,23 @@ distributed = pytest.importorskip("distributed", reason="the dask extra (in the 
 # change the rounding); 500 training rows, 2 epochs, 2 learning rates x 2 seeds = 4 trials.
 SWEEP = {
     "name": "fashion-tiny",
-    "config": {"data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 200},
-               "model": {"hidden": [32], "activation": "relu", "init": "he_uniform"},
-               "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
-               "training": {"epochs": 2, "batch_size": 20, "shuffle": True, "eval": ["test"]}},
+    "config": {
+        "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 200},
+        "model": {"hidden": [32], "activation": "relu", "init": "he_uniform"},
+        "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+        "training": {"epochs": 2, "batch_size": 20, "shuffle": True, "eval": ["test"]},
+    },
     "search": {"space": {"optimizer.lr": [0.01, 0.05]}},
     "selection": {"metric": "test_loss", "seeds": [0, 1]},
 }
 
 
 SPIRAL_SWEEP = {
-    "config": {"data": {"dataset": "spiral", "scale": "none"}, "model": {"hidden": [16], "activation": "relu"},
-               "training": {"epochs": 3, "batch_size": 30, "shuffle": True}},
+    "config": {
+        "data": {"dataset": "spiral", "scale": "none"},
+        "model": {"hidden": [16], "activation": "relu"},
+        "training": {"epochs": 3, "batch_size": 30, "shuffle": True},
+    },
     "search": {"space": {"optimizer.lr": [0.01, 0.1]}},
     "selection": {"seeds": [0, 1]},
 }
@@ -53,18 +58,29 @@ def weights(run_dir: Path) -> list[np.ndarray]:
 def test_dask_cluster_process_pool_and_serial_give_identical_trials(tmp_path, fashion_small):
     sweep = parse_sweep(SWEEP)
     pool = run_sweep(sweep, sweep_dir=tmp_path / "pool", executor="process", workers=2)
-    with distributed.LocalCluster(host="127.0.0.1", processes=True, n_workers=2, threads_per_worker=1,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        host="127.0.0.1", processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         with distributed.Client(cluster) as client:
-            dask = run_sweep(sweep, sweep_dir=tmp_path / "dask", executor="dask",
-                             address=cluster.scheduler_address)
+            dask = run_sweep(sweep, sweep_dir=tmp_path / "dask", executor="dask", address=cluster.scheduler_address)
             # and through the command line, as docs/sweeps.md tells
             path = tmp_path / "fashion-tiny.toml"
             path.write_text(tomli_w.dumps({"kind": "sweep", **SWEEP}))
-            out = CliRunner().invoke(main, ["sweep", str(path), "--executor", "dask", "--address",
-                                            cluster.scheduler_address, "--dir", str(tmp_path / "cli"),
-                                            "--no-report"])
+            out = CliRunner().invoke(
+                main,
+                [
+                    "sweep",
+                    str(path),
+                    "--executor",
+                    "dask",
+                    "--address",
+                    cluster.scheduler_address,
+                    "--dir",
+                    str(tmp_path / "cli"),
+                    "--no-report",
+                ],
+            )
             assert out.exit_code == 0, out.output
             assert "on the dask executor" in out.output and "4 ok, 0 diverged, 0 failed" in out.output
             # the trials really ran in the cluster's worker processes
@@ -83,8 +99,9 @@ def test_dask_cluster_process_pool_and_serial_give_identical_trials(tmp_path, fa
         assert [t["selection"] for t in other] == [t["selection"] for t in reference], name
         assert runs[name].summary["best"] == pool.summary["best"]
         for t in reference:
-            for a, b in zip(weights(tmp_path / "pool" / t["run_dir"]), weights(tmp_path / name / t["run_dir"]),
-                            strict=True):
+            for a, b in zip(
+                weights(tmp_path / "pool" / t["run_dir"]), weights(tmp_path / name / t["run_dir"]), strict=True
+            ):
                 np.testing.assert_array_equal(a, b)
     assert len(worker_pids) == 2
 
@@ -93,11 +110,15 @@ def test_executor_options_are_checked(monkeypatch):
     monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ConfigError, match="executor: expected one of"), open_executor("threads"):
         pass
-    with pytest.raises(ConfigError, match="--address is for the dask and ray executors"), \
-            open_executor("process", address="tcp://127.0.0.1:1"):
+    with (
+        pytest.raises(ConfigError, match="--address is for the dask and ray executors"),
+        open_executor("process", address="tcp://127.0.0.1:1"),
+    ):
         pass
-    with pytest.raises(ConfigError, match="could not reach the Dask scheduler at tcp://127.0.0.1:9"), \
-            open_executor("dask", address="tcp://127.0.0.1:9"):
+    with (
+        pytest.raises(ConfigError, match="could not reach the Dask scheduler at tcp://127.0.0.1:9"),
+        open_executor("dask", address="tcp://127.0.0.1:9"),
+    ):
         pass
 
 

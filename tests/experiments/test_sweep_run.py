@@ -24,16 +24,24 @@ from backproplab.experiments.sweep import (
 )
 from backproplab.rundir import RunDirError
 
-SPIRAL = {"data": {"dataset": "spiral", "scale": "none", "validation_size": 60},
-          "model": {"hidden": [16], "activation": "relu", "init": "he_uniform", "dtype": "float64"},
-          "optimizer": {"name": "adam", "lr": 0.01},
-          "training": {"epochs": 4, "batch_size": 30, "shuffle": True, "eval": ["validation"]}}
+SPIRAL = {
+    "data": {"dataset": "spiral", "scale": "none", "validation_size": 60},
+    "model": {"hidden": [16], "activation": "relu", "init": "he_uniform", "dtype": "float64"},
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "training": {"epochs": 4, "batch_size": 30, "shuffle": True, "eval": ["validation"]},
+}
 
 
 def spiral_sweep(space=None, **extra):
-    return parse_sweep({"name": "spiral", "config": extra.pop("config", SPIRAL),
-                        "search": {"space": space or {"optimizer.lr": [0.003, 0.03]}},
-                        "selection": {"metric": "val_loss", **extra.pop("selection", {})}, **extra})
+    return parse_sweep(
+        {
+            "name": "spiral",
+            "config": extra.pop("config", SPIRAL),
+            "search": {"space": space or {"optimizer.lr": [0.003, 0.03]}},
+            "selection": {"metric": "val_loss", **extra.pop("selection", {})},
+            **extra,
+        }
+    )
 
 
 def read(path: Path):
@@ -48,8 +56,7 @@ def test_serial_sweep_writes_the_contract_layout_and_trials_match_plain_runs(tmp
         assert (d / name).is_file(), name
     trials = read(d / "trials.json")
     assert [t["trial"] for t in trials] == ["t000", "t001", "t002", "t003"]
-    assert [(t["params"]["optimizer.lr"], t["seed"]) for t in trials] == [(0.003, 0), (0.003, 1), (0.03, 0),
-                                                                          (0.03, 1)]
+    assert [(t["params"]["optimizer.lr"], t["seed"]) for t in trials] == [(0.003, 0), (0.003, 1), (0.03, 0), (0.03, 1)]
     for t in trials:
         run_dir = d / t["run_dir"]
         summary = read(run_dir / "summary.json")
@@ -94,11 +101,13 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
     assert second.summary["best"] == first.summary["best"]
     # nothing left to run: no executor is started (this scheduler address does not exist), and a new
     # description does not make it another sweep
-    third = run_sweep(sweep.model_copy(update={"description": "renamed"}), sweep_dir=d, executor="dask",
-                      address="tcp://127.0.0.1:9")
+    third = run_sweep(
+        sweep.model_copy(update={"description": "renamed"}), sweep_dir=d, executor="dask", address="tcp://127.0.0.1:9"
+    )
     assert [t["final"] for t in third.trials] == [t["final"] for t in first.trials]
-    other = spiral_sweep({"optimizer.lr": [0.003, 0.01, 0.03]},
-                         config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}})
+    other = spiral_sweep(
+        {"optimizer.lr": [0.003, 0.01, 0.03]}, config={**SPIRAL, "training": {**SPIRAL["training"], "epochs": 5}}
+    )
     with pytest.raises(SweepDirError) as info:
         run_sweep(other, sweep_dir=d, executor="serial")
     assert "config.training.epochs: 4 -> 5" in str(info.value) and "--sweep-dir" in str(info.value)
@@ -112,8 +121,11 @@ def test_resume_reruns_only_unfinished_trials_and_refuses_another_sweep(tmp_path
 
 
 def test_failed_and_diverged_trials_are_recorded_and_the_rest_continue(tmp_path):
-    config = {**SPIRAL, "data": {**SPIRAL["data"], "root": str(tmp_path / "missing")},
-              "optimizer": {"name": "sgd", "lr": 0.1}}
+    config = {
+        **SPIRAL,
+        "data": {**SPIRAL["data"], "root": str(tmp_path / "missing")},
+        "optimizer": {"name": "sgd", "lr": 0.1},
+    }
     sweep = spiral_sweep({"data.dataset": ["npy", "spiral"], "optimizer.lr": [0.1, 1e6]}, config=config)
     result = run_sweep(sweep, sweep_dir=tmp_path / "sw", executor="process", workers=2)
     by_id = {t["trial"]: t for t in read(result.sweep_dir / "trials.json")}
@@ -134,18 +146,25 @@ def test_failed_and_diverged_trials_are_recorded_and_the_rest_continue(tmp_path)
 
 
 def test_no_best_when_every_trial_diverges(tmp_path):
-    sweep = spiral_sweep({"optimizer.lr": [1e6]}, config={**SPIRAL, "optimizer": {"name": "sgd"}},
-                         selection={"retrain": True})
+    sweep = spiral_sweep(
+        {"optimizer.lr": [1e6]}, config={**SPIRAL, "optimizer": {"name": "sgd"}}, selection={"retrain": True}
+    )
     result = run_sweep(sweep, sweep_dir=tmp_path / "sw", executor="serial")
     assert result.best is None and result.summary["best"] is None and result.summary["retrain"] is None
     assert not (result.sweep_dir / "retrain").exists()
 
 
 def test_retrain_uses_all_training_rows_and_the_best_epoch_count(tmp_path):
-    config = {**SPIRAL, "training": {**SPIRAL["training"], "epochs": 30,
-                                     "early_stopping": {"monitor": "val_loss", "patience": 2}}}
-    sweep = spiral_sweep({"optimizer.lr": [0.3, 0.003]}, config=config,
-                         selection={"retrain": True}, published=[{"metric": "test_acc", "value": 0.9}])
+    config = {
+        **SPIRAL,
+        "training": {**SPIRAL["training"], "epochs": 30, "early_stopping": {"monitor": "val_loss", "patience": 2}},
+    }
+    sweep = spiral_sweep(
+        {"optimizer.lr": [0.3, 0.003]},
+        config=config,
+        selection={"retrain": True},
+        published=[{"metric": "test_acc", "value": 0.9}],
+    )
     result = run_sweep(sweep, sweep_dir=tmp_path / "sw", executor="serial")
     best = result.best
     assert best is not None and best["params"] == {"optimizer.lr": 0.3}
@@ -159,9 +178,18 @@ def test_retrain_uses_all_training_rows_and_the_best_epoch_count(tmp_path):
     assert rsummary["data"]["sizes"] == {"train": 300, "test": 300}  # 240 + 60 validation rows, all trained on
     summary = read(result.sweep_dir / "sweep_summary.json")
     assert summary["retrain"] == "retrain" and summary["final"] == rsummary["final"]
-    assert summary["published"] == [{"metric": "test_acc", "epoch": 0, "published": 0.9, "at_least": False,
-                                     "source": "", "reached": True, "this_run": rsummary["final"]["test_acc"],
-                                     "difference": rsummary["final"]["test_acc"] - 0.9}]
+    assert summary["published"] == [
+        {
+            "metric": "test_acc",
+            "epoch": 0,
+            "published": 0.9,
+            "at_least": False,
+            "source": "",
+            "reached": True,
+            "this_run": rsummary["final"]["test_acc"],
+            "difference": rsummary["final"]["test_acc"] - 0.9,
+        }
+    ]
     # the retrain is the plain run of retrain_config
     trial = expand_trials(sweep)[best["index"]]
     plain = run_experiment(retrain_config(trial, best, sweep), runs_dir=tmp_path / "plain", verbose=0)
@@ -201,8 +229,20 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(SWEEP_TOML)
     runner = CliRunner()
-    out = runner.invoke(main, ["sweep", str(path), "--executor", "serial", "--sweep-dir", str(tmp_path / "d"),
-                               "--set", "training.epochs=2", "--no-report"])
+    out = runner.invoke(
+        main,
+        [
+            "sweep",
+            str(path),
+            "--executor",
+            "serial",
+            "--sweep-dir",
+            str(tmp_path / "d"),
+            "--set",
+            "training.epochs=2",
+            "--no-report",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "Best: t00" in out.output and "test_acc" in out.output and "2 ok, 0 diverged, 0 failed" in out.output
     trials = read(tmp_path / "d" / "trials.json")
@@ -210,8 +250,20 @@ def test_cli_sweep_and_run_of_a_sweep_file(tmp_path):
     summary = read(tmp_path / "d" / "sweep_summary.json")
     assert summary["selection"]["mode"] == "max" and summary["executor"] == "serial"
     assert summary["best_selection"] == max(t["selection"] for t in trials)
-    out = runner.invoke(main, ["run", str(path), "--quick", "--runs-dir", str(tmp_path / "runs"), "-q",
-                               "--executor", "serial", "--no-report"])
+    out = runner.invoke(
+        main,
+        [
+            "run",
+            str(path),
+            "--quick",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "-q",
+            "--executor",
+            "serial",
+            "--no-report",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert [t["epochs_run"] for t in read(tmp_path / "runs" / "tiny-sweep" / "trials.json")] == [1, 1]
     out = runner.invoke(main, ["sweep", str(path), "--set", "search.space.optimizer.lrr=[0.1]"])
@@ -234,8 +286,21 @@ def test_sweep_presets_are_listed_with_their_kind_and_run_by_name(tmp_path, monk
     lines = sorted(out.output.splitlines())
     assert lines[0].split()[:2] == ["tiny-run", "run"] and "one spiral run" in lines[0]
     assert lines[1].split()[:2] == ["tiny-sweep-preset", "sweep"] and "tiny spiral sweep" in lines[1]
-    out = runner.invoke(main, ["run", "tiny-sweep-preset", "--quick", "--runs-dir", str(tmp_path / "runs"),
-                               "--executor", "serial", "--no-report", "--set", "selection.seeds=[5]"])
+    out = runner.invoke(
+        main,
+        [
+            "run",
+            "tiny-sweep-preset",
+            "--quick",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--executor",
+            "serial",
+            "--no-report",
+            "--set",
+            "selection.seeds=[5]",
+        ],
+    )
     assert out.exit_code == 0, out.output
     trials = read(tmp_path / "runs" / "tiny-sweep" / "trials.json")
     assert [(t["seed"], t["epochs_run"]) for t in trials] == [(5, 1), (5, 1)]

@@ -12,8 +12,10 @@ from backproplab.explain import affine, compose, compose_gradients
 
 
 def random_stack(rng: np.random.Generator, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    return [
+        (rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out))
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
 
 
 def output(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> float:
@@ -72,7 +74,7 @@ def test_single_layer_and_grad_output_for_vector_outputs() -> None:
     rng = np.random.default_rng(0)
     layers = random_stack(rng, [3, 1])
     x = rng.standard_normal(3)
-    (dW, db), = compose_gradients(layers, x, compose(layers, x))
+    ((dW, db),) = compose_gradients(layers, x, compose(layers, x))
     np.testing.assert_allclose(dW, x[None, :])
     np.testing.assert_allclose(db, [1.0])
     layers = random_stack(rng, [3, 4, 2])

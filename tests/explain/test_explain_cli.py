@@ -97,8 +97,13 @@ def test_plots_and_output_file(cli: CliRunner, tmp_path: Path) -> None:
         result = cli.invoke(main, ["explain", name, "--plots", str(tmp_path / "plots")])
         assert result.exit_code == 0, result.output
     pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
-    assert pngs == ["forest-sickness-AH.png", "forest-sickness-AS.png", "forest-sickness-SH.png",
-                    "id3-phone-usage.png", "knn-dimensionality.png"]
+    assert pngs == [
+        "forest-sickness-AH.png",
+        "forest-sickness-AS.png",
+        "forest-sickness-SH.png",
+        "id3-phone-usage.png",
+        "knn-dimensionality.png",
+    ]
     assert all((tmp_path / "plots" / p).read_bytes()[:8] == PNG for p in pngs)
     out = tmp_path / "hw.md"
     result = cli.invoke(main, ["explain", "hw-643", "--format", "markdown", "-o", str(out)])
@@ -107,8 +112,10 @@ def test_plots_and_output_file(cli: CliRunner, tmp_path: Path) -> None:
 
 def test_toml_file_through_the_cli(cli: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "tiny.toml"
-    path.write_text('sizes = [2, 1]\nlayout = "in_out"\nloss = "mse"\ninput = [1.0, 2.0]\ntarget = [1.0]\n'
-                    '[[layers]]\nactivation = "identity"\nweights = [[0.5], [0.25]]\nbias = [0.0]\n')
+    path.write_text(
+        'sizes = [2, 1]\nlayout = "in_out"\nloss = "mse"\ninput = [1.0, 2.0]\ntarget = [1.0]\n'
+        '[[layers]]\nactivation = "identity"\nweights = [[0.5], [0.25]]\nbias = [0.0]\n'
+    )
     result = cli.invoke(main, ["explain", str(path), "--lr", "0.1", "--format", "json"])
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)["values"]
@@ -147,8 +154,9 @@ def test_rendering_rules() -> None:
 
 def test_csv_table_through_the_cli(cli: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "play.csv"
-    path.write_text("Outlook,Wind,Play\nsunny,weak,no\nsunny,strong,no\nrain,weak,yes\nrain,strong,no\n"
-                    "overcast,weak,yes\n")
+    path.write_text(
+        "Outlook,Wind,Play\nsunny,weak,no\nsunny,strong,no\nrain,weak,yes\nrain,strong,no\novercast,weak,yes\n"
+    )
     result = cli.invoke(main, ["explain", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)["values"]
@@ -160,6 +168,7 @@ def test_csv_table_through_the_cli(cli: CliRunner, tmp_path: Path) -> None:
     assert values["root: split"] == "Outlook" and values["Outlook = rain: split"] == "Wind"
     other = cli.invoke(main, ["explain", str(path), "--target", "Wind", "--format", "json"])
     assert json.loads(other.output)["values"]["root: H(Wind)"] == pytest.approx(
-        -(0.6 * np.log2(0.6) + 0.4 * np.log2(0.4)), abs=1e-12)
+        -(0.6 * np.log2(0.6) + 0.4 * np.log2(0.4)), abs=1e-12
+    )
     bad = cli.invoke(main, ["explain", str(path), "--lr", "0.1"])
     assert_cli_error(bad, 2, "--lr: not used by CSV tables")

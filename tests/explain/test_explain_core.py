@@ -26,8 +26,13 @@ TORCH_ACT = {
     "softmax": lambda t: torch.softmax(t, dim=1),
 }
 OUR_ACT = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "elu": lambda: nn.ELU(0.9),
-    "leaky_relu": lambda: nn.LeakyReLU(0.1), "identity": None, "softmax": nn.Softmax,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": lambda: nn.ELU(0.9),
+    "leaky_relu": lambda: nn.LeakyReLU(0.1),
+    "identity": None,
+    "softmax": nn.Softmax,
 }
 
 
@@ -100,9 +105,13 @@ CASES = [
 
 
 def make_loss(kind: str) -> nn.Loss:
-    return {"softmax_cross_entropy": nn.SoftmaxCrossEntropy, "cross_entropy": nn.CrossEntropy,
-            "binary_cross_entropy": nn.BinaryCrossEntropy, "mse": lambda: nn.MSE(half=True),
-            "mse_full": lambda: nn.MSE(half=False)}[kind]()
+    return {
+        "softmax_cross_entropy": nn.SoftmaxCrossEntropy,
+        "cross_entropy": nn.CrossEntropy,
+        "binary_cross_entropy": nn.BinaryCrossEntropy,
+        "mse": lambda: nn.MSE(half=True),
+        "mse_full": lambda: nn.MSE(half=False),
+    }[kind]()
 
 
 @pytest.mark.parametrize("batch", [1, 3])
@@ -139,13 +148,21 @@ def test_every_quantity_matches_torch_autograd(sizes, acts, loss_kind, target_ki
         np.testing.assert_array_equal(upper.input, lower.output)
         np.testing.assert_allclose(upper.grad_input, lower.grad_output, rtol=1e-12)
     # Loss after the update: the same batch through the updated weights, by autograd's forward.
-    after = torch_step([layer.new_weight for layer in steps.layers], [layer.new_bias for layer in steps.layers],
-                       acts, x, rows, loss_kind, None)["loss"]
+    after = torch_step(
+        [layer.new_weight for layer in steps.layers],
+        [layer.new_bias for layer in steps.layers],
+        acts,
+        x,
+        rows,
+        loss_kind,
+        None,
+    )["loss"]
     assert steps.loss_after_update == pytest.approx(after, rel=1e-12)
     # The prediction is the loss's link of the output, and the predicted class its argmax.
     out = torch.tensor(ref["act"][-1])
-    link = {"softmax_cross_entropy": lambda t: torch.softmax(t, 1),
-            "binary_cross_entropy": torch.sigmoid}.get(loss_kind, lambda t: t)
+    link = {"softmax_cross_entropy": lambda t: torch.softmax(t, 1), "binary_cross_entropy": torch.sigmoid}.get(
+        loss_kind, lambda t: t
+    )
     np.testing.assert_allclose(steps.prediction, link(out).numpy(), rtol=1e-12)
     np.testing.assert_array_equal(steps.predicted_class, np.argmax(link(out).numpy(), axis=1))
 
@@ -183,9 +200,30 @@ def test_steps_lists_by_role() -> None:
     assert [g.shape for g in steps.weight_grads] == [w.shape for w in ws]
     np.testing.assert_allclose(steps.updated_weights[0], ws[0] - 0.1 * steps.weight_grads[0])
     np.testing.assert_array_equal(steps.grad_input, steps.layers[0].grad_input)
-    assert set(steps.quantities()) >= {"x", "y", "W1", "b1", "z1", "a1", "z2", "y_hat", "L", "dL/dy_hat", "dL/dz2",
-                                       "dL/dW2", "dL/db2", "dL/da1", "dL/dz1", "dL/dW1", "dL/db1", "dL/dx", "W1'",
-                                       "b2'", "L after update", "predicted class"}
+    assert set(steps.quantities()) >= {
+        "x",
+        "y",
+        "W1",
+        "b1",
+        "z1",
+        "a1",
+        "z2",
+        "y_hat",
+        "L",
+        "dL/dy_hat",
+        "dL/dz2",
+        "dL/dW2",
+        "dL/db2",
+        "dL/da1",
+        "dL/dz1",
+        "dL/dW1",
+        "dL/db1",
+        "dL/dx",
+        "W1'",
+        "b2'",
+        "L after update",
+        "predicted class",
+    }
 
 
 def test_notation_renames_quantities() -> None:

@@ -40,8 +40,9 @@ def test_each_unit_goes_through_its_own_activation_like_torch(rng: np.random.Gen
     out = layer.forward(x, training=True)
     grad = layer.backward(g)
     tx = torch.tensor(x, requires_grad=True)
-    ref = torch.stack([torch.sigmoid(tx[:, 0]), torch.tanh(tx[:, 1]), torch.relu(tx[:, 2]),
-                       F.elu(tx[:, 3], alpha=0.9)], dim=1)
+    ref = torch.stack(
+        [torch.sigmoid(tx[:, 0]), torch.tanh(tx[:, 1]), torch.relu(tx[:, 2]), F.elu(tx[:, 3], alpha=0.9)], dim=1
+    )
     ref.backward(torch.tensor(g))
     np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-14, atol=1e-16)
     np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-13, atol=1e-16)
@@ -67,8 +68,13 @@ def test_per_unit_activation_rejects_bad_input() -> None:
     layer = nn.PerUnitActivation([nn.Sigmoid(), nn.Tanh()])
     with pytest.raises(ShapeError, match=r"has 2 units and expects input of shape \(N, 2\); got \(3, 4\)"):
         layer.forward(np.zeros((3, 4)))
-    reasons = fast.unsupported(nn.Sequential(nn.Dense(3, 2), layer), nn.SoftmaxCrossEntropy(),
-                               optim.SGD(layer.parameters() or nn.Dense(1, 1).parameters(), lr=0.1), [], 1)
+    reasons = fast.unsupported(
+        nn.Sequential(nn.Dense(3, 2), layer),
+        nn.SoftmaxCrossEntropy(),
+        optim.SGD(layer.parameters() or nn.Dense(1, 1).parameters(), lr=0.1),
+        [],
+        1,
+    )
     assert "layer 1 is PerUnitActivation (supported: Dense and elementwise activations)" in reasons
     layer.forward(np.zeros((3, 2)), training=False)
     with pytest.raises(RuntimeError, match=r"PerUnitActivation.backward\(\) needs the cache of a training-mode"):
@@ -93,8 +99,19 @@ def torch_step(cost: str, lr: float) -> dict[str, torch.Tensor]:
     else:
         c = 0.5 * ((torch.sigmoid(net_o) - t) ** 2).sum()
     c.backward()
-    return {"C": c, "net_h": net_h, "out_h": out_h, "delta_h": net_h.grad, "delta_o": net_o.grad, "dW1": w1.grad,
-            "db1": b1.grad, "dW2": w2.grad, "db2": b2.grad, "W1'": w1 - lr * w1.grad, "W2'": w2 - lr * w2.grad}
+    return {
+        "C": c,
+        "net_h": net_h,
+        "out_h": out_h,
+        "delta_h": net_h.grad,
+        "delta_o": net_o.grad,
+        "dW1": w1.grad,
+        "db1": b1.grad,
+        "dW2": w2.grad,
+        "db2": b2.grad,
+        "W1'": w1 - lr * w1.grad,
+        "W2'": w2 - lr * w2.grad,
+    }
 
 
 def close(ours: object, theirs: torch.Tensor) -> None:
@@ -126,10 +143,12 @@ def test_mazur_222_f_deltas_follow_the_hand_formulas() -> None:
     net_h1 = 0.15 * 0.05 + 0.20 * 0.10 + 0.35
     net_h2 = 0.25 * 0.05 + 0.30 * 0.10 + 0.35
     out_h1, out_h2 = 1 / (1 + math.exp(-net_h1)), math.tanh(net_h2)
-    out_o = [1 / (1 + math.exp(-(0.40 * out_h1 + 0.45 * out_h2 + 0.60))),
-             1 / (1 + math.exp(-(0.50 * out_h1 + 0.55 * out_h2 + 0.60)))]
+    out_o = [
+        1 / (1 + math.exp(-(0.40 * out_h1 + 0.45 * out_h2 + 0.60))),
+        1 / (1 + math.exp(-(0.50 * out_h1 + 0.55 * out_h2 + 0.60))),
+    ]
     delta_o = [out_o[0] - 0.01, out_o[1] - 0.99]  # sigmoid + cross-entropy
-    f_prime = 1 - out_h2 ** 2
+    f_prime = 1 - out_h2**2
     delta_h2 = (0.45 * delta_o[0] + 0.55 * delta_o[1]) * f_prime
     delta_h1 = (0.40 * delta_o[0] + 0.50 * delta_o[1]) * out_h1 * (1 - out_h1)
     assert d["f'(net_h2)"] == pytest.approx(f_prime, rel=1e-14)
@@ -153,7 +172,8 @@ def test_the_choices_table_repeats_the_step_for_other_f() -> None:
     assert rows["relu"]["f'(net_h2)"] == rows["identity"]["f'(net_h2)"] == 1.0  # net_h2 > 0
     assert rows["relu"]["out_h2"] == pytest.approx(net_h2, rel=1e-15)
     assert rows["sigmoid"]["f'(net_h2)"] == pytest.approx(
-        rows["sigmoid"]["out_h2"] * (1 - rows["sigmoid"]["out_h2"]), rel=1e-14)
+        rows["sigmoid"]["out_h2"] * (1 - rows["sigmoid"]["out_h2"]), rel=1e-14
+    )
 
 
 def test_mazur_222_keeps_its_values() -> None:
@@ -197,14 +217,26 @@ def test_toml_per_unit_activations_give_the_built_in_values(tmp_path: Path) -> N
     assert "dL/da1 * [a1[1] * (1 - a1[1]), (1 - a1[2]^2)]" in ours.render()
 
 
-@pytest.mark.parametrize("hidden, message", [
-    ('["sigmoid", "tanh", "relu"]', r"layers\[0\].*\.activation: a list gives one activation per unit, so expected 2 "
-                                    r"names for 2 units; got 3"),
-    ('["sigmoid", "softmax"]', r"layers\[0\].*\.activation: a list gives each unit its own activation, each 'sigmoid'"
-                               r".* or 'identity'; got \['sigmoid', 'softmax'\]"),
-    ('"softplus"', r"layers\[0\].*\.activation: expected 'sigmoid', .* or 'softmax', or a list with one per unit; "
-                   r"got 'softplus'"),
-])
+@pytest.mark.parametrize(
+    "hidden, message",
+    [
+        (
+            '["sigmoid", "tanh", "relu"]',
+            r"layers\[0\].*\.activation: a list gives one activation per unit, so expected 2 "
+            r"names for 2 units; got 3",
+        ),
+        (
+            '["sigmoid", "softmax"]',
+            r"layers\[0\].*\.activation: a list gives each unit its own activation, each 'sigmoid'"
+            r".* or 'identity'; got \['sigmoid', 'softmax'\]",
+        ),
+        (
+            '"softplus"',
+            r"layers\[0\].*\.activation: expected 'sigmoid', .* or 'softmax', or a list with one per unit; "
+            r"got 'softplus'",
+        ),
+    ],
+)
 def test_toml_per_unit_errors_name_the_key_and_what_is_allowed(tmp_path: Path, hidden: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(TOML.format(hidden=hidden))

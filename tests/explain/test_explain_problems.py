@@ -41,9 +41,22 @@ def hw643_by_hand(lr: float) -> dict[str, np.ndarray]:
     g_z = BETA_STAR.T @ g_b
     g_a = g_z * z * (1 - z)
     g_alpha = np.outer(g_a, x)
-    return {"a": a, "z": z, "b": b, "y_hat": y_hat, "l": loss, "dl/db": g_b, "dl/dbeta": g_beta, "dl/dz": g_z,
-            "dl/da": g_a, "dl/dalpha": g_alpha, "alpha'": alpha - lr * g_alpha, "beta'": beta - lr * g_beta,
-            "alpha": alpha, "beta": beta}
+    return {
+        "a": a,
+        "z": z,
+        "b": b,
+        "y_hat": y_hat,
+        "l": loss,
+        "dl/db": g_b,
+        "dl/dbeta": g_beta,
+        "dl/dz": g_z,
+        "dl/da": g_a,
+        "dl/dalpha": g_alpha,
+        "alpha'": alpha - lr * g_alpha,
+        "beta'": beta - lr * g_beta,
+        "alpha": alpha,
+        "beta": beta,
+    }
 
 
 def test_hw643_every_value_matches_the_course_formulas() -> None:
@@ -104,11 +117,30 @@ def mazur_by_hand(cost: str, lr: float) -> dict[str, float]:
         d1, d2 = o1 - t1, o2 - t2
     dh1 = (d1 * w5 + d2 * w7) * h1 * (1 - h1)
     dh2 = (d1 * w6 + d2 * w8) * h2 * (1 - h2)
-    grads = {"w1": dh1 * i1, "w2": dh1 * i2, "w3": dh2 * i1, "w4": dh2 * i2,
-             "w5": d1 * h1, "w6": d1 * h2, "w7": d2 * h1, "w8": d2 * h2}
+    grads = {
+        "w1": dh1 * i1,
+        "w2": dh1 * i2,
+        "w3": dh2 * i1,
+        "w4": dh2 * i2,
+        "w5": d1 * h1,
+        "w6": d1 * h2,
+        "w7": d2 * h1,
+        "w8": d2 * h2,
+    }
     weights = {"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6, "w7": w7, "w8": w8}
-    out = {"loss": loss, "out_h1": h1, "out_h2": h2, "out_o1": o1, "out_o2": o2, "delta_o1": d1, "delta_o2": d2,
-           "delta_h1": dh1, "delta_h2": dh2, "shared_b1": dh1 + dh2, "shared_b2": d1 + d2}
+    out = {
+        "loss": loss,
+        "out_h1": h1,
+        "out_h2": h2,
+        "out_o1": o1,
+        "out_o2": o2,
+        "delta_o1": d1,
+        "delta_o2": d2,
+        "delta_h1": dh1,
+        "delta_h2": dh2,
+        "shared_b1": dh1 + dh2,
+        "shared_b2": d1 + d2,
+    }
     out.update({f"grad_{k}": v for k, v in grads.items()})
     out.update({f"new_{k}": weights[k] - lr * grads[k] for k in weights})
     return out

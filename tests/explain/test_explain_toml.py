@@ -53,9 +53,11 @@ def write(tmp_path: Path, text: str, name: str = "net.toml") -> Path:
 
 
 def torch_reference():
-    spec_w = [np.array([[0.1, -0.2, 0.3, 0.0], [0.5, 0.4, -0.1, 0.2], [-0.3, 0.1, 0.2, 0.6]]),
-              np.array([[0.3, -0.5], [0.2, 0.4], [-0.6, 0.1], [0.5, 0.5]]),
-              np.array([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]])]
+    spec_w = [
+        np.array([[0.1, -0.2, 0.3, 0.0], [0.5, 0.4, -0.1, 0.2], [-0.3, 0.1, 0.2, 0.6]]),
+        np.array([[0.3, -0.5], [0.2, 0.4], [-0.6, 0.1], [0.5, 0.5]]),
+        np.array([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]]),
+    ]
     spec_b = [np.array([0.1, 0.0, -0.1, 0.2]), np.array([0.05, 0.05]), np.array([0.0, 0.1, 0.2])]
     W = [torch.tensor(w, requires_grad=True) for w in spec_w]
     B = [torch.tensor(b, requires_grad=True) for b in spec_b]
@@ -145,15 +147,24 @@ weights = [[0.0, 1.0, -1.0], [0.5, 0.5, 0.5]]
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]", "weights = [[0.1, 0.2, 0.3], [0.0, -0.1, 0.5]]",
-         r"layers\[0\] \(the 1st \[\[layers\]\] table\)\.weights: expected shape \(2, 4\) = \(out, 1 \+ in\).*"
-         r"got \(2, 3\)"),
-        ('layout = "folded"', 'layout = "in_out"',
-         r"layers\[0\].*\.weights: expected shape \(3, 2\) = \(in, out\).*got \(2, 4\)"),
+        (
+            "weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]",
+            "weights = [[0.1, 0.2, 0.3], [0.0, -0.1, 0.5]]",
+            r"layers\[0\] \(the 1st \[\[layers\]\] table\)\.weights: expected shape \(2, 4\) = \(out, 1 \+ in\).*"
+            r"got \(2, 3\)",
+        ),
+        (
+            'layout = "folded"',
+            'layout = "in_out"',
+            r"layers\[0\].*\.weights: expected shape \(3, 2\) = \(in, out\).*got \(2, 4\)",
+        ),
         ('layout = "folded"', 'layout = "sideways"', "layout: expected 'folded' or 'in_out'; got 'sideways'"),
         ('activation = "identity"', 'activation = "swish"', r"layers\[1\].*activation: expected 'sigmoid'"),
-        ('activation = "identity"', 'activation = "softmax"', "applies the softmax itself.*set activation = "
-                                                                "'identity'"),
+        (
+            'activation = "identity"',
+            'activation = "softmax"',
+            "applies the softmax itself.*set activation = 'identity'",
+        ),
         ("input = [1.0, 0.5, -1.0]", "input = [1.0, 0.5]", r"input: expected 3 numbers per example \(sizes\[0\] = 3\)"),
         ("target = 1", "target = 2", r"target: class indices must be in 0..1"),
         ("target = 1", "target = [0.0, 1.0, 0.0]", r"target: expected a class index or target values of shape \(2,\)"),
@@ -162,8 +173,12 @@ weights = [[0.0, 1.0, -1.0], [0.5, 0.5, 0.5]]
         ('loss = "softmax_cross_entropy"\n', "", "loss: required key is missing"),
         ('loss = "softmax_cross_entropy"', 'loss = "hinge"', "loss: expected 'softmax_cross_entropy'"),
         ("target = 1", "target = 1\nlr = -0.1", "lr: Input should be greater than 0"),
-        ('activation = "sigmoid"', 'activation = "sigmoid"\nbias = [1.0, 2.0]', r"\.bias: not used with layout = "
-                                                                               "'folded'"),
+        (
+            'activation = "sigmoid"',
+            'activation = "sigmoid"\nbias = [1.0, 2.0]',
+            r"\.bias: not used with layout = "
+            "'folded'",
+        ),
     ],
 )
 def test_bad_files_name_the_key_and_the_expected_shape(tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -175,11 +190,14 @@ def test_bad_files_name_the_key_and_the_expected_shape(tmp_path: Path, old: str,
 
 def test_in_out_layout_needs_a_bias_of_the_right_size(tmp_path: Path) -> None:
     text = BASE.replace('layout = "folded"', 'layout = "in_out"').replace(
-        "weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]", "weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]")
+        "weights = [[0.1, 0.2, 0.3, 0.4], [0.0, -0.1, 0.5, 0.2]]", "weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]"
+    )
     with pytest.raises(ConfigError, match=r"layers\[0\].*\.bias: required with layout = 'in_out'"):
         load_problem(write(tmp_path, text))
-    text = text.replace("weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]",
-                        "weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]\nbias = [1.0, 2.0, 3.0]")
+    text = text.replace(
+        "weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]",
+        "weights = [[0.1, 0.2], [0.3, 0.4], [0.0, -0.1]]\nbias = [1.0, 2.0, 3.0]",
+    )
     with pytest.raises(ConfigError, match=r"\.bias: expected 2 numbers \(one per unit\) or one number; got 3"):
         load_problem(write(tmp_path, text))
 
@@ -195,7 +213,8 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 def test_batch_of_examples_with_class_indices(tmp_path: Path) -> None:
     text = BASE.replace("input = [1.0, 0.5, -1.0]", "input = [[1.0, 0.5, -1.0], [0.0, 0.2, 0.4]]").replace(
-        "target = 1", "target = [1, 0]")
+        "target = 1", "target = [1, 0]"
+    )
     values = build_from_file(write(tmp_path, text)).values()
     assert values["z1"].shape == (2, 2) and values["true class"].tolist() == [1, 0]
     single = []

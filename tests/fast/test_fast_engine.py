@@ -28,20 +28,26 @@ from cli_errors import assert_cli_error
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 TIMING = ("seconds", "train_seconds")
-ACTIVATIONS = [("sigmoid", {}), ("relu", {}), ("leaky_relu", {"slope": 0.1}), ("elu", {"alpha": 0.9}),
-               ("tanh", {}), ("identity", {})]
+ACTIVATIONS = [
+    ("sigmoid", {}),
+    ("relu", {}),
+    ("leaky_relu", {"slope": 0.1}),
+    ("elu", {"alpha": 0.9}),
+    ("tanh", {}),
+    ("identity", {}),
+]
 
 
-def both_engines(model: nn.Module, data: Any, *, loss: nn.Loss | None = None, opt: dict | None = None,
-                 **kwargs: Any) -> dict[str, tuple[nn.Module, History, SGD]]:
+def both_engines(
+    model: nn.Module, data: Any, *, loss: nn.Loss | None = None, opt: dict | None = None, **kwargs: Any
+) -> dict[str, tuple[nn.Module, History, SGD]]:
     """Train a copy of ``model`` with each engine (same weights, same settings); results by engine."""
     out = {}
     for engine in ("numpy", "fast"):
         m = copy.deepcopy(model)
         optimizer = SGD(m.parameters(), **{"lr": 0.01, **(opt or {})})
         settings = {"epochs": 1, "batch_size": 1, "shuffle": False, "verbose": 0, **kwargs}
-        history = fit(m, copy.deepcopy(loss) or nn.SoftmaxCrossEntropy(), optimizer, data, engine=engine,
-                      **settings)
+        history = fit(m, copy.deepcopy(loss) or nn.SoftmaxCrossEntropy(), optimizer, data, engine=engine, **settings)
         assert history.engine == engine
         out[engine] = (m, history, optimizer)
     return out
@@ -76,8 +82,9 @@ def rows(fashion_train: Dataset) -> Dataset:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("depth", [1, 2, 3])
 @pytest.mark.parametrize(("activation", "options"), ACTIVATIONS, ids=[a for a, _ in ACTIVATIONS])
-def test_fast_equals_numpy_for_each_activation_and_depth(rows: Dataset, fashion_test: Dataset, activation: str,
-                                                         options: dict, depth: int, dtype: Any) -> None:
+def test_fast_equals_numpy_for_each_activation_and_depth(
+    rows: Dataset, fashion_test: Dataset, activation: str, options: dict, depth: int, dtype: Any
+) -> None:
     sizes = [784, 24, 16][:depth] + [10]
     model = nn.mlp(sizes, activation, activation_options=options, seed=depth, dtype=dtype)
     data = (rows.X.astype(dtype), rows.y)
@@ -89,16 +96,19 @@ def test_fast_equals_numpy_for_each_activation_and_depth(rows: Dataset, fashion_
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize(("opt", "regularizer"), [
-    ({"momentum": 0.5}, None),
-    ({"momentum": 0.5, "nesterov": True}, None),
-    ({"weight_decay": 1e-3}, None),
-    ({}, nn.L2(1e-3)),
-    ({}, nn.L2(1e-3, half=True)),
-    ({"momentum": 0.3, "weight_decay": 1e-4}, [nn.L1(1e-4), nn.L2(5e-4)]),
-], ids=["momentum", "nesterov", "weight_decay", "l2", "l2_half", "l1_l2_decay_momentum"])
-def test_fast_equals_numpy_with_momentum_and_penalties(rows: Dataset, opt: dict, regularizer: Any,
-                                                       dtype: Any) -> None:
+@pytest.mark.parametrize(
+    ("opt", "regularizer"),
+    [
+        ({"momentum": 0.5}, None),
+        ({"momentum": 0.5, "nesterov": True}, None),
+        ({"weight_decay": 1e-3}, None),
+        ({}, nn.L2(1e-3)),
+        ({}, nn.L2(1e-3, half=True)),
+        ({"momentum": 0.3, "weight_decay": 1e-4}, [nn.L1(1e-4), nn.L2(5e-4)]),
+    ],
+    ids=["momentum", "nesterov", "weight_decay", "l2", "l2_half", "l1_l2_decay_momentum"],
+)
+def test_fast_equals_numpy_with_momentum_and_penalties(rows: Dataset, opt: dict, regularizer: Any, dtype: Any) -> None:
     # sigmoid and a small rate: momentum amplifies the engines' rounding differences in less stable settings
     model = nn.mlp([784, 24, 10], "sigmoid", seed=3, dtype=dtype)
     data = (rows.X[:1000].astype(dtype), rows.y[:1000])
@@ -122,8 +132,15 @@ def test_fast_equals_numpy_with_target_rows_schedule_shuffle_and_momentum_carrie
     targets = 0.9 * nn.one_hot(y, 10, dtype) + 0.01  # smoothed label rows (each row sums to 1)
     model = nn.mlp([784, 16, 10], "elu", seed=5, dtype=dtype)
     for schedule in (StepDecay(0.5), InverseScaling(0.5, 2.0)):
-        results = both_engines(model, (X, targets), opt={"lr": 0.01, "momentum": 0.3, "schedule": schedule},
-                               epochs=3, shuffle=True, seed=11, validation_size=0.1)
+        results = both_engines(
+            model,
+            (X, targets),
+            opt={"lr": 0.01, "momentum": 0.3, "schedule": schedule},
+            epochs=3,
+            shuffle=True,
+            seed=11,
+            validation_size=0.1,
+        )
         assert_same(results, TOL[dtype])
         lrs = results["fast"][1].history["lr"]
         assert lrs == [schedule(0.01, e) for e in range(3)] and lrs[0] > lrs[2]
@@ -131,10 +148,13 @@ def test_fast_equals_numpy_with_target_rows_schedule_shuffle_and_momentum_carrie
 
 def test_fast_equals_numpy_without_biases_and_with_nested_sequentials(rows: Dataset) -> None:
     dtype = np.float64
-    model = nn.Sequential(nn.Sequential(nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2)),
-                          nn.Dense(12, 10, rng=1, dtype=dtype))
-    results = both_engines(model, (rows.X[:800].astype(dtype), rows.y[:800]),
-                           opt={"momentum": 0.5}, regularizer=nn.L1(1e-4))
+    model = nn.Sequential(
+        nn.Sequential(nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2)),
+        nn.Dense(12, 10, rng=1, dtype=dtype),
+    )
+    results = both_engines(
+        model, (rows.X[:800].astype(dtype), rows.y[:800]), opt={"momentum": 0.5}, regularizer=nn.L1(1e-4)
+    )
     assert_same(results, TOL[dtype])
 
 
@@ -147,8 +167,7 @@ def test_switching_engines_between_fits_continues_the_same_run(rows: Dataset) ->
         m = copy.deepcopy(model)
         opt = SGD(m.parameters(), lr=0.01, momentum=0.5, nesterov=True)
         for engine in engines:
-            fit(m, nn.SoftmaxCrossEntropy(), opt, data, epochs=1, batch_size=1, shuffle=False, verbose=0,
-                engine=engine)
+            fit(m, nn.SoftmaxCrossEntropy(), opt, data, epochs=1, batch_size=1, shuffle=False, verbose=0, engine=engine)
         runs[engines] = (m, opt)
     ref_model, ref_opt = runs[("numpy", "numpy")]
     for m, opt in runs.values():
@@ -163,8 +182,16 @@ def test_parameters_are_updated_in_place(rows: Dataset) -> None:
     model = nn.mlp([784, 8, 10], "relu", seed=0)
     arrays = [p.value for p in model.parameters()]
     before = [a.copy() for a in arrays]
-    fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(200), epochs=1,
-        batch_size=1, verbose=0, engine="fast")
+    fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.01),
+        rows.take(200),
+        epochs=1,
+        batch_size=1,
+        verbose=0,
+        engine="fast",
+    )
     assert all(p.value is a for p, a in zip(model.parameters(), arrays, strict=True))
     assert all(not np.array_equal(a, b) for a, b in zip(arrays, before, strict=True))
 
@@ -179,8 +206,18 @@ def test_early_stopping_restores_best_weights_on_the_fast_engine(rows: Dataset, 
         m = copy.deepcopy(model)
         # no later epoch can beat the first by min_delta: stop after epoch 1 + patience, restore epoch 1
         stop = EarlyStopping("val_loss", patience=2, min_delta=10.0, restore_best_weights=True)
-        h = fit(m, nn.SoftmaxCrossEntropy(), SGD(m.parameters(), lr=0.05), data, epochs=6, batch_size=1,
-                verbose=0, callbacks=[stop], eval_sets={"val": val}, engine=engine)
+        h = fit(
+            m,
+            nn.SoftmaxCrossEntropy(),
+            SGD(m.parameters(), lr=0.05),
+            data,
+            epochs=6,
+            batch_size=1,
+            verbose=0,
+            callbacks=[stop],
+            eval_sets={"val": val},
+            engine=engine,
+        )
         assert h.engine == engine
         results[engine] = (m, h, stop)
     (m_np, h_np, s_np), (m_fast, h_fast, s_fast) = results["numpy"], results["fast"]
@@ -197,34 +234,73 @@ def test_huge_learning_rate_diverges_on_the_fast_engine(rows: Dataset) -> None:
     model = nn.mlp([784, 16, 10], "relu", seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from overflow either
-        h = fit(model, nn.MSE(), SGD(model.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-                verbose=0, engine="fast", callbacks=[TerminateOnDivergence(factor=None)])
+        h = fit(
+            model,
+            nn.MSE(),
+            SGD(model.parameters(), lr=50.0),
+            rows.take(600),
+            epochs=5,
+            batch_size=1,
+            verbose=0,
+            engine="fast",
+            callbacks=[TerminateOnDivergence(factor=None)],
+        )
     assert h.engine == "fast" and h.diverged and len(h) == 1
     assert h.stop_reason.startswith("Training diverged: the loss became NaN or infinite at epoch 1, batch ")
     ref = nn.mlp([784, 16, 10], "relu", seed=0)
-    h_np = fit(ref, nn.MSE(), SGD(ref.parameters(), lr=50.0), rows.take(600), epochs=5, batch_size=1,
-               verbose=0, engine="numpy", callbacks=[TerminateOnDivergence(factor=None)])
+    h_np = fit(
+        ref,
+        nn.MSE(),
+        SGD(ref.parameters(), lr=50.0),
+        rows.take(600),
+        epochs=5,
+        batch_size=1,
+        verbose=0,
+        engine="numpy",
+        callbacks=[TerminateOnDivergence(factor=None)],
+    )
     assert h_np.stop_reason == h.stop_reason  # same batch: the engines take the same steps up to the bad one
 
 
 def test_growing_loss_stops_the_fast_engine_like_the_numpy_engine(rows: Dataset) -> None:
     model = nn.mlp([784, 16, 10], "sigmoid", seed=1)
-    h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e3), rows.take(300), epochs=4,
-            batch_size=1, verbose=0, engine="fast")
+    h = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=1e3),
+        rows.take(300),
+        epochs=4,
+        batch_size=1,
+        verbose=0,
+        engine="fast",
+    )
     assert h.diverged and len(h) == 1 and h.stop_reason.startswith("Training diverged: train_loss grew to")
 
 
-@pytest.mark.parametrize(("model", "loss", "make_opt", "kwargs", "expected"), [
-    (lambda: nn.mlp([784, 8, 10], "relu", dropout=0.5), nn.SoftmaxCrossEntropy(), None, {},
-     ["layer 2 is Dropout"]),
-    (lambda: nn.mlp([784, 8, 10], "relu"), nn.CrossEntropy(), None, {}, ["loss is CrossEntropy"]),
-    (lambda: nn.mlp([784, 8, 10], "relu"), nn.SoftmaxCrossEntropy(), lambda ps: Adam(ps), {},
-     ["optimizer is Adam"]),
-    (lambda: nn.Sequential(nn.Dense(784, 10), nn.Softmax()), nn.CrossEntropy(), lambda ps: Adam(ps),
-     {"batch_size": 4}, ["layer 1 is Softmax", "loss is CrossEntropy", "optimizer is Adam"]),
-])
-def test_engine_fast_names_everything_it_cannot_do(rows: Dataset, model: Any, loss: nn.Loss, make_opt: Any,
-                                                   kwargs: dict, expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("model", "loss", "make_opt", "kwargs", "expected"),
+    [
+        (lambda: nn.mlp([784, 8, 10], "relu", dropout=0.5), nn.SoftmaxCrossEntropy(), None, {}, ["layer 2 is Dropout"]),
+        (lambda: nn.mlp([784, 8, 10], "relu"), nn.CrossEntropy(), None, {}, ["loss is CrossEntropy"]),
+        (
+            lambda: nn.mlp([784, 8, 10], "relu"),
+            nn.SoftmaxCrossEntropy(),
+            lambda ps: Adam(ps),
+            {},
+            ["optimizer is Adam"],
+        ),
+        (
+            lambda: nn.Sequential(nn.Dense(784, 10), nn.Softmax()),
+            nn.CrossEntropy(),
+            lambda ps: Adam(ps),
+            {"batch_size": 4},
+            ["layer 1 is Softmax", "loss is CrossEntropy", "optimizer is Adam"],
+        ),
+    ],
+)
+def test_engine_fast_names_everything_it_cannot_do(
+    rows: Dataset, model: Any, loss: nn.Loss, make_opt: Any, kwargs: dict, expected: list[str]
+) -> None:
     m = model()
     opt = (make_opt or (lambda ps: SGD(ps, lr=0.01)))(m.parameters())
     settings = {"epochs": 1, "batch_size": 1, "verbose": 0, **kwargs}
@@ -250,23 +326,46 @@ def test_float32_data_trains_float64_parameters_on_the_fast_engine(rows: Dataset
     # the other way round would round the data: auto leaves it to NumPy, fast says why
     model32 = nn.mlp([784, 16, 10], "tanh", seed=7)
     X64 = rows.X[:50].astype(np.float64)
-    h = fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
-            batch_size=1, verbose=0)
+    h = fit(
+        model32,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model32.parameters(), lr=0.01),
+        (X64, rows.y[:50]),
+        epochs=1,
+        batch_size=1,
+        verbose=0,
+    )
     assert h.engine == "numpy"
     with pytest.raises(EngineError, match="training X is float64 but the parameters are float32"):
-        fit(model32, nn.SoftmaxCrossEntropy(), SGD(model32.parameters(), lr=0.01), (X64, rows.y[:50]), epochs=1,
-            batch_size=1, verbose=0, engine="fast")
+        fit(
+            model32,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model32.parameters(), lr=0.01),
+            (X64, rows.y[:50]),
+            epochs=1,
+            batch_size=1,
+            verbose=0,
+            engine="fast",
+        )
 
 
 def test_auto_picks_fast_for_batch_size_one_sgd(rows: Dataset) -> None:
     model = nn.mlp([784, 8, 10], "sigmoid")
-    h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(100), epochs=1,
-            batch_size=1, verbose=0)
+    h = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.01),
+        rows.take(100),
+        epochs=1,
+        batch_size=1,
+        verbose=0,
+    )
     assert h.engine == "fast" and json.loads(h.to_json())["engine"] == "fast"
 
 
 def test_without_numba_auto_falls_back_with_one_warning_and_fast_names_the_package(
-        rows: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine_module.fast, "numba_available", lambda: False)
     monkeypatch.setattr(engine_module, "_warned_no_numba", False)
     model = nn.mlp([784, 8, 10], "sigmoid")
@@ -277,22 +376,30 @@ def test_without_numba_auto_falls_back_with_one_warning_and_fast_names_the_packa
     assert h.engine == h2.engine == "numpy"
     assert len([w for w in caught if "numba" in str(w.message)]) == 1
     with pytest.raises(ImportError, match=r"engine='fast' needs the 'numba' package"):
-        fit(model, nn.SoftmaxCrossEntropy(), opt, rows.take(50), epochs=1, batch_size=1, verbose=0,
-            engine="fast")
+        fit(model, nn.SoftmaxCrossEntropy(), opt, rows.take(50), epochs=1, batch_size=1, verbose=0, engine="fast")
 
 
 def test_progress_lines_are_the_same_on_both_engines(rows: Dataset, capsys: pytest.CaptureFixture[str]) -> None:
     lines = {}
     for engine in ("numpy", "fast"):
         model = nn.mlp([784, 8, 10], "sigmoid", seed=0, dtype=np.float64)
-        fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01),
-            (rows.X[:300].astype(np.float64), rows.y[:300]), epochs=2, batch_size=1, verbose=2, engine=engine)
+        fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.01),
+            (rows.X[:300].astype(np.float64), rows.y[:300]),
+            epochs=2,
+            batch_size=1,
+            verbose=2,
+            engine=engine,
+        )
         lines[engine] = [line.rsplit(" (", 1)[0] for line in capsys.readouterr().out.splitlines()]
     assert lines["fast"] == lines["numpy"] and len(lines["fast"]) == 2
 
 
-def test_progress_bar_advances_in_chunks_on_the_fast_engine(rows: Dataset, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_advances_in_chunks_on_the_fast_engine(
+    rows: Dataset, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # verbose=1 draws a tqdm bar on a terminal
     seen: list[tuple[int, float]] = []
     original = Progress.advance
@@ -303,27 +410,34 @@ def test_progress_bar_advances_in_chunks_on_the_fast_engine(rows: Dataset, monke
 
     monkeypatch.setattr(Progress, "advance", spy)
     model = nn.mlp([784, 8, 10], "sigmoid")
-    h = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.01), rows.take(1000), epochs=1,
-            batch_size=1, verbose=1, engine="fast")
+    h = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.01),
+        rows.take(1000),
+        epochs=1,
+        batch_size=1,
+        verbose=1,
+        engine="fast",
+    )
     assert h.engine == "fast"
     assert [b for b, _ in seen] == [10] * 100  # every 1% of the 1000 steps
     assert np.mean([v for _, v in seen]) == pytest.approx(h.history["batch_loss"][0], rel=1e-6)
     assert "Epoch 1/1, Train Loss:" in capsys.readouterr().out
 
 
-def test_evaluate_all_matches_evaluate_and_predict_in_one_pass(rows: Dataset) -> None:
-    from backproplab.fast import evaluate_all
+def test_evaluate_with_predictions_matches_predict_in_one_pass(rows: Dataset) -> None:
     from backproplab.train import predict
 
     model = nn.mlp([784, 16, 10], "relu", seed=4)
     loss = nn.SoftmaxCrossEntropy()
     for chunk in (333, 4096):
-        got = evaluate_all(model, loss, rows.X, rows.y, chunk)
+        got = evaluate(model, loss, rows.X, rows.y, chunk, predictions=True)
         ref = evaluate(model, loss, rows.X, rows.y)
         assert got["loss"] == pytest.approx(ref["loss"], rel=1e-6) and got["accuracy"] == ref["accuracy"]
         np.testing.assert_array_equal(got["predictions"], predict(model, rows.X))
     rows_targets = nn.one_hot(rows.y, 10)
-    assert evaluate_all(model, loss, rows.X, rows_targets)["accuracy"] == ref["accuracy"]
+    assert evaluate(model, loss, rows.X, rows_targets, predictions=True)["accuracy"] == ref["accuracy"]
     with pytest.raises(RuntimeError, match="training-mode forward"):
         model.backward(np.ones((1, 10), np.float32))  # evaluation stored no caches
 
@@ -334,10 +448,22 @@ def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp
 
     from backproplab.cli.main import main
 
-    common = ["train", "--limit-train", "300", "--limit-test", "100", "--hidden", "8", "--epochs", "1",
-              "--engine", "fast"]
-    result = CliRunner().invoke(main, [*common, "--optimizer", "adam", "--lr", "0.001", "--runs-dir",
-                                       str(tmp_path / "runs")])
+    common = [
+        "train",
+        "--limit-train",
+        "300",
+        "--limit-test",
+        "100",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--engine",
+        "fast",
+    ]
+    result = CliRunner().invoke(
+        main, [*common, "--optimizer", "adam", "--lr", "0.001", "--runs-dir", str(tmp_path / "runs")]
+    )
     assert_cli_error(result, 1, "engine='fast' cannot train this run: optimizer is Adam (supported: SGD)")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     ok = CliRunner().invoke(main, [*common, "--runs-dir", str(tmp_path / "ok")])
@@ -348,39 +474,55 @@ def test_cli_engine_fast_on_an_unsupported_run_fails_before_writing_anything(tmp
 
 # -- mini-batches (batch_size > 1): the compiled mini-batch kernel against the NumPy engine ---------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("depth", [1, 2, 3])
 @pytest.mark.parametrize(("activation", "options"), ACTIVATIONS, ids=[a for a, _ in ACTIVATIONS])
-def test_fast_minibatches_equal_numpy_for_each_activation_and_depth(rows: Dataset, fashion_test: Dataset,
-                                                                    activation: str, options: dict, depth: int,
-                                                                    dtype: Any) -> None:
+def test_fast_minibatches_equal_numpy_for_each_activation_and_depth(
+    rows: Dataset, fashion_test: Dataset, activation: str, options: dict, depth: int, dtype: Any
+) -> None:
     # 2,000 rows at batch 24: 83 full batches and a last one of 8; shuffled by the same permutation; 3 epochs
     sizes = [784, 24, 16][:depth] + [10]
     model = nn.mlp(sizes, activation, activation_options=options, seed=depth, dtype=dtype)
     data = (rows.X.astype(dtype), rows.y)
     test = (fashion_test.X[:500].astype(dtype), fashion_test.y[:500])
     before = evaluate(model, nn.SoftmaxCrossEntropy(), *data)["loss"]
-    results = both_engines(model, data, opt={"lr": 0.1}, eval_sets={"test": test}, batch_size=24, epochs=3,
-                           shuffle=True, seed=depth)
+    results = both_engines(
+        model, data, opt={"lr": 0.1}, eval_sets={"test": test}, batch_size=24, epochs=3, shuffle=True, seed=depth
+    )
     assert_same(results, TOL[dtype])
     assert results["fast"][2].steps == results["numpy"][2].steps == 3 * 84
     assert results["fast"][1].history["train_loss"][-1] < 0.9 * before  # the epochs did learn
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize(("opt", "regularizer", "loss"), [
-    ({"momentum": 0.5}, None, nn.SoftmaxCrossEntropy()),
-    ({"momentum": 0.5, "nesterov": True, "weight_decay": 1e-3}, None, nn.SoftmaxCrossEntropy()),
-    ({"momentum": 0.3}, [nn.L1(1e-4), nn.L2(5e-4, half=True)], nn.SoftmaxCrossEntropy()),
-    ({}, nn.L2(1e-3), nn.MSE()),
-    ({"lr": 0.2}, None, nn.MSE(half=False)),
-], ids=["momentum", "nesterov_decay", "l1_l2_momentum", "l2_mse", "mse_full"])
+@pytest.mark.parametrize(
+    ("opt", "regularizer", "loss"),
+    [
+        ({"momentum": 0.5}, None, nn.SoftmaxCrossEntropy()),
+        ({"momentum": 0.5, "nesterov": True, "weight_decay": 1e-3}, None, nn.SoftmaxCrossEntropy()),
+        ({"momentum": 0.3}, [nn.L1(1e-4), nn.L2(5e-4, half=True)], nn.SoftmaxCrossEntropy()),
+        ({}, nn.L2(1e-3), nn.MSE()),
+        ({"lr": 0.2}, None, nn.MSE(half=False)),
+    ],
+    ids=["momentum", "nesterov_decay", "l1_l2_momentum", "l2_mse", "mse_full"],
+)
 def test_fast_minibatches_equal_numpy_with_momentum_penalties_and_squared_error(
-        rows: Dataset, opt: dict, regularizer: Any, loss: nn.Loss, dtype: Any) -> None:
+    rows: Dataset, opt: dict, regularizer: Any, loss: nn.Loss, dtype: Any
+) -> None:
     model = nn.mlp([784, 24, 10], "sigmoid", seed=3, dtype=dtype)
     data = (rows.X[:1000].astype(dtype), rows.y[:1000])
-    results = both_engines(model, data, loss=loss, opt={"lr": 0.05, **opt}, regularizer=regularizer, epochs=2,
-                           batch_size=16, shuffle=True, seed=4)
+    results = both_engines(
+        model,
+        data,
+        loss=loss,
+        opt={"lr": 0.05, **opt},
+        regularizer=regularizer,
+        epochs=2,
+        batch_size=16,
+        shuffle=True,
+        seed=4,
+    )
     assert_same(results, TOL[dtype])
 
 
@@ -388,11 +530,20 @@ def test_fast_minibatches_with_target_rows_no_biases_and_a_batch_larger_than_the
     dtype = np.float64
     X, y = rows.X[:300].astype(dtype), rows.y[:300]
     targets = 0.9 * nn.one_hot(y, 10, dtype) + 0.01
-    model = nn.Sequential(nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2),
-                          nn.Dense(12, 10, rng=1, dtype=dtype))
+    model = nn.Sequential(
+        nn.Dense(784, 12, bias=False, rng=0, dtype=dtype), nn.LeakyReLU(0.2), nn.Dense(12, 10, rng=1, dtype=dtype)
+    )
     for batch_size in (7, 500):  # 500 > 300 rows: one batch of all of them, as NumPy does
-        results = both_engines(model, (X, targets), opt={"lr": 0.1, "momentum": 0.3}, batch_size=batch_size,
-                               epochs=2, shuffle=True, seed=2, validation_size=0.1)
+        results = both_engines(
+            model,
+            (X, targets),
+            opt={"lr": 0.1, "momentum": 0.3},
+            batch_size=batch_size,
+            epochs=2,
+            shuffle=True,
+            seed=2,
+            validation_size=0.1,
+        )
         assert_same(results, TOL[dtype])
 
 
@@ -402,8 +553,17 @@ def test_huge_learning_rate_stops_the_fast_minibatch_engine_at_the_same_batch(ro
         model = nn.mlp([784, 16, 10], "relu", seed=0)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            h = fit(model, nn.MSE(), SGD(model.parameters(), lr=500.0), rows.take(600), epochs=5, batch_size=8,
-                    verbose=0, engine=engine, callbacks=[TerminateOnDivergence(factor=None)])
+            h = fit(
+                model,
+                nn.MSE(),
+                SGD(model.parameters(), lr=500.0),
+                rows.take(600),
+                epochs=5,
+                batch_size=8,
+                verbose=0,
+                engine=engine,
+                callbacks=[TerminateOnDivergence(factor=None)],
+            )
         assert h.engine == engine and h.diverged and len(h) == 1
         reasons[engine] = h.stop_reason
     assert reasons["fast"] == reasons["numpy"]
@@ -419,6 +579,13 @@ def test_auto_takes_the_minibatch_kernel_only_for_mostly_zero_inputs(rows: Datas
     engines = {}
     for name, data in (("fashion", X), ("sparse", sparse)):
         m = copy.deepcopy(model)
-        engines[name] = fit(m, nn.SoftmaxCrossEntropy(), SGD(m.parameters(), lr=0.01), (data, rows.y[:400]),
-                            epochs=1, batch_size=32, verbose=0).engine
+        engines[name] = fit(
+            m,
+            nn.SoftmaxCrossEntropy(),
+            SGD(m.parameters(), lr=0.01),
+            (data, rows.y[:400]),
+            epochs=1,
+            batch_size=32,
+            verbose=0,
+        ).engine
     assert engines == {"fashion": "numpy", "sparse": "fast"}

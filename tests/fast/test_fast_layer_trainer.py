@@ -230,12 +230,20 @@ def test_kernels_give_the_same_bits_for_any_split_into_threads(rng: np.random.Ge
     import numba
 
     from backproplab.fast import layer_kernels as k
+    from backproplab.fast.kernel_args import SGDHyper
 
     x = rng.standard_normal((37, 53)).astype(np.float32)
     g = rng.standard_normal((37, 53)).astype(np.float32)
     gamma, beta = rng.standard_normal(53).astype(np.float32), rng.standard_normal(53).astype(np.float32)
     w, grad = rng.standard_normal((29, 53)).astype(np.float32), rng.standard_normal((29, 53)).astype(np.float32)
-    hyper = np.array([0.1, 0.9, 1.0, 1e-3, 0.5, 1.0], np.float32)
+    hyper = SGDHyper(
+        lr=np.float32(0.1),
+        momentum=np.float32(0.9),
+        nesterov=np.float32(1),
+        weight_decay=np.float32(1e-3),
+        reg_code=np.array([1], np.int64),
+        reg_c=np.array([2e-4], np.float32),
+    )
     outputs = []
     for blocks in (1, 2, 5):
         numba.set_num_threads(min(blocks, numba.config.NUMBA_NUM_THREADS))
@@ -260,9 +268,7 @@ def test_kernels_give_the_same_bits_for_any_split_into_threads(rng: np.random.Ge
         k.relu_forward(x, relu, blocks)
         w2, v2 = w.copy(), np.zeros_like(w)
         for ready in (False, True):
-            k.sgd_update(
-                w2, v2, grad, hyper, np.array([1], np.int64), np.array([2e-4], np.float32), True, ready, blocks
-            )
+            k.sgd_update(w2, v2, grad, hyper, True, ready, blocks)
         outputs.append([*stats, *work, *back, relu, w2, v2])
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for other in outputs[1:]:

@@ -17,11 +17,14 @@ def weights(init: str, **kwargs: object) -> np.ndarray:
     return nn.Dense(FAN_IN, FAN_OUT, init=init, rng=42, **kwargs).weight.value.astype(np.float64)
 
 
-@pytest.mark.parametrize(("init", "bound"), [
-    ("glorot_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
-    ("xavier_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
-    ("he_uniform", math.sqrt(6 / FAN_IN)),
-])
+@pytest.mark.parametrize(
+    ("init", "bound"),
+    [
+        ("glorot_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
+        ("xavier_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
+        ("he_uniform", math.sqrt(6 / FAN_IN)),
+    ],
+)
 def test_uniform_inits_fill_minus_u_to_u(init: str, bound: float) -> None:
     w = weights(init)
     assert np.abs(w).max() <= bound
@@ -33,12 +36,15 @@ def test_uniform_inits_fill_minus_u_to_u(init: str, bound: float) -> None:
     np.testing.assert_allclose(counts, 0.25, atol=0.005)
 
 
-@pytest.mark.parametrize(("init", "std", "kwargs"), [
-    ("glorot_normal", math.sqrt(2 / (FAN_IN + FAN_OUT)), {}),
-    ("he_normal", math.sqrt(2 / FAN_IN), {}),
-    ("normal", 0.01, {}),
-    ("normal", 0.1, {"init_std": 0.1}),
-])
+@pytest.mark.parametrize(
+    ("init", "std", "kwargs"),
+    [
+        ("glorot_normal", math.sqrt(2 / (FAN_IN + FAN_OUT)), {}),
+        ("he_normal", math.sqrt(2 / FAN_IN), {}),
+        ("normal", 0.01, {}),
+        ("normal", 0.1, {"init_std": 0.1}),
+    ],
+)
 def test_normal_inits_have_the_stated_std(init: str, std: float, kwargs: dict) -> None:
     w = weights(init, **kwargs)
     assert w.std() == pytest.approx(std, rel=0.01)

@@ -57,9 +57,13 @@ def test_truncated_and_bit_flipped_files(saved: Path, tmp_path: Path) -> None:
     flipped = tmp_path / "flipped.npz"
     with zipfile.ZipFile(saved) as archive:
         offset = archive.getinfo("0.weight.npy").header_offset + 30 + len("0.weight.npy") + 140
-    flipped.write_bytes(data[:offset] + bytes([data[offset] ^ 0x10]) + data[offset + 1:])
-    with pytest.raises(ModelFileError, match=re.escape(f"{flipped}: {NOT_A_MODEL} (a damaged zip archive: "
-                                                       "BadZipFile: Bad CRC-32 for file '0.weight.npy')")):
+    flipped.write_bytes(data[:offset] + bytes([data[offset] ^ 0x10]) + data[offset + 1 :])
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(
+            f"{flipped}: {NOT_A_MODEL} (a damaged zip archive: BadZipFile: Bad CRC-32 for file '0.weight.npy')"
+        ),
+    ):
         load_model(flipped)
 
 
@@ -79,8 +83,13 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(saved: Path, tmp_path: Path
     assert bomb.stat().st_size < 2**20
     tracemalloc.start()
     try:
-        with pytest.raises(ModelFileError, match=re.escape(f"{bomb}: {NOT_A_MODEL}: the arrays do not match the "
-                                                           "architecture: missing ['0.bias', '2.bias', '2.weight']")):
+        with pytest.raises(
+            ModelFileError,
+            match=re.escape(
+                f"{bomb}: {NOT_A_MODEL}: the arrays do not match the "
+                "architecture: missing ['0.bias', '2.bias', '2.weight']"
+            ),
+        ):
             load_model(bomb)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -91,52 +100,85 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(saved: Path, tmp_path: Path
 def test_declared_shapes_must_match_the_architecture(saved: Path, tmp_path: Path) -> None:
     # a weight of the right size in bytes but the wrong shape, and one that needs pickle
     target = rezip(saved, tmp_path / "shape.npz", **{"0.weight": npy(np.zeros((5, 6), np.float32))})
-    with pytest.raises(ModelFileError, match=re.escape(f"{target}: {NOT_A_MODEL}: parameter 0.weight is float32 of "
-                                                       "shape (5, 6); the architecture needs float32 or float64 of "
-                                                       "shape (6, 5)")):
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(
+            f"{target}: {NOT_A_MODEL}: parameter 0.weight is float32 of "
+            "shape (5, 6); the architecture needs float32 or float64 of "
+            "shape (6, 5)"
+        ),
+    ):
         load_model(target)
     target = rezip(saved, tmp_path / "objects.npz", **{"2.bias": npy(np.array([None, 1, 2], object), True)})
-    with pytest.raises(ModelFileError, match=re.escape(f"{target}: {NOT_A_MODEL}: parameter 2.bias: holds Python "
-                                                       "objects (dtype object), which would need pickle to load")):
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(
+            f"{target}: {NOT_A_MODEL}: parameter 2.bias: holds Python "
+            "objects (dtype object), which would need pickle to load"
+        ),
+    ):
         load_model(target)
 
 
 def test_architecture_must_describe_a_chain_of_layers(saved: Path, tmp_path: Path) -> None:
-    layers = [{"type": "Dense", "in_features": 6, "out_features": 5, "bias": True}, {"type": "Sigmoid"},
-              {"type": "Dense", "in_features": 4, "out_features": 3, "bias": True}]
+    layers = [
+        {"type": "Dense", "in_features": 6, "out_features": 5, "bias": True},
+        {"type": "Sigmoid"},
+        {"type": "Dense", "in_features": 4, "out_features": 3, "bias": True},
+    ]
     target = rezip(saved, tmp_path / "chain.npz", __architecture__=npy(np.array(json.dumps(layers))))
-    with pytest.raises(ModelFileError, match=re.escape(f"{target}: {NOT_A_MODEL}: layer 2 (Dense) takes 4 inputs but "
-                                                       "the layer before gives 5")):
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(f"{target}: {NOT_A_MODEL}: layer 2 (Dense) takes 4 inputs but the layer before gives 5"),
+    ):
         load_model(target)
     layers[2] = {"type": "Dense", "in_features": 5, "out_features": 10**12, "bias": True}
     target = rezip(saved, tmp_path / "huge.npz", __architecture__=npy(np.array(json.dumps(layers))))
-    with pytest.raises(ModelFileError, match=re.escape("parameter 2.weight is float32 of shape (5, 3); the "
-                                                       "architecture needs float32 or float64 of shape "
-                                                       "(5, 1000000000000)")):
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(
+            "parameter 2.weight is float32 of shape (5, 3); the "
+            "architecture needs float32 or float64 of shape "
+            "(5, 1000000000000)"
+        ),
+    ):
         load_model(target)
     target = rezip(saved, tmp_path / "deep.npz", __architecture__=npy(np.array("[" * 100000 + "]" * 100000)))
-    with pytest.raises(ModelFileError, match=re.escape(f"{target}: {NOT_A_MODEL}: the architecture record is not "
-                                                       "valid JSON")):
+    with pytest.raises(
+        ModelFileError, match=re.escape(f"{target}: {NOT_A_MODEL}: the architecture record is not valid JSON")
+    ):
         load_model(target)
     layers[2] = {"type": "Conv2d", "kernel": 3}
-    target = rezip(saved, tmp_path / "unknown.npz", __architecture__=npy(np.array(json.dumps(layers))),
-                   **{"2.weight": None, "2.bias": None})
-    with pytest.raises(ModelFileError, match=re.escape(f"{target}: layer 2 (Conv2d) cannot be rebuilt: unknown "
-                                                       "layer type 'Conv2d' in saved model")):
+    target = rezip(
+        saved,
+        tmp_path / "unknown.npz",
+        __architecture__=npy(np.array(json.dumps(layers))),
+        **{"2.weight": None, "2.bias": None},
+    )
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(f"{target}: layer 2 (Conv2d) cannot be rebuilt: unknown layer type 'Conv2d' in saved model"),
+    ):
         load_model(target)
 
 
-def test_a_model_larger_than_memory_is_refused_before_allocation(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_larger_than_memory_is_refused_before_allocation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     saved = save_model(mlp([6, 50, 3], seed=0), tmp_path / "model.npz")
     monkeypatch.setattr(_memory, "available_bytes", lambda: 1000)
     # 6*50 + 50 + 50*3 + 3 = 503 float32 parameters: 2012 bytes, times 3 (read, the model's copy, its gradients)
     with pytest.raises(ResourceError) as err:
         load_model(saved)
-    assert str(err.value) == (f"the model in {saved} (503 parameters) needs 5.9 KiB of memory; this machine has "
-                              "1000 bytes available")
-    with pytest.raises(ResourceError, match=re.escape("model 784-100000-10 (79,500,010 parameters of 4 bytes, and as "
-                                                      "many gradients) needs 606.5 MiB of memory")):
+    assert str(err.value) == (
+        f"the model in {saved} (503 parameters) needs 5.9 KiB of memory; this machine has 1000 bytes available"
+    )
+    with pytest.raises(
+        ResourceError,
+        match=re.escape(
+            "model 784-100000-10 (79,500,010 parameters of 4 bytes, and as many gradients) needs 606.5 MiB of memory"
+        ),
+    ):
         mlp([784, 100000, 10])
 
 
@@ -148,18 +190,54 @@ def test_init_from_and_report_name_the_damaged_file(saved: Path, tmp_path: Path)
         load_initial_weights(mlp([6, 5, 3]), broken)
     cli = CliRunner()
     runs = tmp_path / "runs"
-    result = cli.invoke(main, ["train", "--dataset", "toy", "--hidden", "5", "--epochs", "1", "--runs-dir", str(runs),
-                               "--set", f"model.init_from={json.dumps(str(broken))}", "--no-report", "-q"])
+    result = cli.invoke(
+        main,
+        [
+            "train",
+            "--dataset",
+            "toy",
+            "--hidden",
+            "5",
+            "--epochs",
+            "1",
+            "--runs-dir",
+            str(runs),
+            "--set",
+            f"model.init_from={json.dumps(str(broken))}",
+            "--no-report",
+            "-q",
+        ],
+    )
     assert result.exit_code == 1, result.output
-    assert result.output == f"Error: {broken}: {NOT_A_MODEL} (a damaged zip archive: BadZipFile: File is not a zip " \
-                            "file)\n"
-    result = cli.invoke(main, ["train", "--dataset", "fashion-mnist", "--limit-train", "100", "--limit-test", "50",
-                               "--hidden", "4", "--epochs", "1", "--runs-dir", str(runs), "--no-report", "-q"])
+    assert (
+        result.output == f"Error: {broken}: {NOT_A_MODEL} (a damaged zip archive: BadZipFile: File is not a zip file)\n"
+    )
+    result = cli.invoke(
+        main,
+        [
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--limit-train",
+            "100",
+            "--limit-test",
+            "50",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+            "--runs-dir",
+            str(runs),
+            "--no-report",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     (run,) = runs.iterdir()
     model = run / "model.npz"
     model.write_bytes(model.read_bytes()[:300])
     result = cli.invoke(main, ["report", str(run)])
     assert result.exit_code == 1
-    assert result.output == f"Error: {model}: {NOT_A_MODEL} (a damaged zip archive: BadZipFile: File is not a zip " \
-                            "file)\n"
+    assert (
+        result.output == f"Error: {model}: {NOT_A_MODEL} (a damaged zip archive: BadZipFile: File is not a zip file)\n"
+    )

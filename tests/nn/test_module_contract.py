@@ -11,8 +11,15 @@ from backproplab import nn
 from backproplab.errors import ShapeError
 
 MODULES: list[Callable[[], nn.Module]] = [
-    lambda: nn.Dense(5, 3, rng=0), nn.Sigmoid, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.Tanh, nn.Softmax,
-    lambda: nn.Dropout(0.5, rng=0), lambda: nn.mlp([5, 4, 3], "sigmoid", seed=0),
+    lambda: nn.Dense(5, 3, rng=0),
+    nn.Sigmoid,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.Tanh,
+    nn.Softmax,
+    lambda: nn.Dropout(0.5, rng=0),
+    lambda: nn.mlp([5, 4, 3], "sigmoid", seed=0),
 ]
 IDS = ["Dense", "Sigmoid", "ReLU", "LeakyReLU", "ELU", "Tanh", "Softmax", "Dropout", "MLP"]
 
@@ -37,15 +44,19 @@ def test_eval_mode_forward_caches_nothing(make: Callable[[], nn.Module], x: np.n
         module.backward(np.ones_like(out))
 
 
-@pytest.mark.parametrize("make", [m for m, name in zip(MODULES, IDS, strict=True) if name != "Dropout"],
-                         ids=[name for name in IDS if name != "Dropout"])  # dropout: see test_dropout_*
+@pytest.mark.parametrize(
+    "make",
+    [m for m, name in zip(MODULES, IDS, strict=True) if name != "Dropout"],
+    ids=[name for name in IDS if name != "Dropout"],
+)  # dropout: see test_dropout_*
 def test_eval_mode_forward_equals_training_forward(make: Callable[[], nn.Module], x: np.ndarray) -> None:
     module = make()
     np.testing.assert_array_equal(module.forward(x, training=False), module.forward(x, training=True))
 
 
-@pytest.mark.parametrize("loss", [nn.SoftmaxCrossEntropy(), nn.CrossEntropy(), nn.MSE(), nn.BinaryCrossEntropy()],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "loss", [nn.SoftmaxCrossEntropy(), nn.CrossEntropy(), nn.MSE(), nn.BinaryCrossEntropy()], ids=repr
+)
 def test_loss_backward_before_forward_raises(loss: nn.Loss) -> None:
     with pytest.raises(RuntimeError, match=r"needs a forward\(\) first"):
         loss.backward()
@@ -206,7 +217,10 @@ def test_mlp_layout() -> None:
     kinds = [type(m).__name__ for m in model]
     assert kinds == ["Dense", "ELU", "Dropout", "Dense", "ELU", "Dropout", "Dense"]
     assert [(m.in_features, m.out_features) for m in model if isinstance(m, nn.Dense)] == [
-        (784, 256), (256, 64), (64, 10)]
+        (784, 256),
+        (256, 64),
+        (64, 10),
+    ]
     assert model[1].alpha == 0.9 and model[2].p == 0.2
     with pytest.raises(Exception, match="mlp sizes must be >= 2 positive integers"):
         nn.mlp([784], "relu")

@@ -51,8 +51,9 @@ ACTIVATIONS: list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]] = [
 
 
 @pytest.mark.parametrize(("module", "reference"), ACTIVATIONS, ids=[repr(m) for m, _ in ACTIVATIONS])
-def test_activation_forward_and_backward(module: nn.Module, reference: Callable, x: np.ndarray,
-                                         upstream: np.ndarray) -> None:
+def test_activation_forward_and_backward(
+    module: nn.Module, reference: Callable, x: np.ndarray, upstream: np.ndarray
+) -> None:
     out = module.forward(x, training=True)
     grad_in = module.backward(upstream)
     xt = t(x, grad=True)
@@ -113,8 +114,9 @@ def rows(rng: np.random.Generator) -> np.ndarray:
     return rng.dirichlet(np.ones(5), size=8)
 
 
-def check_loss(loss: nn.Loss, outputs: np.ndarray, targets: np.ndarray,
-               reference: Callable[[torch.Tensor], torch.Tensor]) -> None:
+def check_loss(
+    loss: nn.Loss, outputs: np.ndarray, targets: np.ndarray, reference: Callable[[torch.Tensor], torch.Tensor]
+) -> None:
     value = loss.forward(outputs, targets)
     grad = loss.backward()
     ot = t(outputs, True)
@@ -155,8 +157,9 @@ def test_softmax_layer_then_cross_entropy_equals_fused_loss(logits: np.ndarray, 
 
 
 @pytest.mark.parametrize("half", [True, False])
-def test_mse_sums_over_outputs_and_averages_over_the_batch(logits: np.ndarray, rows: np.ndarray,
-                                                          labels: np.ndarray, half: bool) -> None:
+def test_mse_sums_over_outputs_and_averages_over_the_batch(
+    logits: np.ndarray, rows: np.ndarray, labels: np.ndarray, half: bool
+) -> None:
     c = 0.5 if half else 1.0
     # not F.mse_loss's default mean over all N*K entries: the course convention sums over outputs
     check_loss(nn.MSE(half=half), logits, rows, lambda o: c * F.mse_loss(o, t(rows), reduction="sum") / 8)
@@ -167,25 +170,37 @@ def test_mse_sums_over_outputs_and_averages_over_the_batch(logits: np.ndarray, r
 def test_binary_cross_entropy_with_logits(logits: np.ndarray, rows: np.ndarray) -> None:
     hard = (rows > 0.2).astype(np.float64)
     for targets in (hard, rows):
-        check_loss(nn.BinaryCrossEntropy(), logits, targets,
-                   lambda z, tg=targets: F.binary_cross_entropy_with_logits(z, t(tg), reduction="sum") / 8)
+        check_loss(
+            nn.BinaryCrossEntropy(),
+            logits,
+            targets,
+            lambda z, tg=targets: F.binary_cross_entropy_with_logits(z, t(tg), reduction="sum") / 8,
+        )
 
 
 def test_binary_cross_entropy_single_column_accepts_flat_targets(logits: np.ndarray) -> None:
     z = logits[:, :1]
     flat = (logits[:, 1] > 0).astype(np.float64)
-    check_loss(nn.BinaryCrossEntropy(), z, flat,
-               lambda zt: F.binary_cross_entropy_with_logits(zt[:, 0], t(flat), reduction="sum") / 8)
+    check_loss(
+        nn.BinaryCrossEntropy(),
+        z,
+        flat,
+        lambda zt: F.binary_cross_entropy_with_logits(zt[:, 0], t(flat), reduction="sum") / 8,
+    )
 
 
-@pytest.mark.parametrize(("activation", "options", "reference"), [
-    ("sigmoid", {}, torch.sigmoid),
-    ("elu", {"alpha": 0.9}, lambda z: F.elu(z, 0.9)),
-    ("relu", {}, F.relu),
-    ("tanh", {}, torch.tanh),
-])
-def test_whole_mlp_loss_and_every_gradient(rng: np.random.Generator, activation: str, options: dict,
-                                           reference: Callable) -> None:
+@pytest.mark.parametrize(
+    ("activation", "options", "reference"),
+    [
+        ("sigmoid", {}, torch.sigmoid),
+        ("elu", {"alpha": 0.9}, lambda z: F.elu(z, 0.9)),
+        ("relu", {}, F.relu),
+        ("tanh", {}, torch.tanh),
+    ],
+)
+def test_whole_mlp_loss_and_every_gradient(
+    rng: np.random.Generator, activation: str, options: dict, reference: Callable
+) -> None:
     model = nn.mlp([6, 9, 7, 4], activation, activation_options=options, seed=5, dtype=np.float64)
     for p in model.parameters():
         if not p.regularize:
@@ -209,13 +224,18 @@ def test_whole_mlp_loss_and_every_gradient(rng: np.random.Generator, activation:
         close(p.grad, tp[k].grad)
 
 
-@pytest.mark.parametrize(("penalty", "torch_penalty"), [
-    (nn.L2(0.3), lambda ws: 0.3 * sum((w * w).sum() for w in ws)),
-    (nn.L2(0.3, half=True), lambda ws: 0.15 * sum((w * w).sum() for w in ws)),
-    (nn.L1(0.2), lambda ws: 0.2 * sum(w.abs().sum() for w in ws)),
-], ids=["L2", "L2-half", "L1"])
-def test_weight_penalty_value_and_gradient(rng: np.random.Generator, penalty: nn.Regularizer,
-                                           torch_penalty: Callable) -> None:
+@pytest.mark.parametrize(
+    ("penalty", "torch_penalty"),
+    [
+        (nn.L2(0.3), lambda ws: 0.3 * sum((w * w).sum() for w in ws)),
+        (nn.L2(0.3, half=True), lambda ws: 0.15 * sum((w * w).sum() for w in ws)),
+        (nn.L1(0.2), lambda ws: 0.2 * sum(w.abs().sum() for w in ws)),
+    ],
+    ids=["L2", "L2-half", "L1"],
+)
+def test_weight_penalty_value_and_gradient(
+    rng: np.random.Generator, penalty: nn.Regularizer, torch_penalty: Callable
+) -> None:
     model = nn.mlp([4, 5, 3], "tanh", seed=1, dtype=np.float64)
     for p in model.parameters():
         p.value[...] = rng.standard_normal(p.shape)  # biases non-zero: they must still not be penalised

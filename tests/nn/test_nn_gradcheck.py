@@ -133,8 +133,9 @@ def assert_hidden_units_clear_of_the_kink(model: nn.Sequential, x: np.ndarray) -
     ("activation", "options"),
     [("sigmoid", {}), ("tanh", {}), ("elu", {"alpha": 0.9}), ("relu", {}), ("leaky_relu", {"slope": 0.05})],
 )
-def test_whole_mlp_with_softmax_cross_entropy(x: np.ndarray, labels: np.ndarray, activation: str,
-                                             options: dict[str, float]) -> None:
+def test_whole_mlp_with_softmax_cross_entropy(
+    x: np.ndarray, labels: np.ndarray, activation: str, options: dict[str, float]
+) -> None:
     model = nn.mlp([5, 8, 6, 4], activation, activation_options=options, seed=9)
     if activation in ("relu", "leaky_relu", "elu"):
         assert_hidden_units_clear_of_the_kink(model, x)
@@ -144,8 +145,7 @@ def test_whole_mlp_with_softmax_cross_entropy(x: np.ndarray, labels: np.ndarray,
 
 
 def test_whole_mlp_with_dropout_and_a_softmax_layer(x: np.ndarray, labels: np.ndarray) -> None:
-    model = nn.Sequential(nn.Dense(5, 7, rng=4), nn.Tanh(), nn.Dropout(0.3, rng=5), nn.Dense(7, 4, rng=6),
-                          nn.Softmax())
+    model = nn.Sequential(nn.Dense(5, 7, rng=4), nn.Tanh(), nn.Dropout(0.3, rng=5), nn.Dense(7, 4, rng=6), nn.Softmax())
     report = gradcheck(model, x, labels[:4], loss=nn.CrossEntropy(), **PRECISE)
     assert report.max_error < TOL, str(report)
 

@@ -11,7 +11,8 @@ from backproplab import nn
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, width=64)
 logit_arrays = st.tuples(st.integers(1, 6), st.integers(2, 5)).flatmap(
-    lambda shape: arrays(np.float64, shape, elements=finite))
+    lambda shape: arrays(np.float64, shape, elements=finite)
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,11 +15,12 @@ from backproplab.optim import SGD
 
 def test_hw3_6_4_3_network_with_folded_biases() -> None:
     """SPEC A written part: 6-4-3 sigmoid/softmax net, biases folded in as column 0 of alpha and beta."""
-    alpha_star = np.array([[2, 1, -1, -1, 0, -2], [0, 1, 0, -1, 1, 3], [-1, 2, 1, 3, 1, -1], [1, 3, 4, 2, -1, 2]],
-                          dtype=np.float64)
+    alpha_star = np.array(
+        [[2, 1, -1, -1, 0, -2], [0, 1, 0, -1, 1, 3], [-1, 2, 1, 3, 1, -1], [1, 3, 4, 2, -1, 2]], dtype=np.float64
+    )
     beta_star = np.array([[2, -2, 2, 1], [3, -1, 1, 2], [0, -1, 0, 1]], dtype=np.float64)
     alpha = np.hstack([np.ones((4, 1)), alpha_star])  # D x (M+1), bias weights all 1
-    beta = np.hstack([np.ones((3, 1)), beta_star])    # K x (D+1)
+    beta = np.hstack([np.ones((3, 1)), beta_star])  # K x (D+1)
     x = np.array([1, 0, 1, 0, 1, 0], dtype=np.float64)
     label = 1  # "class 2 of 3", 0-based
     y = np.eye(3)[label]
@@ -39,8 +40,11 @@ def test_hw3_6_4_3_network_with_folded_biases() -> None:
     dl_dalpha = np.outer(dl_da, x1)
 
     # backproplab: Dense weights are (in, out), i.e. the transposes of alpha* / beta*, biases separate
-    model = nn.Sequential(nn.Dense.from_arrays(alpha_star.T, alpha[:, 0], dtype=np.float64), nn.Sigmoid(),
-                          nn.Dense.from_arrays(beta_star.T, beta[:, 0], dtype=np.float64))
+    model = nn.Sequential(
+        nn.Dense.from_arrays(alpha_star.T, alpha[:, 0], dtype=np.float64),
+        nn.Sigmoid(),
+        nn.Dense.from_arrays(beta_star.T, beta[:, 0], dtype=np.float64),
+    )
     ce = nn.SoftmaxCrossEntropy()
     logits = model.forward(x[None, :], training=True)
     value = ce.forward(logits, np.array([label]))

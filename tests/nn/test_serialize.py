@@ -13,8 +13,17 @@ from backproplab.errors import BackproplabError
 
 
 def test_round_trip_keeps_architecture_weights_and_outputs(tmp_path: Path, rng: np.random.Generator) -> None:
-    model = nn.Sequential(nn.Dense(6, 5, rng=1), nn.ELU(0.9), nn.Dropout(0.25), nn.Dense(5, 4, bias=False, rng=2),
-                          nn.LeakyReLU(0.2), nn.Dense(4, 4, rng=3), nn.Tanh(), nn.Dense(4, 3, rng=4), nn.Softmax())
+    model = nn.Sequential(
+        nn.Dense(6, 5, rng=1),
+        nn.ELU(0.9),
+        nn.Dropout(0.25),
+        nn.Dense(5, 4, bias=False, rng=2),
+        nn.LeakyReLU(0.2),
+        nn.Dense(4, 4, rng=3),
+        nn.Tanh(),
+        nn.Dense(4, 3, rng=4),
+        nn.Softmax(),
+    )
     for p in model.parameters():
         p.value[...] = rng.standard_normal(p.shape)
     path = nn.save_model(model, tmp_path / "model.npz")
@@ -36,8 +45,11 @@ def test_file_is_plain_npz_readable_without_pickle(tmp_path: Path) -> None:
     assert set(arrays) == {"0.weight", "0.bias", "2.weight", "2.bias", "__architecture__"}
     np.testing.assert_array_equal(arrays["2.weight"], model[2].weight.value)
     layers = json.loads(str(arrays["__architecture__"]))
-    assert layers == [{"type": "Dense", "in_features": 4, "out_features": 3, "bias": True}, {"type": "Sigmoid"},
-                      {"type": "Dense", "in_features": 3, "out_features": 2, "bias": True}]
+    assert layers == [
+        {"type": "Dense", "in_features": 4, "out_features": 3, "bias": True},
+        {"type": "Sigmoid"},
+        {"type": "Dense", "in_features": 3, "out_features": 2, "bias": True},
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left behind
 
 

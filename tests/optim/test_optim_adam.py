@@ -35,10 +35,10 @@ def adam_by_hand(w: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b
     return out
 
 
-@pytest.mark.parametrize(("lr", "b1", "b2", "eps"), [(1e-3, 0.9, 0.999, 1e-8), (0.05, 0.8, 0.99, 1e-7),
-                                                      (0.1, 0.0, 0.5, 1e-3)])
-def test_matches_the_textbook_algorithm(rng: np.random.Generator, lr: float, b1: float, b2: float,
-                                        eps: float) -> None:
+@pytest.mark.parametrize(
+    ("lr", "b1", "b2", "eps"), [(1e-3, 0.9, 0.999, 1e-8), (0.05, 0.8, 0.99, 1e-7), (0.1, 0.0, 0.5, 1e-3)]
+)
+def test_matches_the_textbook_algorithm(rng: np.random.Generator, lr: float, b1: float, b2: float, eps: float) -> None:
     w0 = rng.standard_normal((3, 4))
     grads = [rng.standard_normal((3, 4)) * 10.0 ** rng.integers(-4, 2) for _ in range(8)]
     p = Parameter(w0.copy())
@@ -94,13 +94,16 @@ def test_float32_parameters_stay_float32() -> None:
     assert p.value.dtype == np.float32 and opt.m[0].dtype == opt.v[0].dtype == np.float32
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"beta1": 1.0}, r"Adam beta1 must be in \[0, 1\); got 1.0"),
-    ({"beta1": -0.1}, r"Adam beta1 must be in \[0, 1\); got -0.1"),
-    ({"beta2": 1.5}, r"Adam beta2 must be in \[0, 1\); got 1.5"),
-    ({"eps": 0.0}, "Adam eps must be > 0; got 0.0"),
-    ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"beta1": 1.0}, r"Adam beta1 must be in \[0, 1\); got 1.0"),
+        ({"beta1": -0.1}, r"Adam beta1 must be in \[0, 1\); got -0.1"),
+        ({"beta2": 1.5}, r"Adam beta2 must be in \[0, 1\); got 1.5"),
+        ({"eps": 0.0}, "Adam eps must be > 0; got 0.0"),
+        ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
+    ],
+)
 def test_bad_hyperparameters_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Adam([Parameter(np.zeros(2))], **kwargs)

@@ -38,13 +38,16 @@ def test_the_scheduled_rate_is_the_one_used_by_step() -> None:
     assert p.value[0] == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: StepDecay(0.0), r"StepDecay gamma must be in \(0, 1\]; got 0.0"),
-    (lambda: StepDecay(1.5), r"StepDecay gamma must be in \(0, 1\]; got 1.5"),
-    (lambda: StepDecay(0.5, step_size=0), "StepDecay step_size must be >= 1; got 0"),
-    (lambda: InverseScaling(power=-1.0), "InverseScaling power and decay must be >= 0"),
-    (lambda: InverseScaling(decay=-0.1), "InverseScaling power and decay must be >= 0"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: StepDecay(0.0), r"StepDecay gamma must be in \(0, 1\]; got 0.0"),
+        (lambda: StepDecay(1.5), r"StepDecay gamma must be in \(0, 1\]; got 1.5"),
+        (lambda: StepDecay(0.5, step_size=0), "StepDecay step_size must be >= 1; got 0"),
+        (lambda: InverseScaling(power=-1.0), "InverseScaling power and decay must be >= 0"),
+        (lambda: InverseScaling(decay=-0.1), "InverseScaling power and decay must be >= 0"),
+    ],
+)
 def test_bad_schedules_are_rejected(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()

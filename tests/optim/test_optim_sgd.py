@@ -67,18 +67,30 @@ def test_step_does_not_touch_the_gradient() -> None:
     np.testing.assert_array_equal(w.grad, 1.0)
 
 
-@pytest.mark.parametrize(("momentum", "nesterov", "weight_decay"), [
-    (0.0, False, 0.0), (0.0, False, 0.01), (0.9, False, 0.0), (0.9, True, 0.0), (0.5, True, 0.05),
-])
-def test_matches_torch_over_several_steps(rng: np.random.Generator, momentum: float, nesterov: bool,
-                                          weight_decay: float) -> None:
+@pytest.mark.parametrize(
+    ("momentum", "nesterov", "weight_decay"),
+    [
+        (0.0, False, 0.0),
+        (0.0, False, 0.01),
+        (0.9, False, 0.0),
+        (0.9, True, 0.0),
+        (0.5, True, 0.05),
+    ],
+)
+def test_matches_torch_over_several_steps(
+    rng: np.random.Generator, momentum: float, nesterov: bool, weight_decay: float
+) -> None:
     w, b = weight_and_bias()
     tw = torch.tensor(w.value.copy(), requires_grad=True)
     tb = torch.tensor(b.value.copy(), requires_grad=True)
     ours = SGD([w, b], lr=0.05, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     # torch decays every parameter of a group: biases go in a group without decay
-    theirs = torch.optim.SGD([{"params": [tw], "weight_decay": weight_decay}, {"params": [tb], "weight_decay": 0.0}],
-                             lr=0.05, momentum=momentum, nesterov=nesterov)
+    theirs = torch.optim.SGD(
+        [{"params": [tw], "weight_decay": weight_decay}, {"params": [tb], "weight_decay": 0.0}],
+        lr=0.05,
+        momentum=momentum,
+        nesterov=nesterov,
+    )
     for _ in range(6):
         gw, gb = rng.standard_normal(w.shape), rng.standard_normal(b.shape)
         w.grad[...], b.grad[...] = gw, gb
@@ -123,15 +135,18 @@ def test_state_dict_round_trip_continues_identically(rng: np.random.Generator) -
     assert state["steps"] == 3 and not np.array_equal(state["velocity.0"], opt1.velocity[0])
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
-    ({"lr": -0.1}, "learning rate must be a finite number > 0; got -0.1"),
-    ({"lr": float("nan")}, "learning rate must be a finite number > 0; got nan"),
-    ({"lr": 0.1, "momentum": 1.0}, r"momentum must be in \[0, 1\); got 1.0"),
-    ({"lr": 0.1, "momentum": -0.5}, r"momentum must be in \[0, 1\); got -0.5"),
-    ({"lr": 0.1, "nesterov": True}, "nesterov=True needs momentum > 0"),
-    ({"lr": 0.1, "weight_decay": -1e-4}, "weight_decay must be >= 0; got -0.0001"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lr": 0.0}, "learning rate must be a finite number > 0; got 0.0"),
+        ({"lr": -0.1}, "learning rate must be a finite number > 0; got -0.1"),
+        ({"lr": float("nan")}, "learning rate must be a finite number > 0; got nan"),
+        ({"lr": 0.1, "momentum": 1.0}, r"momentum must be in \[0, 1\); got 1.0"),
+        ({"lr": 0.1, "momentum": -0.5}, r"momentum must be in \[0, 1\); got -0.5"),
+        ({"lr": 0.1, "nesterov": True}, "nesterov=True needs momentum > 0"),
+        ({"lr": 0.1, "weight_decay": -1e-4}, "weight_decay must be >= 0; got -0.0001"),
+    ],
+)
 def test_bad_hyperparameters_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SGD([Parameter(np.zeros(2))], **kwargs)

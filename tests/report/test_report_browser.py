@@ -23,11 +23,16 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_run_report_renders_with_every_image_decoded(tmp_path: Path, browser_check: Any) -> None:
-    config = parse_config({
-        "name": "browser-check", "description": "two epochs on a Fashion-MNIST slice",
-        "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300},
-        "model": {"hidden": [16], "activation": "relu"}, "optimizer": {"lr": 0.05},
-        "training": {"epochs": 2, "batch_size": 50}})
+    config = parse_config(
+        {
+            "name": "browser-check",
+            "description": "two epochs on a Fashion-MNIST slice",
+            "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300},
+            "model": {"hidden": [16], "activation": "relu"},
+            "optimizer": {"lr": 0.05},
+            "training": {"epochs": 2, "batch_size": 50},
+        }
+    )
     run_dir = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     html = write_run_report(run_dir)
 
@@ -48,9 +53,11 @@ def test_run_report_renders_with_every_image_decoded(tmp_path: Path, browser_che
 
 def test_browser_check_catches_broken_images_and_console_errors(tmp_path: Path, browser_check: Any) -> None:
     page = tmp_path / "broken.html"
-    page.write_text('<!DOCTYPE html><html><head><title>broken</title></head><body><h1>broken</h1>'
-                    '<img alt="corrupt" src="data:image/png;base64,iVBORw0KGgoAAAAA">'
-                    '<script>console.error("boom"); undefinedFunction();</script></body></html>')
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>broken</title></head><body><h1>broken</h1>"
+        '<img alt="corrupt" src="data:image/png;base64,iVBORw0KGgoAAAAA">'
+        '<script>console.error("boom"); undefinedFunction();</script></body></html>'
+    )
     result = browser_check(page, "broken-page")
     assert result.title == "broken"
     assert [i["alt"] for i in result.broken_images] == ["corrupt"]

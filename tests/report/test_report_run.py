@@ -10,9 +10,14 @@ from backproplab.nn import load_model
 from backproplab.report import write_run_report
 from backproplab.report.weights import first_layer_weights, weight_tiles
 
-FASHION = {"name": "tiles", "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 200},
-           "model": {"hidden": [12]}, "optimizer": {"lr": 0.1}, "training": {"epochs": 2, "batch_size": 10},
-           "published": [{"epoch": 1, "metric": "test_acc", "value": 0.8315, "source": "HW3 handout"}]}
+FASHION = {
+    "name": "tiles",
+    "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 200},
+    "model": {"hidden": [12]},
+    "optimizer": {"lr": 0.1},
+    "training": {"epochs": 2, "batch_size": 10},
+    "published": [{"epoch": 1, "metric": "test_acc", "value": 0.8315, "source": "HW3 handout"}],
+}
 
 
 @pytest.mark.needs_data("fashion-mnist")
@@ -27,8 +32,9 @@ def test_image_model_report_has_weight_tiles_config_and_published_tables(tmp_pat
 
 
 def test_spiral_report_has_no_weight_tiles(tmp_path) -> None:
-    config = parse_config({"data": {"dataset": "spiral"}, "model": {"hidden": [8]},
-                           "training": {"epochs": 1, "batch_size": 30}})
+    config = parse_config(
+        {"data": {"dataset": "spiral"}, "model": {"hidden": [8]}, "training": {"epochs": 1, "batch_size": 30}}
+    )
     run = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     html = write_run_report(run).read_text()
     assert not (run / "weights.png").exists() and "First-layer weights" not in html
@@ -64,8 +70,13 @@ def test_softmax_regression_tiles_are_named_by_class(tmp_path, monkeypatch) -> N
         return original(weights, shape, path, **kwargs)
 
     monkeypatch.setattr(run_report, "plot_weight_tiles", spy)
-    config = parse_config({"data": {"dataset": "fashion-mnist", "limit_train": 300, "limit_test": 100},
-                           "model": {"hidden": []}, "training": {"epochs": 1, "batch_size": 30}})
+    config = parse_config(
+        {
+            "data": {"dataset": "fashion-mnist", "limit_train": 300, "limit_test": 100},
+            "model": {"hidden": []},
+            "training": {"epochs": 1, "batch_size": 30},
+        }
+    )
     run = run_experiment(config, runs_dir=tmp_path, verbose=0).run_dir
     write_run_report(run)
     assert (run / "weights.png").is_file()

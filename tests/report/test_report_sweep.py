@@ -25,22 +25,52 @@ from sweep_dirs import assemble_sweep, copy_sweep
 pytestmark = pytest.mark.needs_data("fashion-mnist")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SPIRAL = {"data": {"dataset": "spiral"}, "model": {"hidden": [16], "activation": "relu"},
-          "training": {"epochs": 3, "batch_size": 20, "eval": ["test"]}}
-FASHION = {"data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300}, "model": {"hidden": [16]},
-           "optimizer": {"lr": 0.1}, "training": {"epochs": 2, "eval": ["test"]}}
-PUBLISHED = [{"metric": "test_acc", "epoch": 0, "published": 0.8452, "at_least": False, "source": "HW2 handout",
-              "this_run": 0.5, "difference": 0.5 - 0.8452}]
+SPIRAL = {
+    "data": {"dataset": "spiral"},
+    "model": {"hidden": [16], "activation": "relu"},
+    "training": {"epochs": 3, "batch_size": 20, "eval": ["test"]},
+}
+FASHION = {
+    "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 300},
+    "model": {"hidden": [16]},
+    "optimizer": {"lr": 0.1},
+    "training": {"epochs": 2, "eval": ["test"]},
+}
+PUBLISHED = [
+    {
+        "metric": "test_acc",
+        "epoch": 0,
+        "published": 0.8452,
+        "at_least": False,
+        "source": "HW2 handout",
+        "this_run": 0.5,
+        "difference": 0.5 - 0.8452,
+    }
+]
 
 
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("sweeps")
     space = {"optimizer.lr": [0.05, 0.5, 1e4], "optimizer.name": ["sgd", "adam"]}
-    lr = assemble_sweep(root, "spiral-lr", SPIRAL, space,
-                        metric="test_loss", mode="min", error_trials={1: "ValueError: simulated crash in trial 1"})
-    bs = assemble_sweep(root, "fashion-bs", FASHION, {"training.batch_size": [10, 50, 100]}, metric="test_acc",
-                        mode="max", published=PUBLISHED)
+    lr = assemble_sweep(
+        root,
+        "spiral-lr",
+        SPIRAL,
+        space,
+        metric="test_loss",
+        mode="min",
+        error_trials={1: "ValueError: simulated crash in trial 1"},
+    )
+    bs = assemble_sweep(
+        root,
+        "fashion-bs",
+        FASHION,
+        {"training.batch_size": [10, 50, 100]},
+        metric="test_acc",
+        mode="max",
+        published=PUBLISHED,
+    )
     return {"lr": lr, "bs": bs}
 
 
@@ -128,12 +158,17 @@ def test_overlay_curves_one_line_per_batch_size(reports: dict[str, Path]) -> Non
     lines = []
     for t in data.trials:
         history = json.loads((sweep / t["run_dir"] / "metrics.json").read_text())["history"]
-        lines.append({"label": f"batch_size={t['params']['training.batch_size']}", "values": history["train_loss"],
-                      "status": t["status"], "score": t["selection"]})
+        lines.append(
+            {
+                "label": f"batch_size={t['params']['training.batch_size']}",
+                "values": history["train_loss"],
+                "status": t["status"],
+                "score": t["selection"],
+            }
+        )
     fig = overlay_figure(lines, "train_loss", title="t")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch_size=10", "batch_size=50",
-                                                                   "batch_size=100"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch_size=10", "batch_size=50", "batch_size=100"]
     for line, expected in zip(ax.get_lines(), lines, strict=True):
         np.testing.assert_allclose(line.get_ydata(), expected["values"])
         np.testing.assert_array_equal(line.get_xdata(), [1, 2])
@@ -142,8 +177,10 @@ def test_overlay_curves_one_line_per_batch_size(reports: dict[str, Path]) -> Non
 
 
 def test_many_trials_are_coloured_by_score_with_only_the_best_named() -> None:
-    lines = [{"label": f"lr={i}", "values": [1.0 / (i + 1), 0.5 / (i + 1)], "status": "ok", "score": float(i)}
-             for i in range(15)]
+    lines = [
+        {"label": f"lr={i}", "values": [1.0 / (i + 1), 0.5 / (i + 1)], "status": "ok", "score": float(i)}
+        for i in range(15)
+    ]
     fig = overlay_figure(lines, "val_loss", title="t", selection="val_loss", mode="min")
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["best: lr=0"]
     assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "val_loss (trial colour)"  # the colorbar
@@ -193,12 +230,14 @@ def test_parallel_coordinates_axes_are_the_space_keys(reports: dict[str, Path]) 
 
 
 def test_sort_trials_max_mode_ties_and_missing_values() -> None:
-    trials = [{"trial": "t000", "index": 0, "status": "error", "selection": None},
-              {"trial": "t001", "index": 1, "status": "ok", "selection": 0.5},
-              {"trial": "t002", "index": 2, "status": "diverged", "selection": None},
-              {"trial": "t003", "index": 3, "status": "ok", "selection": 0.9},
-              {"trial": "t004", "index": 4, "status": "ok", "selection": 0.5},
-              {"trial": "t005", "index": 5, "status": "ok", "selection": float("nan")}]
+    trials = [
+        {"trial": "t000", "index": 0, "status": "error", "selection": None},
+        {"trial": "t001", "index": 1, "status": "ok", "selection": 0.5},
+        {"trial": "t002", "index": 2, "status": "diverged", "selection": None},
+        {"trial": "t003", "index": 3, "status": "ok", "selection": 0.9},
+        {"trial": "t004", "index": 4, "status": "ok", "selection": 0.5},
+        {"trial": "t005", "index": 5, "status": "ok", "selection": float("nan")},
+    ]
     assert [t["trial"] for t in sort_trials(trials, "max")] == ["t003", "t001", "t004", "t005", "t002", "t000"]
     assert [t["trial"] for t in sort_trials(trials, "min")] == ["t001", "t004", "t003", "t005", "t002", "t000"]
 
@@ -233,8 +272,9 @@ def test_random_search_rates_are_a_cloud_and_huge_losses_go_log() -> None:
 
     rng = np.random.default_rng(1)
     rates = 10 ** rng.uniform(-3, 1, size=9)
-    points = [RatePoint(float(r), f"batch_size={10 + i}", 0.5 + i / 10, "ok", [f"t{i:03d}"])
-              for i, r in enumerate(rates)]
+    points = [
+        RatePoint(float(r), f"batch_size={10 + i}", 0.5 + i / 10, "ok", [f"t{i:03d}"]) for i, r in enumerate(rates)
+    ]
     points[-1].best = 80.0  # one run that blew up without NaN
     fig = lr_figure(points, "val_loss", "optimizer.lr", title="t")
     ax = fig.axes[0]
@@ -257,9 +297,17 @@ def test_report_of_a_sweep_run_by_run_sweep_with_retrain(tmp_path: Path) -> None
     assert "Retrained best point" in html and 'href="retrain/report.html"' in html
     assert (result.sweep_dir / "retrain" / "report.html").is_file()
     assert {p.name for p in result.sweep_dir.glob("sweep_*.png")} == {
-        "sweep_train_loss.png", "sweep_val_loss.png", "sweep_test_loss.png", "sweep_val_acc.png", "sweep_lr.png",
-        "sweep_parallel.png"}
+        "sweep_train_loss.png",
+        "sweep_val_loss.png",
+        "sweep_test_loss.png",
+        "sweep_val_acc.png",
+        "sweep_lr.png",
+        "sweep_parallel.png",
+    }
     data = read_sweep(result.sweep_dir)
     assert [a["key"] for a in parallel_axes(data.trials, data.space, data.metric)] == [
-        "optimizer.lr", "model.hidden", "val_loss"]
+        "optimizer.lr",
+        "model.hidden",
+        "val_loss",
+    ]
     data_uri_images(html)

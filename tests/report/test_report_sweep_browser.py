@@ -21,10 +21,20 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_sweep_report_renders_with_every_image_decoded(tmp_path: Path, browser_check: Any) -> None:
-    base = {"data": {"dataset": "spiral"}, "model": {"hidden": [16], "activation": "relu"},
-            "training": {"epochs": 3, "batch_size": 20, "eval": ["test"]}}
-    sweep = assemble_sweep(tmp_path, "browser-sweep", base, {"optimizer.lr": [0.05, 0.5, 1e4]},
-                           metric="test_loss", mode="min", error_trials={1: "ValueError: simulated crash"})
+    base = {
+        "data": {"dataset": "spiral"},
+        "model": {"hidden": [16], "activation": "relu"},
+        "training": {"epochs": 3, "batch_size": 20, "eval": ["test"]},
+    }
+    sweep = assemble_sweep(
+        tmp_path,
+        "browser-sweep",
+        base,
+        {"optimizer.lr": [0.05, 0.5, 1e4]},
+        metric="test_loss",
+        mode="min",
+        error_trials={1: "ValueError: simulated crash"},
+    )
     html = write_sweep_report(sweep)
     result = browser_check(html, "sweep-report")
     assert result.errors == [] and result.broken_images == []

@@ -11,8 +11,21 @@ from click.testing import CliRunner
 
 from backproplab.cli.main import main
 
-SPIRAL = ["train", "--dataset", "spiral", "--hidden", "8", "--activation", "relu", "--lr", "0.5",
-          "--batch-size", "30", "--epochs", "2"]
+SPIRAL = [
+    "train",
+    "--dataset",
+    "spiral",
+    "--hidden",
+    "8",
+    "--activation",
+    "relu",
+    "--lr",
+    "0.5",
+    "--batch-size",
+    "30",
+    "--epochs",
+    "2",
+]
 
 
 def run_dirs(runs: Path) -> list[Path]:
@@ -64,8 +77,19 @@ def test_tracker_none_writes_no_store(tmp_path: Path) -> None:
 
 def test_tracking_failure_warns_and_keeps_the_run(tmp_path: Path) -> None:
     pytest.importorskip("mlflow", reason="needs the 'track' extra (bash scripts/test.sh installs it)")
-    result = CliRunner().invoke(main, [*SPIRAL, "--runs-dir", str(tmp_path), "--no-report", "--tracker", "mlflow",
-                                       "--tracking-uri", "bogus-scheme://nowhere"])
+    result = CliRunner().invoke(
+        main,
+        [
+            *SPIRAL,
+            "--runs-dir",
+            str(tmp_path),
+            "--no-report",
+            "--tracker",
+            "mlflow",
+            "--tracking-uri",
+            "bogus-scheme://nowhere",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "warning: tracking with mlflow failed" in result.output
     [run_dir] = run_dirs(tmp_path)
@@ -117,8 +141,21 @@ def test_sweep_command_logs_parent_and_trials(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     example = Path(__file__).resolve().parents[2] / "examples" / "sweep-spiral.toml"
-    result = CliRunner().invoke(main, ["sweep", str(example), "--quick", "--executor", "serial", "--runs-dir",
-                                       str(tmp_path), "--tracker", "mlflow", "--no-report"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            str(example),
+            "--quick",
+            "--executor",
+            "serial",
+            "--runs-dir",
+            str(tmp_path),
+            "--tracker",
+            "mlflow",
+            "--no-report",
+        ],
+    )
     assert result.exit_code == 0, result.output
     sweep_dir = tmp_path / "spiral-lr-width-sweep"
     trials = json.loads((sweep_dir / "trials.json").read_text())

@@ -64,7 +64,8 @@ def _track(uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[o
     monkeypatch.setattr(backend, "HTTP_TIMEOUT_SECONDS", 2)
     started = time.monotonic()
     result = CliRunner().invoke(
-        main, [*SPIRAL, "--runs-dir", str(tmp_path), "--tracker", "mlflow", "--tracking-uri", uri])
+        main, [*SPIRAL, "--runs-dir", str(tmp_path), "--tracker", "mlflow", "--tracking-uri", uri]
+    )
     return result, time.monotonic() - started
 
 
@@ -79,8 +80,9 @@ def test_a_refused_connection_is_a_one_line_warning(tmp_path: Path, monkeypatch:
     assert RunDir(run_dir).status() == "complete"
 
 
-def test_a_server_that_never_answers_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 silent_server: str) -> None:
+def test_a_server_that_never_answers_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_server: str
+) -> None:
     result, seconds = _track(silent_server, tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning")]
@@ -110,9 +112,12 @@ def test_processes_creating_one_new_store_at_once_do_not_race(tmp_path: Path) ->
         assert run.exit_code == 0, run.output
     dirs = sorted(p for p in runs.iterdir() if RunDir.is_finished(p))
     cli = str(Path(sys.executable).parent / "backproplab")
-    procs = [subprocess.Popen([cli, "track", str(d), "--tracker", "mlflow"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-             for d in dirs]
+    procs = [
+        subprocess.Popen(
+            [cli, "track", str(d), "--tracker", "mlflow"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for d in dirs
+    ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     store = runs / "mlflow.db"
@@ -129,8 +134,7 @@ def test_a_half_built_store_is_reported(tmp_path: Path) -> None:
         con.execute("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name VARCHAR(256))")
     result = CliRunner().invoke(main, ["track", str(run_dir), "--tracker", "mlflow"])
     assert result.exit_code == 1
-    assert "is half-built (its creation was interrupted): it lacks the tables alembic_version, metrics" \
-           in result.output
+    assert "is half-built (its creation was interrupted): it lacks the tables alembic_version, metrics" in result.output
     assert f"mv {tmp_path / 'mlflow.db'}" in result.output
     # a run tracked into it keeps its directory complete, with a one-line warning
     run = CliRunner().invoke(main, [*SPIRAL, "--runs-dir", str(tmp_path), "--tracker", "mlflow"])

@@ -30,9 +30,15 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sweep-spiral.toml"
 
 
 def spiral(epochs: int = 4) -> Any:
-    return parse_config({"name": "spiral-live", "data": {"dataset": "spiral"},
-                         "model": {"hidden": [8], "activation": "relu"}, "optimizer": {"lr": 0.5},
-                         "training": {"epochs": epochs, "batch_size": 30}})
+    return parse_config(
+        {
+            "name": "spiral-live",
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": [8], "activation": "relu"},
+            "optimizer": {"lr": 0.5},
+            "training": {"epochs": epochs, "batch_size": 30},
+        }
+    )
 
 
 def wait_for(probe: Any, seconds: float = 60.0) -> Any:
@@ -68,8 +74,14 @@ def test_a_run_is_in_the_store_while_it_trains(tmp_path: Path) -> None:
 
         seen[epoch] = wait_for(probe)
 
-    result = lab.run(spiral(), runs_dir=tmp_path, report=False, tracker="mlflow", verbose=0,
-                     callbacks=[LambdaCallback(on_epoch_end=look)])
+    result = lab.run(
+        spiral(),
+        runs_dir=tmp_path,
+        report=False,
+        tracker="mlflow",
+        verbose=0,
+        callbacks=[LambdaCallback(on_epoch_end=look)],
+    )
     for epoch in (1, 3):
         assert seen[epoch], f"epoch {epoch}'s metrics were not in the store while the run trained"
         [run], logged = seen[epoch]
@@ -83,16 +95,19 @@ def test_a_run_is_in_the_store_while_it_trains(tmp_path: Path) -> None:
     assert run.info.run_id == seen[1][0][0].info.run_id and run.info.status == "FINISHED"
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     for key, values in metrics["history"].items():
-        assert [m.value for m in sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)] \
-            == values, key
+        assert [
+            m.value for m in sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)
+        ] == values, key
     assert run.data.metrics["final_test_acc"] == result.summary["final"]["test_acc"]
     assert run.data.tags["backproplab.status"] == "ok"
     assert {a.path for a in client.list_artifacts(run.info.run_id)} == {
-        p.name for p in result.run_dir.iterdir() if p.is_file()}
+        p.name for p in result.run_dir.iterdir() if p.is_file()
+    }
 
 
-def test_a_sweep_and_its_trials_are_in_the_store_while_they_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                               ) -> None:
+def test_a_sweep_and_its_trials_are_in_the_store_while_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     seen: list[Any] = []
     original = EpochWriter.on_epoch_end
@@ -131,8 +146,7 @@ def test_a_sweep_and_its_trials_are_in_the_store_while_they_run(tmp_path: Path, 
         assert steps(client, child.info.run_id, "val_loss") == [1, 2, 3]
 
 
-def test_provenance_is_the_git_commit_of_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
+def test_provenance_is_the_git_commit_of_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     outside = tmp_path / "plain"
     outside.mkdir()
     monkeypatch.chdir(outside)

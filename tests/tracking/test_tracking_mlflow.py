@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_data("fashion-mnist")]
 
 def tiny_fashion(name: str = "fashion-tiny", **overrides: Any) -> Any:
     data: dict[str, Any] = {
-        "name": name, "description": "tracking test run",
+        "name": name,
+        "description": "tracking test run",
         "data": {"dataset": "fashion-mnist", "limit_train": 500, "limit_test": 200},
         "model": {"hidden": [16], "activation": "relu"},
         "optimizer": {"lr": 0.05},
@@ -115,8 +116,16 @@ def test_run_logged_with_config_metrics_tags_and_artifacts(run_dir: Path, runs: 
     # artifacts: every file of the run directory, byte for byte
     names = {a.path for a in client.list_artifacts(run_id)}
     assert names == {p.name for p in run_dir.iterdir() if p.is_file()}
-    assert {"report.html", "model.npz", "loss.png", "accuracy.png", "metrics.json", "metrics.csv",
-            "summary.json", "config.toml"} <= names
+    assert {
+        "report.html",
+        "model.npz",
+        "loss.png",
+        "accuracy.png",
+        "metrics.json",
+        "metrics.csv",
+        "summary.json",
+        "config.toml",
+    } <= names
     local = client.download_artifacts(run_id, "model.npz", str(runs / "download"))
     assert Path(local).read_bytes() == (run_dir / "model.npz").read_bytes()
     assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(runs / "mlartifacts")
@@ -131,10 +140,10 @@ def test_logging_the_same_run_again_returns_the_first_copy(run_dir: Path, tracke
 
 
 @pytest.mark.needs_data("fashion-mnist")
-def test_metrics_go_in_batches_and_chunks_keep_every_value(runs: Path, tracker: Any,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    run_dir = run_experiment(tiny_fashion("fashion-chunks", training={"epochs": 2}), runs_dir=runs,
-                             verbose=0).run_dir
+def test_metrics_go_in_batches_and_chunks_keep_every_value(
+    runs: Path, tracker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = run_experiment(tiny_fashion("fashion-chunks", training={"epochs": 2}), runs_dir=runs, verbose=0).run_dir
     calls: list[int] = []
     original = tracker.client.log_batch
 
@@ -147,8 +156,9 @@ def test_metrics_go_in_batches_and_chunks_keep_every_value(runs: Path, tracker: 
     monkeypatch.setattr(backend, "MAX_METRICS", 7)
     run_id = log_run_dir(tracker, run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    per_epoch = sum(len([k for k, v in e.items() if k != "epoch" and isinstance(v, int | float)])
-                    for e in metrics["epochs"])
+    per_epoch = sum(
+        len([k for k, v in e.items() if k != "epoch" and isinstance(v, int | float)]) for e in metrics["epochs"]
+    )
     total = per_epoch + len(tracker.client.get_run(run_id).data.metrics) - len(metrics["history"])
     assert calls and max(calls) <= 7 and sum(calls) == total and len(calls) == math.ceil(total / 7)
     for key, values in metrics["history"].items():
@@ -167,8 +177,9 @@ def test_diverged_run_is_tagged_and_its_nan_metrics_survive(runs: Path, tracker:
     logged = history(tracker.client, run.info.run_id, "train_loss")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert len(logged) == len(metrics["epochs"]) == 1
-    assert all(math.isnan(v) == math.isnan(e["train_loss"]) for (_, v), e in zip(logged, metrics["epochs"],
-                                                                                   strict=True))
+    assert all(
+        math.isnan(v) == math.isnan(e["train_loss"]) for (_, v), e in zip(logged, metrics["epochs"], strict=True)
+    )
 
 
 def test_bad_tracker_name_is_rejected() -> None:
@@ -177,8 +188,15 @@ def test_bad_tracker_name_is_rejected() -> None:
 
 
 def spiral(name: str, lr: float, epochs: int = 2) -> Any:
-    return parse_config({"name": name, "data": {"dataset": "spiral"}, "model": {"hidden": [8], "activation": "relu"},
-                         "optimizer": {"lr": lr}, "training": {"epochs": epochs, "batch_size": 30}})
+    return parse_config(
+        {
+            "name": name,
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": [8], "activation": "relu"},
+            "optimizer": {"lr": lr},
+            "training": {"epochs": epochs, "batch_size": 30},
+        }
+    )
 
 
 def build_sweep_dir(root: Path) -> Path:
@@ -190,22 +208,60 @@ def build_sweep_dir(root: Path) -> Path:
     for i, lr in enumerate([0.1, 0.5]):
         result = run_experiment(spiral("spiral-lr", lr), runs_dir=root / "scratch", verbose=0)
         result.run_dir.rename(sweep / "trials" / f"t{i:03d}")
-        trials.append({"trial": f"t{i:03d}", "index": i, "params": {"optimizer.lr": lr}, "seed": 0, "status": "ok",
-                       "error": None, "run_dir": f"trials/t{i:03d}", "final": result.summary["final"],
-                       "selection": result.summary["final"]["test_loss"], "epochs_run": 2, "seconds": 0.1})
-    trials.append({"trial": "t002", "index": 2, "params": {"optimizer.lr": 5.0}, "seed": 0, "status": "error",
-                   "error": "RuntimeError: worker died", "run_dir": "trials/t002", "final": {}, "selection": None,
-                   "epochs_run": 0, "seconds": 0.0})
+        trials.append(
+            {
+                "trial": f"t{i:03d}",
+                "index": i,
+                "params": {"optimizer.lr": lr},
+                "seed": 0,
+                "status": "ok",
+                "error": None,
+                "run_dir": f"trials/t{i:03d}",
+                "final": result.summary["final"],
+                "selection": result.summary["final"]["test_loss"],
+                "epochs_run": 2,
+                "seconds": 0.1,
+            }
+        )
+    trials.append(
+        {
+            "trial": "t002",
+            "index": 2,
+            "params": {"optimizer.lr": 5.0},
+            "seed": 0,
+            "status": "error",
+            "error": "RuntimeError: worker died",
+            "run_dir": "trials/t002",
+            "final": {},
+            "selection": None,
+            "epochs_run": 0,
+            "seconds": 0.0,
+        }
+    )
     best = min(trials[:2], key=lambda t: t["selection"])
-    retrain = run_experiment(spiral("spiral-lr", best["params"]["optimizer.lr"], epochs=3),
-                             runs_dir=root / "scratch", verbose=0)
+    retrain = run_experiment(
+        spiral("spiral-lr", best["params"]["optimizer.lr"], epochs=3), runs_dir=root / "scratch", verbose=0
+    )
     retrain.run_dir.rename(sweep / "retrain")
     (sweep / "trials.json").write_text(json.dumps(trials))
-    (sweep / "sweep_summary.json").write_text(json.dumps({
-        "kind": "sweep", "name": "spiral-lr", "description": "learning-rate sweep on the spiral",
-        "selection": {"metric": "test_loss", "mode": "min"}, "space": {"optimizer.lr": [0.1, 0.5, 5.0]},
-        "executor": "process", "best": best["trial"], "best_params": best["params"], "retrain": "retrain",
-        "final": retrain.summary["final"], "published": [], "trials": {"ok": 2, "diverged": 0, "error": 1}}))
+    (sweep / "sweep_summary.json").write_text(
+        json.dumps(
+            {
+                "kind": "sweep",
+                "name": "spiral-lr",
+                "description": "learning-rate sweep on the spiral",
+                "selection": {"metric": "test_loss", "mode": "min"},
+                "space": {"optimizer.lr": [0.1, 0.5, 5.0]},
+                "executor": "process",
+                "best": best["trial"],
+                "best_params": best["params"],
+                "retrain": "retrain",
+                "final": retrain.summary["final"],
+                "published": [],
+                "trials": {"ok": 2, "diverged": 0, "error": 1},
+            }
+        )
+    )
     return sweep
 
 
@@ -224,11 +280,11 @@ def test_sweep_logged_as_parent_with_nested_trials_and_retrain(runs: Path, track
     assert parent.data.params["best.optimizer.lr"] == str(summary["best_params"]["optimizer.lr"])
     assert parent.data.metrics["final_test_acc"] == summary["final"]["test_acc"]
     assert parent.data.metrics["trials_error"] == 1
-    assert {a.path for a in client.list_artifacts(parent_id)} == {
-        "sweep.toml", "trials.json", "sweep_summary.json"}
+    assert {a.path for a in client.list_artifacts(parent_id)} == {"sweep.toml", "trials.json", "sweep_summary.json"}
 
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'"
+    )
     by_kind: dict[str, list[Any]] = {}
     for child in children:
         by_kind.setdefault(child.data.tags["backproplab.kind"], []).append(child)
@@ -240,7 +296,8 @@ def test_sweep_logged_as_parent_with_nested_trials_and_retrain(runs: Path, track
         metrics = json.loads((sweep / "trials" / trial_id / "metrics.json").read_text())
         assert child.info.status == "FINISHED"
         assert history(client, child.info.run_id, "train_loss") == [
-            (e["epoch"], e["train_loss"]) for e in metrics["epochs"]]
+            (e["epoch"], e["train_loss"]) for e in metrics["epochs"]
+        ]
         assert child.data.params["optimizer.lr"] == ("0.1" if trial_id == "t000" else "0.5")
         assert child.data.metrics["selection"] == metrics["history"]["test_loss"][-1]
         assert "report.html" not in {a.path for a in client.list_artifacts(child.info.run_id)}

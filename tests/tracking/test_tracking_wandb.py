@@ -25,8 +25,15 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def spiral(name: str) -> Any:
-    return parse_config({"name": name, "data": {"dataset": "spiral"}, "model": {"hidden": [8], "activation": "relu"},
-                         "optimizer": {"lr": 0.5}, "training": {"epochs": 3, "batch_size": 30}})
+    return parse_config(
+        {
+            "name": name,
+            "data": {"dataset": "spiral"},
+            "model": {"hidden": [8], "activation": "relu"},
+            "optimizer": {"lr": 0.5},
+            "training": {"epochs": 3, "batch_size": 30},
+        }
+    )
 
 
 @pytest.mark.slow
@@ -52,7 +59,8 @@ def test_wandb_logs_a_run_offline(tmp_path: Path, offline: None) -> None:
     assert summary["backproplab.status"] == "ok" and summary["backproplab.engine"] == expected["engine"]
     [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
     assert sorted(e.path for e in artifact.manifest.contents) == sorted(
-        p.name for p in run_dir.iterdir() if p.is_file())
+        p.name for p in run_dir.iterdir() if p.is_file()
+    )
 
 
 def items(entries: Any) -> dict[str, Any]:
@@ -71,8 +79,8 @@ def wandb_records(path: Path) -> Iterator[Any]:
         if block - pos % block < 7:  # block trailer padding
             pos += block - pos % block
             continue
-        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
-        buf += data[pos + 7:pos + 7 + length]
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        buf += data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):
             record = wandb_internal_pb2.Record()
@@ -98,8 +106,14 @@ def test_wandb_logs_a_run_while_it_trains(tmp_path: Path, offline: None) -> None
                 time.sleep(0.1)
             during.extend(1 for _ in (tmp_path / "wandb").glob("offline-run-*"))
 
-    result = lab.run(config, runs_dir=tmp_path, report=False, tracker="wandb", verbose=0,
-                     callbacks=[LambdaCallback(on_epoch_end=look)])
+    result = lab.run(
+        config,
+        runs_dir=tmp_path,
+        report=False,
+        tracker="wandb",
+        verbose=0,
+        callbacks=[LambdaCallback(on_epoch_end=look)],
+    )
     wandb.teardown()
     assert during == [1]
     [offline] = list((tmp_path / "wandb").glob("offline-run-*"))

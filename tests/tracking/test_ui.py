@@ -68,8 +68,12 @@ def test_ui_says_its_url_when_it_answers_and_ends_with_its_processes(tmp_path: P
     MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}").experiment_id("ui-test")
     port = free_port()
     cli = Path(sys.executable).parent / "backproplab"
-    proc = subprocess.Popen([str(cli), "ui", "--runs-dir", str(tmp_path), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(cli), "ui", "--runs-dir", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:

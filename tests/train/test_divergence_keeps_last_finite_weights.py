@@ -23,8 +23,18 @@ def test_nan_loss_gives_back_the_weights_of_the_last_good_epoch(fashion_small: D
     seen: dict[int, list[np.ndarray]] = {}
     record = LambdaCallback(on_epoch_end=lambda s, e, logs: seen.setdefault(e, weights(s.model)))
     opt = SGD(model.parameters(), lr=0.05, schedule=lambda lr, epoch: lr if epoch < 2 else 1e4 * lr)
-    history = fit(model, nn.MSE(), opt, fashion_small.take(300), epochs=5, batch_size=1, shuffle=False,
-                  verbose=0, engine=engine, callbacks=[TerminateOnDivergence(factor=None), record])
+    history = fit(
+        model,
+        nn.MSE(),
+        opt,
+        fashion_small.take(300),
+        epochs=5,
+        batch_size=1,
+        shuffle=False,
+        verbose=0,
+        engine=engine,
+        callbacks=[TerminateOnDivergence(factor=None), record],
+    )
     assert history.engine == engine and history.diverged and len(history) == 3
     assert history.stop_reason.startswith("Training diverged: the loss became NaN or infinite at epoch 3, batch ")
     assert all(np.isfinite(w).all() for w in seen[2])
@@ -34,12 +44,20 @@ def test_nan_loss_gives_back_the_weights_of_the_last_good_epoch(fashion_small: D
         np.testing.assert_array_equal(now, good)
 
 
-def test_a_loss_that_explodes_without_nan_also_keeps_the_weights_before_it(fashion_small: Dataset,
-                                                                           capsys: pytest.CaptureFixture) -> None:
+def test_a_loss_that_explodes_without_nan_also_keeps_the_weights_before_it(
+    fashion_small: Dataset, capsys: pytest.CaptureFixture
+) -> None:
     model = nn.mlp([784, 16, 10], "relu", seed=0)
     start = weights(model)
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e4), fashion_small, epochs=4,
-                  batch_size=10, verbose=2)
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=1e4),
+        fashion_small,
+        epochs=4,
+        batch_size=10,
+        verbose=2,
+    )
     assert history.diverged and len(history) == 1
     assert history.stop_reason.startswith("Training diverged: train_loss grew to")
     assert "more than 1000 times the initial loss" in history.stop_reason
@@ -52,8 +70,16 @@ def test_a_loss_that_explodes_without_nan_also_keeps_the_weights_before_it(fashi
 def test_a_divergence_callback_given_replaces_the_default(fashion_small: Dataset) -> None:
     def train(callbacks: list) -> tuple:
         model = nn.mlp([784, 16, 10], "relu", seed=0)
-        return fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e4), fashion_small, epochs=2,
-                   batch_size=10, verbose=0, callbacks=callbacks), model
+        return fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=1e4),
+            fashion_small,
+            epochs=2,
+            batch_size=10,
+            verbose=0,
+            callbacks=callbacks,
+        ), model
 
     stopped, _ = train([])
     assert stopped.diverged and len(stopped) == 1
@@ -67,7 +93,15 @@ def test_a_divergence_callback_given_replaces_the_default(fashion_small: Dataset
 def test_a_healthy_run_is_left_alone(fashion_small: Dataset) -> None:
     model = nn.mlp([784, 16, 10], "sigmoid", seed=0)
     guard = TerminateOnDivergence()
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), fashion_small, epochs=2,
-                  batch_size=20, verbose=0, callbacks=[guard])
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        fashion_small,
+        epochs=2,
+        batch_size=20,
+        verbose=0,
+        callbacks=[guard],
+    )
     assert not history.diverged and history.stop_reason is None and len(history) == 2
     assert guard.reference == pytest.approx(2.3, abs=0.3)  # the initial loss of 10 classes, on 600 rows

@@ -18,8 +18,17 @@ from backproplab.train.progress import Progress
 
 def trained(fashion_small: Dataset) -> History:
     model = nn.mlp([784, 16, 10], "relu", seed=0)
-    return bp.fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), fashion_small, epochs=3,
-                  batch_size=50, validation_size=100, eval_sets={"test": fashion_small.take(100)}, verbose=0)
+    return bp.fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        fashion_small,
+        epochs=3,
+        batch_size=50,
+        validation_size=100,
+        eval_sets={"test": fashion_small.take(100)},
+        verbose=0,
+    )
 
 
 def test_history_plot_draws_loss_and_accuracy_per_split(fashion_small: Dataset) -> None:
@@ -52,8 +61,11 @@ def test_history_to_pandas_has_one_row_per_epoch(fashion_small: Dataset) -> None
 
 def test_history_to_pandas_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
-    with pytest.raises(ImportError, match=r"History.to_pandas\(\) needs pandas, which is not installed: pip install "
-                                          r"pandas \(or use History.to_csv\(\) / History.records"):
+    with pytest.raises(
+        ImportError,
+        match=r"History.to_pandas\(\) needs pandas, which is not installed: pip install "
+        r"pandas \(or use History.to_csv\(\) / History.records",
+    ):
         History().to_pandas()
 
 
@@ -71,8 +83,10 @@ def test_results_have_short_reprs(fashion_small: Dataset) -> None:
     model = nn.mlp([784, 16, 10], "relu", seed=0)
     report = bp.gradcheck(model, fashion_small.X[:3], fashion_small.y[:3], max_checks=20)
     worst = max(report.errors, key=report.errors.__getitem__)
-    assert repr(report) == (f"GradcheckReport(max_error={report.max_error:.3g} in {worst!r}, 5 tensors, "
-                            f"{sum(report.checked.values())} entries checked; print() it for the table)")
+    assert repr(report) == (
+        f"GradcheckReport(max_error={report.max_error:.3g} in {worst!r}, 5 tensors, "
+        f"{sum(report.checked.values())} entries checked; print() it for the table)"
+    )
     assert "array" not in repr(report) and "max rel error" in str(report)
     from backproplab.data import fit_pca
 

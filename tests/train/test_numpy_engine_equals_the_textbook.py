@@ -43,8 +43,9 @@ def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.ra
         np.testing.assert_array_equal(nn.sigmoid(z), np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
         assert nn.sigmoid(z).dtype == dtype
         shifted = z - z.max(axis=1, keepdims=True)
-        np.testing.assert_array_equal(nn.log_softmax(z, axis=1),
-                                      shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        np.testing.assert_array_equal(
+            nn.log_softmax(z, axis=1), shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        )
         s = nn.Sigmoid()
         out = s.forward(z, training=True)
         g = rng.standard_normal(z.shape).astype(dtype)
@@ -54,8 +55,29 @@ def test_in_place_sigmoid_and_log_softmax_equal_the_textbook_formulas(rng: np.ra
 def test_sigmoid_equals_the_textbook_formula_on_special_values() -> None:
     """Signed zeros, infinities, NaN, subnormals and the underflow range, in both float dtypes."""
     for dtype in (np.float32, np.float64):
-        z = np.array([[-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-42, -1e-42, 5e-324, -5e-324, -88.0, -104.0, -746.0,
-                       88.0, 746.0, -1e-8, 1e-8]], dtype=dtype)
+        z = np.array(
+            [
+                [
+                    -0.0,
+                    0.0,
+                    np.inf,
+                    -np.inf,
+                    np.nan,
+                    1e-42,
+                    -1e-42,
+                    5e-324,
+                    -5e-324,
+                    -88.0,
+                    -104.0,
+                    -746.0,
+                    88.0,
+                    746.0,
+                    -1e-8,
+                    1e-8,
+                ]
+            ],
+            dtype=dtype,
+        )
         with np.errstate(all="ignore"):
             e = np.exp(-np.abs(z))
             expected = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -106,13 +128,23 @@ def test_mini_batch_epoch_equals_a_hand_written_numpy_loop(fashion_small: Datase
     X, y = fashion_small.X[:400], fashion_small.y[:400]
     model = nn.mlp([784, 32, 10], "sigmoid", seed=3)
     W1, b1, W2, b2 = [p.value.copy() for p in model.parameters()]
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (X, y), epochs=2,
-                  batch_size=32, shuffle=shuffle, seed=5, verbose=0, engine="numpy")
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        (X, y),
+        epochs=2,
+        batch_size=32,
+        shuffle=shuffle,
+        seed=5,
+        verbose=0,
+        engine="numpy",
+    )
     order_rng = np.random.default_rng(5)
     for _ in range(2):
         order = order_rng.permutation(len(X)) if shuffle else np.arange(len(X))
         for s in range(0, len(X), 32):
-            idx = order[s:s + 32]
+            idx = order[s : s + 32]
             xb, yb, m = X[idx], y[idx], len(idx)
             h = 1.0 / (1.0 + np.exp(-(xb @ W1 + b1)))
             z = h @ W2 + b2

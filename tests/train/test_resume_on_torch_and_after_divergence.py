@@ -34,15 +34,26 @@ def _torch_fit(data: tuple[Any, Any], path: Path, resume: bool = False) -> tuple
     model = bp.nn.mlp([784, 24, 10], "sigmoid", seed=1, dropout=0.3).to("torch", device="cpu")
     opt = bp.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     callbacks = [EarlyStopping("test_loss", patience=EPOCHS, restore_best_weights=True), Checkpoint(path)]
-    history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=EPOCHS, batch_size=BATCH, seed=7,
-                     eval_sets={"test": test}, verbose=0, callbacks=callbacks,
-                     resume=TrainingSnapshot.load(path) if resume else None)
+    history = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        seed=7,
+        eval_sets={"test": test},
+        verbose=0,
+        callbacks=callbacks,
+        resume=TrainingSnapshot.load(path) if resume else None,
+    )
     return model, opt, history
 
 
 @pytest.mark.needs_torch
-def test_a_torch_model_resumes_mid_epoch_bit_identically(data: Any, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_torch_model_resumes_mid_epoch_bit_identically(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     whole_model, whole_opt, whole = _torch_fit(data, tmp_path / "whole.npz")
     assert whole.engine == "torch"
     steps = 300 // BATCH
@@ -75,14 +86,26 @@ def _diverging_fit(data: tuple[Any, Any], path: Path, resume: bool = False) -> t
             state.optimizer.lr = 1e4
 
     callbacks = [LambdaCallback(on_epoch_begin=blow_up), TerminateOnDivergence(), Checkpoint(path)]
-    history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=EPOCHS, batch_size=BATCH, seed=7,
-                     eval_sets={"test": test}, verbose=0, engine="numpy", callbacks=callbacks,
-                     resume=TrainingSnapshot.load(path) if resume else None)
+    history = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        seed=7,
+        eval_sets={"test": test},
+        verbose=0,
+        engine="numpy",
+        callbacks=callbacks,
+        resume=TrainingSnapshot.load(path) if resume else None,
+    )
     return model, history
 
 
-def test_divergence_in_a_resumed_epoch_restores_that_epochs_starting_weights(data: Any, tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_divergence_in_a_resumed_epoch_restores_that_epochs_starting_weights(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     whole_model, whole = _diverging_fit(data, tmp_path / "whole.npz")
     assert whole.diverged and len(whole) == 2
     with monkeypatch.context() as m:

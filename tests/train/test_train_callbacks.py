@@ -19,8 +19,17 @@ def small_model() -> nn.Sequential:
 
 def train(data: Dataset, callbacks: list, epochs: int = 3, **kwargs: Any) -> tuple[History, nn.Module]:
     model = small_model()
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5), data, epochs=epochs,
-                  batch_size=50, verbose=0, callbacks=callbacks, **kwargs)
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.5),
+        data,
+        epochs=epochs,
+        batch_size=50,
+        verbose=0,
+        callbacks=callbacks,
+        **kwargs,
+    )
     return history, model
 
 
@@ -38,10 +47,18 @@ def test_callbacks_are_called_in_order(fashion_small: Dataset) -> None:
     train(fashion_small.take(100), [recorder("a"), recorder("b")], epochs=2)
     keys = ["batch_loss", "epoch", "iteration"]
     assert events == [
-        ("a", "train_begin"), ("b", "train_begin"),
-        ("a", "epoch_begin", 1), ("b", "epoch_begin", 1), ("a", "epoch_end", 1, keys), ("b", "epoch_end", 1, keys),
-        ("a", "epoch_begin", 2), ("b", "epoch_begin", 2), ("a", "epoch_end", 2, keys), ("b", "epoch_end", 2, keys),
-        ("a", "train_end"), ("b", "train_end"),
+        ("a", "train_begin"),
+        ("b", "train_begin"),
+        ("a", "epoch_begin", 1),
+        ("b", "epoch_begin", 1),
+        ("a", "epoch_end", 1, keys),
+        ("b", "epoch_end", 1, keys),
+        ("a", "epoch_begin", 2),
+        ("b", "epoch_begin", 2),
+        ("a", "epoch_end", 2, keys),
+        ("b", "epoch_end", 2, keys),
+        ("a", "train_end"),
+        ("b", "train_end"),
     ]
 
 
@@ -135,16 +152,22 @@ def test_restore_best_weights_picks_the_best_validation_epoch(fashion_small: Dat
 
 
 def test_monitoring_an_unmeasured_metric_is_an_error(fashion_small: Dataset) -> None:
-    with pytest.raises(KeyError, match="EarlyStopping monitors 'val_loss', which this run does not measure; "
-                                       r"available: \['batch_loss', 'lr', 'train_acc', 'train_loss'"):
+    with pytest.raises(
+        KeyError,
+        match="EarlyStopping monitors 'val_loss', which this run does not measure; "
+        r"available: \['batch_loss', 'lr', 'train_acc', 'train_loss'",
+    ):
         train(fashion_small.take(100), [EarlyStopping("val_loss")], epochs=1)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"patience": -1}, "EarlyStopping patience must be >= 0; got -1"),
-    ({"min_delta": -0.1}, "EarlyStopping min_delta must be >= 0; got -0.1"),
-    ({"mode": "best"}, "EarlyStopping mode: expected 'auto', 'min' or 'max'; got 'best'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"patience": -1}, "EarlyStopping patience must be >= 0; got -1"),
+        ({"min_delta": -0.1}, "EarlyStopping min_delta must be >= 0; got -0.1"),
+        ({"mode": "best"}, "EarlyStopping mode: expected 'auto', 'min' or 'max'; got 'best'"),
+    ],
+)
 def test_bad_early_stopping_settings(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         EarlyStopping(**kwargs)

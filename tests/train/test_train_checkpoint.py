@@ -28,17 +28,41 @@ def _setup(dropout: float, optimizer: str, dtype: Any = np.float32) -> tuple[Any
     return model, opt
 
 
-def _fit(data: tuple[Any, Any], path: Path, *, engine: str, shuffle: bool, dropout: float, optimizer: str,
-         batch_size: int, resume: bool = False, early: bool = False, checkpoint: type = Checkpoint,
-         **kwargs: Any) -> tuple[Any, Any, Any]:
+def _fit(
+    data: tuple[Any, Any],
+    path: Path,
+    *,
+    engine: str,
+    shuffle: bool,
+    dropout: float,
+    optimizer: str,
+    batch_size: int,
+    resume: bool = False,
+    early: bool = False,
+    checkpoint: type = Checkpoint,
+    **kwargs: Any,
+) -> tuple[Any, Any, Any]:
     train, test = data
     model, opt = _setup(dropout, optimizer)
     callbacks: list[Any] = [checkpoint(path)]
     if early:  # listed before the checkpoint on purpose: fit runs the checkpoint last
         callbacks.insert(0, EarlyStopping("test_loss", patience=EPOCHS, restore_best_weights=True))
-    history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=EPOCHS, batch_size=batch_size,
-                     shuffle=shuffle, seed=7, eval_sets={"test": test}, verbose=0, engine=engine,
-                     callbacks=callbacks, resume=TrainingSnapshot.load(path) if resume else None, **kwargs)
+    history = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=EPOCHS,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=7,
+        eval_sets={"test": test},
+        verbose=0,
+        engine=engine,
+        callbacks=callbacks,
+        resume=TrainingSnapshot.load(path) if resume else None,
+        **kwargs,
+    )
     return model, opt, history
 
 
@@ -64,10 +88,25 @@ CASES = [  # engine, shuffle, dropout, optimizer, batch size
 
 @pytest.mark.parametrize(("engine", "shuffle", "dropout", "optimizer", "batch_size"), CASES)
 @pytest.mark.parametrize("where", ["mid-epoch", "epoch-boundary"])
-def test_resume_is_bit_identical(data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str,
-                                 shuffle: bool, dropout: float, optimizer: str, batch_size: int, where: str) -> None:
-    options = {"engine": engine, "shuffle": shuffle, "dropout": dropout, "optimizer": optimizer,
-               "batch_size": batch_size, "early": True}
+def test_resume_is_bit_identical(
+    data: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    shuffle: bool,
+    dropout: float,
+    optimizer: str,
+    batch_size: int,
+    where: str,
+) -> None:
+    options = {
+        "engine": engine,
+        "shuffle": shuffle,
+        "dropout": dropout,
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "early": True,
+    }
     whole_model, whole_opt, whole = _fit(data, tmp_path / "whole.npz", **options)
 
     steps = -(-300 // batch_size)
@@ -110,8 +149,20 @@ def test_every_epoch_checkpoint_resumes_a_run_killed_after_it(data: Any, tmp_pat
 
     train, test = data
     model, opt = _setup(0.2, "adam")
-    whole = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=EPOCHS, batch_size=32, shuffle=True,
-                   seed=7, eval_sets={"test": test}, verbose=0, engine="numpy", callbacks=[Copy(path)])
+    whole = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=EPOCHS,
+        batch_size=32,
+        shuffle=True,
+        seed=7,
+        eval_sets={"test": test},
+        verbose=0,
+        engine="numpy",
+        callbacks=[Copy(path)],
+    )
     assert len(saved) == EPOCHS
     path.write_bytes(saved[0])  # the state after epoch 1
     resumed_model, _, resumed = _fit(data, path, resume=True, checkpoint=Copy, **options)
@@ -133,12 +184,28 @@ def test_checkpoint_frequency(data: Any, tmp_path: Path) -> None:
             return super().write(state)
 
     model, opt = _setup(0.0, "sgd")
-    bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=4, batch_size=32, verbose=0,
-           callbacks=[Spy(tmp_path / "a.npz", every_epochs=2)])
+    bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=4,
+        batch_size=32,
+        verbose=0,
+        callbacks=[Spy(tmp_path / "a.npz", every_epochs=2)],
+    )
     assert written == [2, 4]
     written.clear()
-    bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=2, batch_size=32, verbose=0,
-           callbacks=[Spy(tmp_path / "b.npz", min_seconds=1e9)])
+    bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=2,
+        batch_size=32,
+        verbose=0,
+        callbacks=[Spy(tmp_path / "b.npz", min_seconds=1e9)],
+    )
     assert written == [] and not (tmp_path / "b.npz").exists()
     with pytest.raises(ValueError, match=r"every_epochs must be >= 0 \(0: only when stopped\); got -1"):
         Checkpoint(tmp_path / "c.npz", every_epochs=-1)
@@ -152,8 +219,17 @@ def test_a_real_sigint_stops_fit_at_a_step_boundary_and_returns_the_history(data
         if epoch == 2:
             os.kill(os.getpid(), signal.SIGINT)
 
-    history = bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=5, batch_size=32, verbose=0,
-                     engine="numpy", callbacks=[LambdaCallback(on_epoch_end=ctrl_c), Checkpoint(tmp_path / "c.npz")])
+    history = bp.fit(
+        model,
+        bp.nn.SoftmaxCrossEntropy(),
+        opt,
+        train,
+        epochs=5,
+        batch_size=32,
+        verbose=0,
+        engine="numpy",
+        callbacks=[LambdaCallback(on_epoch_end=ctrl_c), Checkpoint(tmp_path / "c.npz")],
+    )
     assert history.interrupted and len(history) == 2 and not history.diverged
     assert history.to_dict()["interrupted"] is True
     snapshot = TrainingSnapshot.load(tmp_path / "c.npz")
@@ -171,8 +247,16 @@ def test_a_second_sigint_raises_keyboard_interrupt(data: Any) -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        bp.fit(model, bp.nn.SoftmaxCrossEntropy(), opt, train, epochs=3, batch_size=32, verbose=0,
-               callbacks=[LambdaCallback(on_epoch_end=ctrl_c_twice)])
+        bp.fit(
+            model,
+            bp.nn.SoftmaxCrossEntropy(),
+            opt,
+            train,
+            epochs=3,
+            batch_size=32,
+            verbose=0,
+            callbacks=[LambdaCallback(on_epoch_end=ctrl_c_twice)],
+        )
     assert interrupts.requested() is None
 
 

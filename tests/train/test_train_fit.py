@@ -29,8 +29,18 @@ def without_timing(history: History) -> dict[str, list[float]]:
 
 def train_once(data: Dataset, *, seed: int, shuffle: bool = True, **kwargs: Any) -> tuple[History, nn.Module]:
     model = small_model(seed=1)
-    history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1, momentum=0.5), data,
-                  epochs=3, batch_size=25, shuffle=shuffle, seed=seed, verbose=0, **kwargs)
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1, momentum=0.5),
+        data,
+        epochs=3,
+        batch_size=25,
+        shuffle=shuffle,
+        seed=seed,
+        verbose=0,
+        **kwargs,
+    )
     return history, model
 
 
@@ -39,8 +49,17 @@ def test_same_seed_gives_identical_history_and_weights(fashion_small: Dataset, f
     a, model_a = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_size=0.2)
     b, model_b = train_once(fashion_small, seed=7, eval_sets={"test": test}, validation_size=0.2)
     assert without_timing(a) == without_timing(b)
-    assert set(a.history) >= {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                              "batch_loss", "lr", "seconds"}
+    assert set(a.history) >= {
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "test_loss",
+        "test_acc",
+        "batch_loss",
+        "lr",
+        "seconds",
+    }
     for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True):
         np.testing.assert_array_equal(p.value, q.value)
     c, _ = train_once(fashion_small, seed=8, eval_sets={"test": test}, validation_size=0.2)
@@ -68,8 +87,17 @@ def test_each_epoch_visits_every_example_once(fashion_small: Dataset, shuffle: b
     X = np.hstack([np.arange(n, dtype=np.float32)[:, None], fashion_small.X[:n]])
     recorder = RowRecorder()
     model = nn.Sequential(recorder, *small_model())
-    fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (X, fashion_small.y[:n]), epochs=2,
-        batch_size=16, shuffle=shuffle, seed=4, verbose=0)
+    fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        (X, fashion_small.y[:n]),
+        epochs=2,
+        batch_size=16,
+        shuffle=shuffle,
+        seed=4,
+        verbose=0,
+    )
     assert [len(b) for b in recorder.seen] == [16] * 8 + [2] + [16] * 8 + [2]
     first, second = np.concatenate(recorder.seen[:9]), np.concatenate(recorder.seen[9:])
     np.testing.assert_array_equal(np.sort(first), np.arange(n))
@@ -86,15 +114,16 @@ def test_no_shuffle_equals_a_manual_loop_in_file_order(fashion_small: Dataset) -
     model = small_model()
     manual = copy.deepcopy(model)
     loss = nn.SoftmaxCrossEntropy()
-    history = fit(model, loss, SGD(model.parameters(), lr=0.05), fashion_small, epochs=2, batch_size=32,
-                  shuffle=False, verbose=0)
+    history = fit(
+        model, loss, SGD(model.parameters(), lr=0.05), fashion_small, epochs=2, batch_size=32, shuffle=False, verbose=0
+    )
 
     manual_loss, opt = nn.SoftmaxCrossEntropy(), SGD(manual.parameters(), lr=0.05)
     batch_means = []
     for _ in range(2):
         losses = []
         for start in range(0, len(X), 32):  # 600 rows: 18 batches of 32 and one of 24
-            value = manual_loss.forward(manual.forward(X[start:start + 32], training=True), y[start:start + 32])
+            value = manual_loss.forward(manual.forward(X[start : start + 32], training=True), y[start : start + 32])
             manual.backward(manual_loss.backward())
             opt.step()
             losses.append(value)
@@ -108,10 +137,20 @@ def test_train_loss_is_recomputed_on_the_whole_training_set(fashion_small: Datas
     model = small_model()
     loss = nn.SoftmaxCrossEntropy()
     after_each_epoch = []
-    measure = LambdaCallback(on_epoch_end=lambda state, epoch, logs: after_each_epoch.append(
-        evaluate(state.model, loss, fashion_small)))
-    history = fit(model, loss, SGD(model.parameters(), lr=0.5), fashion_small, epochs=3, batch_size=10,
-                  shuffle=False, verbose=0, callbacks=[measure])
+    measure = LambdaCallback(
+        on_epoch_end=lambda state, epoch, logs: after_each_epoch.append(evaluate(state.model, loss, fashion_small))
+    )
+    history = fit(
+        model,
+        loss,
+        SGD(model.parameters(), lr=0.5),
+        fashion_small,
+        epochs=3,
+        batch_size=10,
+        shuffle=False,
+        verbose=0,
+        callbacks=[measure],
+    )
     assert history.history["train_loss"] == [m["loss"] for m in after_each_epoch]
     assert history.history["train_acc"] == [m["accuracy"] for m in after_each_epoch]
     # the running average over the epoch's batches is a different number, kept separately
@@ -140,8 +179,17 @@ def test_evaluate_is_independent_of_its_batch_size(fashion_small: Dataset) -> No
 def test_validation_size_holds_out_rows_deterministically(fashion_small: Dataset) -> None:
     model = small_model()
     loss = nn.SoftmaxCrossEntropy()
-    history = fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=1, batch_size=50,
-                  validation_size=0.25, seed=9, verbose=0)
+    history = fit(
+        model,
+        loss,
+        SGD(model.parameters(), lr=0.1),
+        fashion_small,
+        epochs=1,
+        batch_size=50,
+        validation_size=0.25,
+        seed=9,
+        verbose=0,
+    )
     tr, va = train_validation_indices(600, 0.25, seed=9)
     assert history.params["train_size"] == 450
     val = evaluate(model, loss, fashion_small.X[va], fashion_small.y[va])
@@ -149,12 +197,29 @@ def test_validation_size_holds_out_rows_deterministically(fashion_small: Dataset
     assert history.history["val_loss"] == [val["loss"]] and history.history["val_acc"] == [val["accuracy"]]
     assert history.history["train_loss"] == [train["loss"]]
     with pytest.raises(ValueError, match="validation_size and an eval set named 'val' cannot both be given"):
-        fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=1, validation_size=0.25,
-            eval_sets={"val": fashion_small}, verbose=0)
+        fit(
+            model,
+            loss,
+            SGD(model.parameters(), lr=0.1),
+            fashion_small,
+            epochs=1,
+            validation_size=0.25,
+            eval_sets={"val": fashion_small},
+            verbose=0,
+        )
     again = small_model()  # the old name of the keyword still works, with a DeprecationWarning
     with pytest.warns(DeprecationWarning, match=r"fit\(validation_split=...\) is now fit\(validation_size=...\)"):
-        old = fit(again, loss, SGD(again.parameters(), lr=0.1), fashion_small, epochs=1, batch_size=50,
-                  validation_split=0.25, seed=9, verbose=0)
+        old = fit(
+            again,
+            loss,
+            SGD(again.parameters(), lr=0.1),
+            fashion_small,
+            epochs=1,
+            batch_size=50,
+            validation_split=0.25,
+            seed=9,
+            verbose=0,
+        )
     assert old.history["val_loss"] == history.history["val_loss"]
 
 
@@ -162,8 +227,9 @@ def test_regularised_objective_and_unregularised_loss_are_both_reported(fashion_
     model = small_model()
     loss = nn.SoftmaxCrossEntropy()
     l2 = nn.L2(1e-3)
-    history = fit(model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=2, batch_size=50,
-                  regularizer=l2, verbose=0)
+    history = fit(
+        model, loss, SGD(model.parameters(), lr=0.1), fashion_small, epochs=2, batch_size=50, regularizer=l2, verbose=0
+    )
     penalty = l2.penalty(model.parameters())
     assert history.history["penalty"][-1] == pytest.approx(penalty, rel=1e-12)
     assert history.history["train_loss"][-1] == evaluate(model, loss, fashion_small)["loss"]
@@ -181,18 +247,34 @@ def test_batch_size_one_and_adam(fashion_small: Dataset) -> None:
     data = fashion_small.take(200)
     model = small_model()
     before = evaluate(model, nn.SoftmaxCrossEntropy(), data)["loss"]
-    history = fit(model, nn.SoftmaxCrossEntropy(), Adam(model.parameters(), lr=1e-3), data, epochs=1,
-                  batch_size=1, shuffle=False, verbose=0)
+    history = fit(
+        model,
+        nn.SoftmaxCrossEntropy(),
+        Adam(model.parameters(), lr=1e-3),
+        data,
+        epochs=1,
+        batch_size=1,
+        shuffle=False,
+        verbose=0,
+    )
     assert history.history["train_loss"][0] < 0.7 * before  # 200 single-example Adam steps learn something
 
 
-def test_divergence_stops_with_a_message_without_warnings(fashion_small: Dataset,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_divergence_stops_with_a_message_without_warnings(
+    fashion_small: Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = small_model(activation="relu")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = fit(model, nn.SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e4), fashion_small, epochs=5,
-                      batch_size=10, verbose=2)
+        history = fit(
+            model,
+            nn.SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=1e4),
+            fashion_small,
+            epochs=5,
+            batch_size=10,
+            verbose=2,
+        )
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert history.diverged and len(history) == 1
     assert history.stop_reason.startswith("Training diverged: train_loss grew to")
@@ -205,8 +287,16 @@ def test_nan_or_infinite_loss_is_divergence_too(fashion_small: Dataset) -> None:
     model = small_model(activation="relu")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = fit(model, nn.MSE(), SGD(model.parameters(), lr=10.0), fashion_small, epochs=5, batch_size=10,
-                      verbose=0, callbacks=[TerminateOnDivergence(factor=None)])
+        history = fit(
+            model,
+            nn.MSE(),
+            SGD(model.parameters(), lr=10.0),
+            fashion_small,
+            epochs=5,
+            batch_size=10,
+            verbose=0,
+            callbacks=[TerminateOnDivergence(factor=None)],
+        )
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert history.diverged and len(history) == 1
     assert "the loss became NaN or infinite at epoch 1, batch" in history.stop_reason
@@ -233,12 +323,15 @@ def test_history_epochs_is_a_deprecated_alias_of_records() -> None:
         assert history.epochs is history.records
 
 
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"epochs": 0}, ValueError, "epochs must be >= 1; got 0"),
-    ({"batch_size": 0}, ValueError, "batch_size must be >= 1; got 0"),
-    ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast', 'numpy' or 'torch'; got 'gpu'"),
-    ({"eval_sets": {"train": None}}, ValueError, "eval set name 'train' is reserved"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"epochs": 0}, ValueError, "epochs must be >= 1; got 0"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1; got 0"),
+        ({"engine": "gpu"}, ValueError, "engine: expected 'auto', 'fast', 'numpy' or 'torch'; got 'gpu'"),
+        ({"eval_sets": {"train": None}}, ValueError, "eval set name 'train' is reserved"),
+    ],
+)
 def test_bad_settings_are_rejected(fashion_small: Dataset, kwargs: dict, error: type, message: str) -> None:
     model = small_model()
     settings = {"epochs": 1, "verbose": 0, **kwargs}

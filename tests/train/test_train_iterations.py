@@ -32,8 +32,9 @@ def _model() -> Any:
     return bp.nn.mlp([784, 12, 10], "sigmoid", seed=1, dtype=np.float64)
 
 
-def numpy_sgd(model: Any, X: np.ndarray, y: np.ndarray, iterations: int, batch: int, lr: float,
-              shuffle_seed: int | None) -> tuple[list[float], dict[str, np.ndarray]]:
+def numpy_sgd(
+    model: Any, X: np.ndarray, y: np.ndarray, iterations: int, batch: int, lr: float, shuffle_seed: int | None
+) -> tuple[list[float], dict[str, np.ndarray]]:
     """Plain NumPy mini-batch SGD of a 784-12-10 sigmoid net with softmax cross-entropy, started from
     ``model``'s weights: the batch loss of every iteration (before its update) and the final weights. Epochs
     visit the rows in file order, or in permutations drawn from ``default_rng(shuffle_seed)`` as fit draws them."""
@@ -46,7 +47,7 @@ def numpy_sgd(model: Any, X: np.ndarray, y: np.ndarray, iterations: int, batch: 
         for s in range(0, len(X), batch):
             if len(losses) == iterations:
                 break
-            idx = order[s:s + batch]
+            idx = order[s : s + batch]
             xb, yb, m = X[idx], y[idx], len(idx)
             h = 1.0 / (1.0 + np.exp(-(xb @ W1 + b1)))
             z = h @ W2 + b2
@@ -88,8 +89,9 @@ def test_batch_losses_are_those_of_a_plain_numpy_sgd_loop(rows: Any, engine: str
     for name, value in model.state_dict().items():
         np.testing.assert_allclose(to_numpy(value), weights[name], rtol=0, atol=1e-12, err_msg=name)
     # the per-epoch running average is the mean of that epoch's batch losses
-    np.testing.assert_allclose(history.history["batch_loss"], [np.mean(expected[:steps]), np.mean(expected[steps:])],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        history.history["batch_loss"], [np.mean(expected[:steps]), np.mean(expected[steps:])], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("engine", ["numpy", "fast"])
@@ -101,7 +103,7 @@ def test_every_k_iterations_records_the_mean_of_those_k_batch_losses(rows: Any, 
     values = each.batch_losses
     assert len(values) == 3 * STEPS == 27
     assert every4.iterations == [4, 8, 12, 16, 20, 24, 27]
-    expected = [sum(values[i:i + 4]) / len(values[i:i + 4]) for i in range(0, 27, 4)]
+    expected = [sum(values[i : i + 4]) / len(values[i : i + 4]) for i in range(0, 27, 4)]
     assert every4.batch_losses == expected  # the same additions in the same order: bit for bit
 
 
@@ -145,8 +147,7 @@ def test_length_is_epochs_or_iterations_never_both(rows: Any) -> None:
 def test_a_diverging_run_records_the_loss_that_was_not_finite(rows: Any, engine: str) -> None:
     model = bp.nn.mlp([784, 12, 10], "sigmoid", seed=1, dtype=np.float64)
     opt = bp.optim.SGD(model.parameters(), lr=1e200)
-    history = bp.fit(model, bp.nn.MSE(), opt, rows, epochs=3, batch_size=BATCH, verbose=0, engine=engine,
-                     loss_every=1)
+    history = bp.fit(model, bp.nn.MSE(), opt, rows, epochs=3, batch_size=BATCH, verbose=0, engine=engine, loss_every=1)
     assert history.diverged and "became NaN or infinite at epoch 1, batch" in history.stop_reason
     last = history.last["iteration"]
     assert f"batch {last} " in history.stop_reason and opt.steps == last - 1  # no update after the bad batch
@@ -156,8 +157,9 @@ def test_a_diverging_run_records_the_loss_that_was_not_finite(rows: Any, engine:
 
 @pytest.mark.parametrize("engine", ["numpy", "fast"])
 @pytest.mark.parametrize("by", ["epochs", "iterations"])
-def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     engine: str, by: str) -> None:
+def test_resume_records_the_same_points_bit_for_bit(
+    rows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, by: str
+) -> None:
     """Stopped in epoch 2 after its 4th step, inside an open window of k = 4, then resumed from the checkpoint:
     the same points, weights and epochs as a run that never stopped (3 epochs, or 2 and 4 steps of a third)."""
     batch = 1 if engine == "fast" else BATCH  # at batch 1 the fast engine checks for a stop before every step
@@ -182,8 +184,9 @@ def test_resume_records_the_same_points_bit_for_bit(rows: Any, tmp_path: Path, m
         assert np.array_equal(a.value, b.value)
 
 
-def test_a_checkpoint_from_before_the_loss_record_still_resumes(rows: Any, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_checkpoint_from_before_the_loss_record_still_resumes(
+    rows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Checkpoints written before `iterations` / `loss_every` existed lack them in their fit settings and their
     position: such a checkpoint resumes (its run's record then starts where it resumes), and a differing
     `loss_every` is still refused when the checkpoint has one."""

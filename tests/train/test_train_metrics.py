@@ -67,8 +67,7 @@ def test_predict_and_predict_proba(model: nn.Sequential, fashion_test: Dataset) 
     assert predict(model, fashion_test).shape == (2000,)  # a Dataset works too
 
 
-def test_predict_proba_of_a_model_ending_in_softmax_is_its_output(model: nn.Sequential,
-                                                                  fashion_test: Dataset) -> None:
+def test_predict_proba_of_a_model_ending_in_softmax_is_its_output(model: nn.Sequential, fashion_test: Dataset) -> None:
     X = fashion_test.X[:50]
     with_softmax = nn.Sequential(*model, nn.Softmax())
     np.testing.assert_array_equal(predict_proba(with_softmax, X), with_softmax.forward(X))
@@ -77,8 +76,11 @@ def test_predict_proba_of_a_model_ending_in_softmax_is_its_output(model: nn.Sequ
 def test_predict_proba_with_binary_cross_entropy_is_the_sigmoid(fashion_test: Dataset) -> None:
     model = nn.mlp([784, 1], seed=0)
     X = fashion_test.X[:50]
-    np.testing.assert_allclose(predict_proba(model, X, loss=nn.BinaryCrossEntropy()),
-                               1 / (1 + np.exp(-model.forward(X).astype(np.float64))), rtol=1e-6)
+    np.testing.assert_allclose(
+        predict_proba(model, X, loss=nn.BinaryCrossEntropy()),
+        1 / (1 + np.exp(-model.forward(X).astype(np.float64))),
+        rtol=1e-6,
+    )
 
 
 def test_accuracy() -> None:

@@ -26,8 +26,17 @@ def test_flagship_recipe_on_a_slice_learns(fashion_train: Dataset, load_or_skip:
     model = nn.mlp([784, 64, 10], "sigmoid", seed=0)
     assert not any(p.value.any() for name, p in model.named_parameters() if name.endswith("bias"))
     loss = nn.SoftmaxCrossEntropy()
-    history = fit(model, loss, SGD(model.parameters(), lr=0.01), fashion_train, epochs=4, batch_size=1,
-                  shuffle=False, eval_sets={"test": test}, verbose=0)
+    history = fit(
+        model,
+        loss,
+        SGD(model.parameters(), lr=0.01),
+        fashion_train,
+        epochs=4,
+        batch_size=1,
+        shuffle=False,
+        eval_sets={"test": test},
+        verbose=0,
+    )
 
     assert not history.diverged and len(history) == 4
     assert history.history["test_acc"][-1] >= 0.78

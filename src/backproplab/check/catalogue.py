@@ -24,9 +24,15 @@ def cases(rng: np.random.Generator) -> Iterator[tuple[str, Callable[[], Any]]]:
     logits = rng.standard_normal((4, 3))
     yield "Dense", lambda: gradcheck(nn.Dense(5, 3, rng=1), x)
     yield "Dense (no bias)", lambda: gradcheck(nn.Dense(5, 3, bias=False, rng=1), x)
-    for name, module in [("Sigmoid", nn.Sigmoid()), ("ReLU", nn.ReLU()), ("LeakyReLU(0.1)", nn.LeakyReLU(0.1)),
-                         ("ELU(0.9)", nn.ELU(0.9)), ("Tanh", nn.Tanh()), ("Softmax", nn.Softmax()),
-                         ("Dropout(0.5)", nn.Dropout(0.5, rng=0))]:
+    for name, module in [
+        ("Sigmoid", nn.Sigmoid()),
+        ("ReLU", nn.ReLU()),
+        ("LeakyReLU(0.1)", nn.LeakyReLU(0.1)),
+        ("ELU(0.9)", nn.ELU(0.9)),
+        ("Tanh", nn.Tanh()),
+        ("Softmax", nn.Softmax()),
+        ("Dropout(0.5)", nn.Dropout(0.5, rng=0)),
+    ]:
         yield name, (lambda m=module: gradcheck(m, x))
     # BatchNorm's dL/dx is a small difference of large terms: 8 rows and the 4th-order stencil resolve it.
     rows8 = rng.standard_normal((8, 5))
@@ -43,8 +49,10 @@ def cases(rng: np.random.Generator) -> Iterator[tuple[str, Callable[[], Any]]]:
     for act in ("sigmoid", "tanh", "elu"):
         model = nn.mlp([5, 8, 6, 3], act, seed=2)
         yield f"MLP 5-8-6-3 {act} + softmax-CE", (lambda m=model: gradcheck(m, x, labels, **deep))
-    yield "MLP 5-8-3 ELU + L2 + L1", lambda: gradcheck(nn.mlp([5, 8, 3], "elu", seed=3), x, labels,
-                                                       regularizer=[nn.L2(0.1), nn.L1(0.01)], **deep)
+    yield (
+        "MLP 5-8-3 ELU + L2 + L1",
+        lambda: gradcheck(nn.mlp([5, 8, 3], "elu", seed=3), x, labels, regularizer=[nn.L2(0.1), nn.L1(0.01)], **deep),
+    )
 
 
 def check_all(seed: int = 0) -> list[tuple[str, GradcheckReport]]:

@@ -46,8 +46,10 @@ class GradcheckReport:
     def __repr__(self) -> str:
         worst = max(self.errors, key=self.errors.__getitem__, default=None)
         where = f" in {worst!r}" if worst is not None else ""
-        return (f"GradcheckReport(max_error={self.max_error:.3g}{where}, {len(self.errors)} tensors, "
-                f"{sum(self.checked.values())} entries checked; print() it for the table)")
+        return (
+            f"GradcheckReport(max_error={self.max_error:.3g}{where}, {len(self.errors)} tensors, "
+            f"{sum(self.checked.values())} entries checked; print() it for the table)"
+        )
 
     def __str__(self) -> str:
         width = max((len(k) for k in self.errors), default=5)
@@ -106,9 +108,18 @@ def gradcheck(
         return _gradcheck(module, x, y, placement, loss, regularizer, eps, order, max_checks, seed)
 
 
-def _gradcheck(module: Module | Loss, x: Any, y: Any, placement: Placement, loss: Loss | None,
-               regularizer: Regularizer | list[Regularizer] | None, eps: float, order: int,
-               max_checks: int | None, seed: int) -> GradcheckReport:
+def _gradcheck(
+    module: Module | Loss,
+    x: Any,
+    y: Any,
+    placement: Placement,
+    loss: Loss | None,
+    regularizer: Regularizer | list[Regularizer] | None,
+    eps: float,
+    order: int,
+    max_checks: int | None,
+    seed: int,
+) -> GradcheckReport:
     rng = np.random.default_rng(seed)
     x = move(x, placement, np.float64, copy=True)
     y64 = None if y is None else as_targets(y if hasattr(y, "dtype") else np.asarray(y), placement, np.float64)

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 
-def two_layer_net(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any,
-                  reg: float = 0.0) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+def two_layer_net(
+    X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float = 0.0
+) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
     """``(scores (N, C), loss, {"W1", "b1", "W2", "b2": gradients})`` of the net above."""
     X, W1, b1, W2, b2 = (np.asarray(a, dtype=np.float64) for a in (X, W1, b1, W2, b2))
     y = np.asarray(y, dtype=np.int64)

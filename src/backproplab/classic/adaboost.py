@@ -39,8 +39,9 @@ def _linear(text: str, where: str) -> tuple[dict[int, float], float]:
     while pos < len(text):
         m = _TERM.match(text, pos)
         if m is None or m.end() == pos or (m.group("coef") is None and m.group("var") is None):
-            raise ValueError(f"cannot read the {where} {text!r} at {text[pos:]!r}; write terms like "
-                             "'1.5 x1', '- x2', '0.5'")
+            raise ValueError(
+                f"cannot read the {where} {text!r} at {text[pos:]!r}; write terms like '1.5 x1', '- x2', '0.5'"
+            )
         if not first and m.group("sign") is None:
             raise ValueError(f"terms of the {where} {text!r} must be joined by + or -")
         if m.group("star") and (m.group("coef") is None or m.group("var") is None):
@@ -73,10 +74,10 @@ class LinearStump:
         m = re.search(r"<=|>=|<|>|=<|=>", text)
         if m is None or m.group() in ("=<", "=>"):
             raise ValueError(f"stump {text!r}: expected an inequality with one of <=, <, >=, >")
-        if re.search(r"<=|>=|<|>", text[m.end():]):
+        if re.search(r"<=|>=|<|>", text[m.end() :]):
             raise ValueError(f"stump {text!r}: expected exactly one inequality sign")
         left, lc = _linear(text[: m.start()], "left-hand side")
-        right, rc = _linear(text[m.end():], "right-hand side")
+        right, rc = _linear(text[m.end() :], "right-hand side")
         n = max([*left, *right, 1])
         coef = tuple(left.get(i, 0.0) - right.get(i, 0.0) for i in range(1, n + 1))
         return cls(coef, m.group(), rc - lc, text.strip())
@@ -133,8 +134,10 @@ class AdaBoostResult:
     def __repr__(self) -> str:
         betas = ", ".join(f"{b:.4g}" for b in self.betas)
         wrong = int(np.sum(self.predict() != self.y))
-        return (f"AdaBoostResult(base {self.base}, {len(self.rounds)} rounds, betas [{betas}], "
-                f"{wrong} of {len(self.y)} training points misclassified)")
+        return (
+            f"AdaBoostResult(base {self.base}, {len(self.rounds)} rounds, betas [{betas}], "
+            f"{wrong} of {len(self.y)} training points misclassified)"
+        )
 
     def scores(self, X: Any | None = None) -> np.ndarray:
         """sum_t beta_t h_t(x) per point (the training points by default)."""
@@ -162,8 +165,14 @@ def _log(base: str) -> Any:
     return {"e": math.log, "2": math.log2}[base]
 
 
-def adaboost(X: Any, y: Any, rounds: Sequence[LinearStump | str | Sequence[LinearStump | str]], *,
-             base: str | int = "e", weights: Any = None) -> AdaBoostResult:
+def adaboost(
+    X: Any,
+    y: Any,
+    rounds: Sequence[LinearStump | str | Sequence[LinearStump | str]],
+    *,
+    base: str | int = "e",
+    weights: Any = None,
+) -> AdaBoostResult:
     """Run AdaBoost for ``len(rounds)`` rounds with the given stumps.
 
     Args:
@@ -200,8 +209,10 @@ def adaboost(X: Any, y: Any, rounds: Sequence[LinearStump | str | Sequence[Linea
             candidates.append((s, float(w[wrong].sum()), wrong))
         stump, eps, wrong = min(candidates, key=lambda c: c[1])  # min() keeps the first of equal errors
         if eps <= 0.0:
-            raise ValueError(f"round {t}: stump {stump} classifies every point correctly (weighted error 0), "
-                             "so its beta would be infinite; boosting stops before this round")
+            raise ValueError(
+                f"round {t}: stump {stump} classifies every point correctly (weighted error 0), "
+                "so its beta would be infinite; boosting stops before this round"
+            )
         if eps >= 1.0:
             raise ValueError(f"round {t}: stump {stump} misclassifies every point (error 1); flip its inequality")
         beta = 0.5 * log((1.0 - eps) / eps)

@@ -32,8 +32,9 @@ def curse_of_dimensionality(dims: Sequence[int], edge: float = 0.1, fraction: fl
     return rows
 
 
-def plot_dimensionality(rows: Sequence[DimensionRow], path: str | Path, edge: float = 0.1,
-                        fraction: float = 0.1) -> Path:
+def plot_dimensionality(
+    rows: Sequence[DimensionRow], path: str | Path, edge: float = 0.1, fraction: float = 0.1
+) -> Path:
     """Two panels over d: the fraction inside the small cube (log scale) and the side needed. Writes a PNG."""
     from .plotting import new_figure, save
 

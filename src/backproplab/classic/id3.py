@@ -137,16 +137,32 @@ class Tree:
     def to_dict(self) -> dict[str, Any]:
         def node_dict(node: Node) -> dict[str, Any]:
             return {
-                "path": [list(p) for p in node.path], "rows": [r + 1 for r in node.rows],
-                "class_counts": node.class_counts, "entropy": node.entropy, "prediction": node.prediction,
-                "tie": node.tie, "stop_reason": node.stop_reason, "split": node.split,
-                "scores": [{"feature": s.feature, "conditional_entropy": s.conditional_entropy, "gain": s.gain,
-                            "values": [vars(v) for v in s.values]} for s in node.scores],
+                "path": [list(p) for p in node.path],
+                "rows": [r + 1 for r in node.rows],
+                "class_counts": node.class_counts,
+                "entropy": node.entropy,
+                "prediction": node.prediction,
+                "tie": node.tie,
+                "stop_reason": node.stop_reason,
+                "split": node.split,
+                "scores": [
+                    {
+                        "feature": s.feature,
+                        "conditional_entropy": s.conditional_entropy,
+                        "gain": s.gain,
+                        "values": [vars(v) for v in s.values],
+                    }
+                    for s in node.scores
+                ],
                 "children": {v: node_dict(c) for v, c in node.children.items()},
             }
 
-        return {"target": self.target, "classes": self.classes, "features": list(self.features),
-                "root": node_dict(self.root)}
+        return {
+            "target": self.target,
+            "classes": self.classes,
+            "features": list(self.features),
+            "root": node_dict(self.root),
+        }
 
 
 def majority(labels: Sequence[str], classes: Sequence[str]) -> tuple[str, bool]:

@@ -63,8 +63,9 @@ class CategoricalTable:
             raise ValueError(f"column names must be unique; got {list(self.columns)}")
         for i, row in enumerate(self.rows, start=1):
             if len(row) != len(self.columns):
-                raise ValueError(f"row {i} has {len(row)} values; the table has {len(self.columns)} columns "
-                                 f"{list(self.columns)}")
+                raise ValueError(
+                    f"row {i} has {len(row)} values; the table has {len(self.columns)} columns {list(self.columns)}"
+                )
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -101,8 +102,10 @@ def parse_csv(text: str, *, target: str | None = None, name: str = "", source: s
     header, body = lines[0], lines[1:]
     for i, row in enumerate(body, start=2):
         if len(row) != len(header):
-            raise DatasetError(f"{source}: line {i} has {len(row)} values but the header has {len(header)} "
-                               f"columns ({', '.join(header)})")
+            raise DatasetError(
+                f"{source}: line {i} has {len(row)} values but the header has {len(header)} "
+                f"columns ({', '.join(header)})"
+            )
     target = header[-1] if target is None else target
     if target not in header:
         raise DatasetError(f"{source}: target column {target!r} not found; the columns are {', '.join(header)}")
@@ -131,4 +134,3 @@ def load_table(name_or_path: str | Path, *, target: str | None = None) -> Catego
         table = builtin_table(str(name_or_path))
         return table if target is None else CategoricalTable(table.columns, table.rows, target, table.name)
     return read_csv(name_or_path, target=target)
-

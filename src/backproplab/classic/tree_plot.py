@@ -39,10 +39,18 @@ def draw_tree(tree: Tree, path: str | Path, title: str = "", precision: int = 3)
         x, y = pos[id(node)]
         for value, child in node.children.items():
             cx, cy = pos[id(child)]
-            ax.annotate("", xy=(cx, cy + 0.18), xytext=(x, y - 0.18),
-                        arrowprops={"arrowstyle": "->", "color": "#555555"})
-            ax.text((x + cx) / 2, (y + cy) / 2, value, ha="center", va="center", fontsize=8,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none"})
+            ax.annotate(
+                "", xy=(cx, cy + 0.18), xytext=(x, y - 0.18), arrowprops={"arrowstyle": "->", "color": "#555555"}
+            )
+            ax.text(
+                (x + cx) / 2,
+                (y + cy) / 2,
+                value,
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none"},
+            )
         counts = node.counts_text()
         if node.is_leaf:
             text = f"{tree.target} = {node.prediction}\n{counts}"
@@ -51,8 +59,15 @@ def draw_tree(tree: Tree, path: str | Path, title: str = "", precision: int = 3)
             gain = next(s.gain for s in node.scores if s.feature == node.split)
             text = f"{node.split}?\n{counts}\nH = {node.entropy:.{precision}f}, IG = {gain:.{precision}f}"
             face = "#e8eef8"
-        ax.text(x, y, text, ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": "#444444"})
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": "#444444"},
+        )
     xs = [p[0] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
     ax.set_ylim(-depth - 0.5, 0.5)

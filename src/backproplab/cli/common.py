@@ -107,33 +107,63 @@ def with_options(*options: Callable[[F], F]) -> Callable[[F], F]:
 
 # ---------------------------------------------------------------- options spelled the same everywhere
 
-data_root_option = click.option("--data-root", metavar="PATH", default=None,
-                                help="Directory (or file) holding the dataset [default: its standard place].")
-runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                               help="Where run directories go (and the MLflow store, mlflow.db) [default: ./runs "
-                                    "or $BACKPROPLAB_RUNS].")
-set_option = click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-                          help="Override any config key, e.g. --set optimizer.lr=0.05 (repeatable).")
-report_option = click.option("--report/--no-report", default=True, help="Write the plots and report.html after "
-                             "training.")
+data_root_option = click.option(
+    "--data-root",
+    metavar="PATH",
+    default=None,
+    help="Directory (or file) holding the dataset [default: its standard place].",
+)
+runs_dir_option = click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where run directories go (and the MLflow store, mlflow.db) [default: ./runs or $BACKPROPLAB_RUNS].",
+)
+set_option = click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override any config key, e.g. --set optimizer.lr=0.05 (repeatable).",
+)
+report_option = click.option(
+    "--report/--no-report", default=True, help="Write the plots and report.html after training."
+)
 tracker_option = click.option(
-    "--tracker", type=SuggestingChoice(TRACKERS), default=None, envvar="BACKPROPLAB_TRACKER",
+    "--tracker",
+    type=SuggestingChoice(TRACKERS),
+    default=None,
+    envvar="BACKPROPLAB_TRACKER",
     help="Experiment store the run is logged to while it trains [default: mlflow when installed, else none; "
-         "env BACKPROPLAB_TRACKER].")
+    "env BACKPROPLAB_TRACKER].",
+)
 tracking_uri_option = click.option(
-    "--tracking-uri", metavar="URI", default=None,
+    "--tracking-uri",
+    metavar="URI",
+    default=None,
     help="MLflow tracking URI, e.g. http://host:5000 for a shared server; for wandb: the directory for its "
-         "offline files [default: $MLFLOW_TRACKING_URI, else sqlite:///<runs dir>/mlflow.db].")
-backend_option = click.option("--backend", type=SuggestingChoice(BACKENDS), default=None,
-                              help="Compute with NumPy arrays or torch tensors (torch: pip install "
-                                   "'backproplab[torch]') [default: the config's model.backend, numpy].")
-device_option = click.option("--device", metavar="auto|cpu|cuda|cuda:N", default=None,
-                             help="Device of the torch backend (auto: CUDA when available) [default: the config's "
-                                  "model.device, auto].")
+    "offline files [default: $MLFLOW_TRACKING_URI, else sqlite:///<runs dir>/mlflow.db].",
+)
+backend_option = click.option(
+    "--backend",
+    type=SuggestingChoice(BACKENDS),
+    default=None,
+    help="Compute with NumPy arrays or torch tensors (torch: pip install "
+    "'backproplab[torch]') [default: the config's model.backend, numpy].",
+)
+device_option = click.option(
+    "--device",
+    metavar="auto|cpu|cuda|cuda:N",
+    default=None,
+    help="Device of the torch backend (auto: CUDA when available) [default: the config's model.device, auto].",
+)
 predict_option = click.option(
-    "--predict", is_flag=True, default=None,
+    "--predict",
+    is_flag=True,
+    default=None,
     help="Also write the predicted class of every test row to test_pred.npy in the run directory "
-         "(training.predict; the MNIST course's mnist_test_pred.npy). Works on a test set without labels.")
+    "(training.predict; the MNIST course's mnist_test_pred.npy). Works on a test set without labels.",
+)
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 
 
@@ -155,23 +185,45 @@ class ThreadsType(click.ParamType):
 
 
 threads_option = click.option(
-    "--threads", type=ThreadsType(), default=None,
+    "--threads",
+    type=ThreadsType(),
+    default=None,
     help="Threads of NumPy's BLAS per run: N, or auto (the fastest measured at the start) [default: the config's "
-         "training.threads, auto; sweep trials use 1 each unless N is given].")
-verbose_option = click.option("-v", "--verbose", count=True, show_default=False,
-                              help="Say more: how long the report and the tracking took after training.")
+    "training.threads, auto; sweep trials use 1 each unless N is given].",
+)
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    show_default=False,
+    help="Say more: how long the report and the tracking took after training.",
+)
 resume_option = click.option(
-    "--resume", metavar="RUN_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    "--resume",
+    metavar="RUN_DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
     help="Continue the interrupted or killed run in RUN_DIR from its checkpoint (same as `backproplab resume "
-         "RUN_DIR`; the config given must be the one it was started with).")
+    "RUN_DIR`; the config given must be the one it was started with).",
+)
 executor_options = with_options(
-    click.option("--executor", type=SuggestingChoice(EXECUTORS), default="process",
-                 help="Sweeps: where trials run: a local process pool, a Dask cluster, Ray, or this process one at "
-                      "a time."),
-    click.option("--address", metavar="tcp://HOST:PORT",
-                 help="Sweeps: Dask scheduler (or Ray cluster) address; without it dask/ray start a local cluster."),
-    click.option("--workers", type=click.IntRange(min=1), default=None,
-                 help="Sweeps: parallel trials for the local pool or local Dask cluster [default: number of cores]."),
+    click.option(
+        "--executor",
+        type=SuggestingChoice(EXECUTORS),
+        default="process",
+        help="Sweeps: where trials run: a local process pool, a Dask cluster, Ray, or this process one at a time.",
+    ),
+    click.option(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="Sweeps: Dask scheduler (or Ray cluster) address; without it dask/ray start a local cluster.",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Sweeps: parallel trials for the local pool or local Dask cluster [default: number of cores].",
+    ),
 )
 
 
@@ -209,13 +261,31 @@ def common_options(func: F) -> F:
     for `run`, `train` and `sweep`; the command receives them as one keyword argument ``common`` (a `Common`)."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, data_root: str | None, runs_dir: Path | None, backend: str | None, device: str | None,
-                threads: int | str | None, tracker: str | None, tracking_uri: str | None, quiet: bool, verbose: int,
-                **kwargs: Any) -> Any:
-        common = Common(data_root, runs_dir, tracker, tracking_uri, backend, device, verbosity(quiet, verbose),
-                        threads)
+    def wrapper(
+        *args: Any,
+        data_root: str | None,
+        runs_dir: Path | None,
+        backend: str | None,
+        device: str | None,
+        threads: int | str | None,
+        tracker: str | None,
+        tracking_uri: str | None,
+        quiet: bool,
+        verbose: int,
+        **kwargs: Any,
+    ) -> Any:
+        common = Common(data_root, runs_dir, tracker, tracking_uri, backend, device, verbosity(quiet, verbose), threads)
         return func(*args, common=common, **kwargs)
 
-    options = with_options(data_root_option, runs_dir_option, backend_option, device_option, threads_option,
-                           tracker_option, tracking_uri_option, quiet_option, verbose_option)
+    options = with_options(
+        data_root_option,
+        runs_dir_option,
+        backend_option,
+        device_option,
+        threads_option,
+        tracker_option,
+        tracking_uri_option,
+        quiet_option,
+        verbose_option,
+    )
     return options(wrapper)  # type: ignore[return-value]

@@ -21,23 +21,57 @@ def _problem_list() -> str:
 
 @click.command("explain")
 @click.argument("problem", required=False, metavar="PROBLEM|FILE.toml|TABLE.csv")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="json keeps every number at full precision.")
-@click.option("--precision", type=click.IntRange(0, 17), default=4, show_default=True,
-              help="Decimals shown (text and markdown); values are rounded only for display.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Learning rate of the SGD update (networks: hw-643, mazur-222, mazur-222-f, TOML files).")
-@click.option("--cost", type=click.Choice(COSTS), default=None,
-              help="Cost of mazur-222 and mazur-222-f (default cross-entropy).")
-@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness, CSV tables).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="json keeps every number at full precision.",
+)
+@click.option(
+    "--precision",
+    type=click.IntRange(0, 17),
+    default=4,
+    show_default=True,
+    help="Decimals shown (text and markdown); values are rounded only for display.",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Learning rate of the SGD update (networks: hw-643, mazur-222, mazur-222-f, TOML files).",
+)
+@click.option(
+    "--cost", type=click.Choice(COSTS), default=None, help="Cost of mazur-222 and mazur-222-f (default cross-entropy)."
+)
+@click.option(
+    "--plots",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for PNG figures (knn-dimensionality, id3-phone-usage, forest-sickness, CSV tables).",
+)
 @click.option("--target", default=None, help="Target column of a CSV table (default: the last column).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of the terminal.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of the terminal.",
+)
 @click.option("--list", "list_problems", is_flag=True, help="List the built-in problems and exit.")
 @friendly_errors
-def explain_command(problem: str | None, fmt: str, precision: int, lr: float | None, cost: str | None,
-                    plots: Path | None, target: str | None, output: Path | None, list_problems: bool) -> None:
+def explain_command(
+    problem: str | None,
+    fmt: str,
+    precision: int,
+    lr: float | None,
+    cost: str | None,
+    plots: Path | None,
+    target: str | None,
+    output: Path | None,
+    list_problems: bool,
+) -> None:
     """Show a worked example step by step: every quantity with its formula and value.
 
     PROBLEM is a built-in problem (see --list), a CSV table with a header row (explained by an ID3 tree; the

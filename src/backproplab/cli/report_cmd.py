@@ -11,8 +11,13 @@ from .common import friendly_errors
 
 @click.command("report")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN_OR_SWEEP_DIR")
-@click.option("--trials/--no-trials", "trial_reports", default=False, show_default=True,
-              help="For a sweep: also write each trial's own report (linked from the trial table).")
+@click.option(
+    "--trials/--no-trials",
+    "trial_reports",
+    default=False,
+    show_default=True,
+    help="For a sweep: also write each trial's own report (linked from the trial table).",
+)
 @friendly_errors
 def report_command(path: Path, trial_reports: bool) -> None:
     """(Re)write the plots and report.html of a finished run directory (summary.json) or sweep directory

@@ -30,8 +30,17 @@ from .common import (
 @verbose_option
 @executor_options
 @friendly_errors
-def resume_command(directory: Path, report: bool, tracker: str | None, tracking_uri: str | None, quiet: bool,
-                   verbose: int, executor: str, address: str | None, workers: int | None) -> None:
+def resume_command(
+    directory: Path,
+    report: bool,
+    tracker: str | None,
+    tracking_uri: str | None,
+    quiet: bool,
+    verbose: int,
+    executor: str,
+    address: str | None,
+    workers: int | None,
+) -> None:
     """Continue the run (or sweep) in RUN_OR_SWEEP_DIR from its last checkpoint, then write its report.
 
     The final weights, History and metrics are bit-identical to those of a run that was never stopped. A run
@@ -41,8 +50,17 @@ def resume_command(directory: Path, report: bool, tracker: str | None, tracking_
     from .. import lab
     from ..experiments.sweep import SweepResult
 
-    result = lab.resume(directory, executor=executor, address=address, workers=workers, report=report,
-                        tracker=tracker, tracking_uri=tracking_uri, verbose=verbosity(quiet, verbose), say=echo)
+    result = lab.resume(
+        directory,
+        executor=executor,
+        address=address,
+        workers=workers,
+        report=report,
+        tracker=tracker,
+        tracking_uri=tracking_uri,
+        verbose=verbosity(quiet, verbose),
+        say=echo,
+    )
     if isinstance(result, SweepResult):
         show_sweep(result, quiet)
     finish(result, quiet)

@@ -31,9 +31,18 @@ from .common import (
 @executor_options
 @resume_option
 @friendly_errors
-def run_command(preset: str, quick: bool, assignments: tuple[str, ...], report: bool, common: Common,
-                executor: str, address: str | None, workers: int | None, resume: Path | None,
-                predict: bool | None) -> None:
+def run_command(
+    preset: str,
+    quick: bool,
+    assignments: tuple[str, ...],
+    report: bool,
+    common: Common,
+    executor: str,
+    address: str | None,
+    workers: int | None,
+    resume: Path | None,
+    predict: bool | None,
+) -> None:
     """Run a named preset (see `backproplab presets`) or a preset TOML file, then write its report.
 
     A sweep preset runs as `backproplab sweep PRESET` does (into <runs-dir>/<name>-sweep, resumable);
@@ -46,8 +55,16 @@ def run_command(preset: str, quick: bool, assignments: tuple[str, ...], report: 
     config = load_with(preset, quick=quick, assignments=assignments, predict=predict, **common.settings)
     quiet = common.verbose == 0
     if preset_kind(preset) == "sweep":
-        result = lab.sweep(config, sweep_dir=resume, runs_dir=common.runs_dir, executor=executor, address=address,
-                           workers=workers, report=report, **common.lab)
+        result = lab.sweep(
+            config,
+            sweep_dir=resume,
+            runs_dir=common.runs_dir,
+            executor=executor,
+            address=address,
+            workers=workers,
+            report=report,
+            **common.lab,
+        )
         show_sweep(result, quiet)
     elif resume is not None:
         result = lab.resume(resume, expected=config, report=report, **common.lab)

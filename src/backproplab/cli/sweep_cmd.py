@@ -22,18 +22,30 @@ from .common import (
 @click.command("sweep")
 @click.argument("sweep_file", metavar="FILE_OR_PRESET")
 @click.option("--quick", is_flag=True, help="The sweep's short variant (its [quick] table).")
-@click.option("--sweep-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The sweep directory; running the same sweep into it again resumes it [default: "
-                   "<runs-dir>/<name>-sweep].")
+@click.option(
+    "--sweep-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The sweep directory; running the same sweep into it again resumes it [default: <runs-dir>/<name>-sweep].",
+)
 @click.option("--dir", "old_sweep_dir", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True)
 @set_option
 @report_option
 @common_options
 @executor_options
 @friendly_errors
-def sweep_command(sweep_file: str, quick: bool, sweep_dir: Path | None, old_sweep_dir: Path | None,
-                  assignments: tuple[str, ...], report: bool, common: Common, executor: str, address: str | None,
-                  workers: int | None) -> None:
+def sweep_command(
+    sweep_file: str,
+    quick: bool,
+    sweep_dir: Path | None,
+    old_sweep_dir: Path | None,
+    assignments: tuple[str, ...],
+    report: bool,
+    common: Common,
+    executor: str,
+    address: str | None,
+    workers: int | None,
+) -> None:
     """Run a sweep file (or sweep preset): every trial in parallel, the best point picked (and retrained).
 
     \b
@@ -57,7 +69,15 @@ def sweep_command(sweep_file: str, quick: bool, sweep_dir: Path | None, old_swee
     sweep = load_with(sweep_file, quick=quick, assignments=assignments, **common.settings)
     if not isinstance(sweep, SweepConfig):
         raise ConfigError(f"{sweep_file!r} is a single run, not a sweep; run it with `backproplab run {sweep_file}`")
-    result = lab.sweep(sweep, sweep_dir=sweep_dir, runs_dir=common.runs_dir, executor=executor, address=address,
-                       workers=workers, report=report, **common.lab)
+    result = lab.sweep(
+        sweep,
+        sweep_dir=sweep_dir,
+        runs_dir=common.runs_dir,
+        executor=executor,
+        address=address,
+        workers=workers,
+        report=report,
+        **common.lab,
+    )
     show_sweep(result, common.verbose == 0)
     finish(result, common.verbose == 0)

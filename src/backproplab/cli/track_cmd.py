@@ -15,8 +15,9 @@ from .common import echo, friendly_errors, runs_dir_option, tracker_option, trac
 @tracking_uri_option
 @click.option("--experiment", help="MLflow experiment / W&B project [default: the run's or sweep's name].")
 @friendly_errors
-def track_command(directories: tuple[Path, ...], tracker: str | None, tracking_uri: str | None,
-                  experiment: str | None) -> None:
+def track_command(
+    directories: tuple[Path, ...], tracker: str | None, tracking_uri: str | None, experiment: str | None
+) -> None:
     """Log finished run or sweep directories to the experiment store (again: already logged ones are found, and
     a run logged while it trained is completed).
 
@@ -27,8 +28,10 @@ def track_command(directories: tuple[Path, ...], tracker: str | None, tracking_u
 
     for directory in directories:
         if not (is_run_dir(directory) or is_sweep_dir(directory)):
-            raise click.ClickException(f"{directory}: not a finished run or sweep directory "
-                                       "(expected summary.json or sweep_summary.json in it)")
+            raise click.ClickException(
+                f"{directory}: not a finished run or sweep directory "
+                "(expected summary.json or sweep_summary.json in it)"
+            )
     if tracker == "none":
         source = click.get_current_context().get_parameter_source("tracker")
         where = " (from $BACKPROPLAB_TRACKER)" if source == click.core.ParameterSource.ENVIRONMENT else ""

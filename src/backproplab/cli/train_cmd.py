@@ -47,13 +47,18 @@ def setting(name: str, help: str | None = None, **kwargs: Any) -> Any:
 def given(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with None for every option left at its default (the config file or the built-in config decides)."""
     ctx = click.get_current_context()
-    return {k: None if ctx.get_parameter_source(k) == click.core.ParameterSource.DEFAULT else v
-            for k, v in values.items()}
+    return {
+        k: None if ctx.get_parameter_source(k) == click.core.ParameterSource.DEFAULT else v for k, v in values.items()
+    }
 
 
 @click.command("train")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML config file; flags override its values.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML config file; flags override its values.",
+)
 @click.option("--name", help="Run name (used in the run directory's name).", default=default("name"))
 @setting("dataset", "Dataset to train on.")
 @setting("scale", "Input scaling.")
@@ -77,10 +82,18 @@ def given(values: dict[str, Any]) -> dict[str, Any]:
 @setting("l1", "L1 strength (weights only).", type=float)
 @setting("epochs", "Epochs.", type=int)
 @setting("batch_size", "Batch size.", type=int)
-@click.option("--shuffle/--no-shuffle", "shuffle", default=default("training.shuffle"),
-              help="Shuffle each epoch, or train in file order.")
-@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=default("training.seed"),
-              help="Seed for initialisation, shuffling and the validation split.")
+@click.option(
+    "--shuffle/--no-shuffle",
+    "shuffle",
+    default=default("training.shuffle"),
+    help="Shuffle each epoch, or train in file order.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, SEED_MAX),
+    default=default("training.seed"),
+    help="Seed for initialisation, shuffling and the validation split.",
+)
 @setting("engine", "Training engine.")
 @predict_option
 @set_option
@@ -88,8 +101,16 @@ def given(values: dict[str, Any]) -> dict[str, Any]:
 @common_options
 @resume_option
 @friendly_errors
-def train_command(config_path: Path | None, name: str | None, seed: int | None, assignments: tuple[str, ...],
-                  report: bool, common: Common, resume: Path | None, **flags: Any) -> None:
+def train_command(
+    config_path: Path | None,
+    name: str | None,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    report: bool,
+    common: Common,
+    resume: Path | None,
+    **flags: Any,
+) -> None:
     """Train a network from flags and/or --config FILE.toml and write a run directory.
 
     Defaults are the flagship experiment (Fashion-MNIST 784-256-10 sigmoid, SGD lr 0.01, batch 1,
@@ -105,8 +126,11 @@ def train_command(config_path: Path | None, name: str | None, seed: int | None, 
     name, seed = values.pop("name"), values.pop("seed")
     settings = {**values, **common.settings}
     changed = config_path or name or seed is not None or assignments or any(v is not None for v in settings.values())
-    config = (config_with(config_path, assignments=assignments, name=name, seed=seed, **settings)
-              if changed or resume is None else None)
+    config = (
+        config_with(config_path, assignments=assignments, name=name, seed=seed, **settings)
+        if changed or resume is None
+        else None
+    )
     if resume is not None:
         result = lab.resume(resume, expected=config, report=report, **common.lab)
     else:

@@ -116,9 +116,19 @@ class TwoLayerNet:
         penalty.add_gradient(params)
         return data_loss + penalty.penalty(params)
 
-    def train(self, X: Any, y: Any, X_val: Any, y_val: Any, learning_rate: float = 1e-3,
-              learning_rate_decay: float = 0.95, reg: float = 5e-6, num_iters: int = 100, batch_size: int = 200,
-              verbose: bool = False) -> dict[str, list[float]]:
+    def train(
+        self,
+        X: Any,
+        y: Any,
+        X_val: Any,
+        y_val: Any,
+        learning_rate: float = 1e-3,
+        learning_rate_decay: float = 0.95,
+        reg: float = 5e-6,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+    ) -> dict[str, list[float]]:
         """Mini-batch SGD for ``num_iters`` iterations.
 
         Each iteration draws ``batch_size`` examples with replacement (``np.random.choice(N, batch_size)``),
@@ -132,8 +142,9 @@ class TwoLayerNet:
         """
         X, y, X_val, y_val = np.asarray(X), np.asarray(y), np.asarray(X_val), np.asarray(y_val)
         if int(batch_size) < 1 or int(num_iters) < 0:
-            raise ValueError(f"batch_size must be >= 1 and num_iters >= 0; got batch_size={batch_size}, "
-                             f"num_iters={num_iters}")
+            raise ValueError(
+                f"batch_size must be >= 1 and num_iters >= 0; got batch_size={batch_size}, num_iters={num_iters}"
+            )
         num_train = X.shape[0]
         if num_train == 0 or len(y) != num_train:
             raise ShapeError(f"train needs as many labels as examples (at least one); got X {X.shape}, y {y.shape}")
@@ -156,8 +167,11 @@ class TwoLayerNet:
                 val_acc_history.append(accuracy(y_val, self.predict(X_val)))
                 epoch += 1
                 optimizer.set_epoch(epoch)
-        return {"loss_history": loss_history, "train_acc_history": train_acc_history,
-                "val_acc_history": val_acc_history}
+        return {
+            "loss_history": loss_history,
+            "train_acc_history": train_acc_history,
+            "val_acc_history": val_acc_history,
+        }
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels ``(N,)``: the argmax of the scores."""

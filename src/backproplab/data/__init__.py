@@ -10,5 +10,19 @@ from .registry import DATASETS, load_dataset, load_raw, load_splits
 from .scaling import SCALES
 from .split import train_validation_indices
 
-__all__ = ["DATASETS", "PCA", "SCALES", "Compose", "Dataset", "DatasetError", "Mixup", "RandomShift", "RawData",
-           "load_dataset", "load_raw", "load_splits", "fit_pca", "train_validation_indices"]
+__all__ = [
+    "DATASETS",
+    "PCA",
+    "SCALES",
+    "Compose",
+    "Dataset",
+    "DatasetError",
+    "Mixup",
+    "RandomShift",
+    "RawData",
+    "load_dataset",
+    "load_raw",
+    "load_splits",
+    "fit_pca",
+    "train_validation_indices",
+]

@@ -33,8 +33,11 @@ def _unpickle(path: Path, what: str) -> Any:
 
 def _text_keys(content: dict[Any, Any]) -> dict[str, Any]:
     """Python 2 pickles have byte-string keys: decode them (latin-1 never fails); other keys are dropped."""
-    return {(k.decode("latin-1") if isinstance(k, bytes) else k): v for k, v in content.items()
-            if isinstance(k, bytes | str)}
+    return {
+        (k.decode("latin-1") if isinstance(k, bytes) else k): v
+        for k, v in content.items()
+        if isinstance(k, bytes | str)
+    }
 
 
 def _labels_array(labels: Any, path: Path) -> np.ndarray:
@@ -43,8 +46,10 @@ def _labels_array(labels: Any, path: Path) -> np.ndarray:
         return labels
     if not isinstance(labels, list | tuple) or not all(type(v) is int for v in labels):
         kinds = sorted({type(v).__name__ for v in labels}) if isinstance(labels, list | tuple) else None
-        raise DatasetError(f"{path}: 'labels' must be a list of integers; got "
-                           + (f"a list of {', '.join(kinds)}" if kinds else type(labels).__name__))
+        raise DatasetError(
+            f"{path}: 'labels' must be a list of integers; got "
+            + (f"a list of {', '.join(kinds)}" if kinds else type(labels).__name__)
+        )
     try:
         return np.array(labels, dtype=np.int64)
     except OverflowError:
@@ -85,9 +90,11 @@ def _class_names(root: Path) -> tuple[str, ...]:
 def load_cifar10(root: Path | None) -> RawData:
     root = root or env_root("cifar10")
     if root is None:
-        raise DatasetError("CIFAR-10 is not available on this machine: download cifar-10-python.tar.gz "
-                           "yourself, extract it, and pass its cifar-10-batches-py directory as root= "
-                           "(or --data-root, or BACKPROPLAB_CIFAR10)")
+        raise DatasetError(
+            "CIFAR-10 is not available on this machine: download cifar-10-python.tar.gz "
+            "yourself, extract it, and pass its cifar-10-batches-py directory as root= "
+            "(or --data-root, or BACKPROPLAB_CIFAR10)"
+        )
     if (root / "cifar-10-batches-py").is_dir():
         root = root / "cifar-10-batches-py"
     if not root.is_dir():

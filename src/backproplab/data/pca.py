@@ -31,8 +31,10 @@ class PCA:
         return int(self.components.shape[0])
 
     def __repr__(self) -> str:
-        return (f"PCA({self.components.shape[1]} -> {self.num_components} components, "
-                f"{100 * self.explained:.1f}% of the variance)")
+        return (
+            f"PCA({self.components.shape[1]} -> {self.num_components} components, "
+            f"{100 * self.explained:.1f}% of the variance)"
+        )
 
     def __call__(self, X: np.ndarray, dtype: Any = None) -> np.ndarray:
         """Project ``X`` ``(N, D)`` to ``(N, k)`` (in ``dtype``, default X's)."""
@@ -45,8 +47,12 @@ class PCA:
     def curve(self, variance: float) -> dict[str, Any]:
         """What the cumulative-explained-variance plot shows (JSON-able): the fraction asked for, the
         components kept, the variance they keep, and every component's ratio."""
-        return {"variance": float(variance), "components": self.num_components, "explained": self.explained,
-                "ratios": self.ratios.tolist()}
+        return {
+            "variance": float(variance),
+            "components": self.num_components,
+            "explained": self.explained,
+            "ratios": self.ratios.tolist(),
+        }
 
 
 def fit_pca(X: np.ndarray, variance: float) -> PCA:

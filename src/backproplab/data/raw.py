@@ -33,8 +33,10 @@ class RawData:
         else:
             check_pair(self.test_X, self.test_y, len(self.classes), f"{self.source} (test)")
         if self.train_X.shape[1] != self.test_X.shape[1]:
-            raise DatasetError(f"{self.source}: training images have {self.train_X.shape[1]} values each but test "
-                               f"images have {self.test_X.shape[1]}; both splits must have the same features")
+            raise DatasetError(
+                f"{self.source}: training images have {self.train_X.shape[1]} values each but test "
+                f"images have {self.test_X.shape[1]}; both splits must have the same features"
+            )
 
 
 def check_pair(X: np.ndarray, y: np.ndarray, num_classes: int, where: str) -> None:

@@ -105,8 +105,16 @@ def load_splits(
     scaler = fit_scaler(scale, parts["train"][0], raw.pixel_max)
     meta = {**scaler.describe(), **split_meta, "files": [str(f) for f in raw.files]}
     return {
-        split: Dataset(X=scaler(X, dtype), y=y, classes=raw.classes, name=key, split=split, source=raw.source,
-                       image_shape=raw.image_shape, meta=dict(meta))
+        split: Dataset(
+            X=scaler(X, dtype),
+            y=y,
+            classes=raw.classes,
+            name=key,
+            split=split,
+            source=raw.source,
+            image_shape=raw.image_shape,
+            meta=dict(meta),
+        )
         for split, (X, y) in parts.items()
     }
 
@@ -142,6 +150,7 @@ def load_dataset(
         raise ConfigError("split='validation' needs validation_size (e.g. 10000 for a 50k/10k MNIST split)")
     if limit is not None and limit < 1:
         raise ConfigError(f"limit: must be a positive number of rows; got {limit}")
-    splits = load_splits(name, scale=scale, root=root, validation_size=validation_size, seed=seed,
-                         dtype=dtype, **options)
+    splits = load_splits(
+        name, scale=scale, root=root, validation_size=validation_size, seed=seed, dtype=dtype, **options
+    )
     return splits[split].take(limit)

@@ -14,7 +14,7 @@ def spiral(n_per_class: int, num_classes: int, noise: float, rng: np.random.Gene
     for k in range(num_classes):
         r = np.linspace(0.0, 1.0, n_per_class)
         t = np.linspace(4.0 * k, 4.0 * (k + 1), n_per_class) + noise * rng.standard_normal(n_per_class)
-        X[k * n_per_class:(k + 1) * n_per_class] = np.c_[r * np.sin(t), r * np.cos(t)]
+        X[k * n_per_class : (k + 1) * n_per_class] = np.c_[r * np.sin(t), r * np.cos(t)]
     return X, y
 
 
@@ -23,6 +23,12 @@ def load_spiral(n_per_class: int = 100, num_classes: int = 3, noise: float = 0.2
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     train_X, train_y = spiral(n_per_class, num_classes, noise, train_rng)
     test_X, test_y = spiral(n_per_class, num_classes, noise, test_rng)
-    return RawData(train_X=train_X, train_y=train_y, test_X=test_X, test_y=test_y,
-                   classes=tuple(f"arm {k}" for k in range(num_classes)),
-                   source=f"generated (spiral, seed={seed})", pixel_max=1.0)
+    return RawData(
+        train_X=train_X,
+        train_y=train_y,
+        test_X=test_X,
+        test_y=test_y,
+        classes=tuple(f"arm {k}" for k in range(num_classes)),
+        source=f"generated (spiral, seed={seed})",
+        pixel_max=1.0,
+    )

@@ -21,7 +21,8 @@ def train_validation_indices(n: int, validation_size: int | float, seed: int) ->
     else:
         raise ConfigError(f"validation_size: expected {expected}; got {validation_size}")
     if not 0 < count < n:
-        raise ConfigError(f"validation_size: must leave both parts non-empty for {n} rows "
-                          f"({expected}); got {validation_size}")
+        raise ConfigError(
+            f"validation_size: must leave both parts non-empty for {n} rows ({expected}); got {validation_size}"
+        )
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[count:]), np.sort(perm[:count])

@@ -23,5 +23,12 @@ def toy_arrays(num_inputs: int = 4, num_samples: int = 5, seed: int = 1) -> tupl
 
 def load_toy() -> RawData:
     X, y = toy_arrays()
-    return RawData(train_X=X, train_y=y, test_X=X.copy(), test_y=y.copy(), classes=("class 0", "class 1", "class 2"),
-                   source="generated (cs231n toy data: RandomState(1), X = 10 * randn(5, 4))", pixel_max=1.0)
+    return RawData(
+        train_X=X,
+        train_y=y,
+        test_X=X.copy(),
+        test_y=y.copy(),
+        classes=("class 0", "class 1", "class 2"),
+        source="generated (cs231n toy data: RandomState(1), X = 10 * randn(5, 4))",
+        pixel_max=1.0,
+    )

@@ -22,8 +22,10 @@ def check_labels(y: np.ndarray, num_classes: int, where: str, hint: str = "") ->
     if outside.size:
         row = int(outside[0])
         more = f" and {outside.size - 1} more rows outside that range" if outside.size > 1 else ""
-        raise DatasetError(f"{where}: labels must be in [0, {num_classes - 1}]; found {y[row]} at row {row}{more} "
-                           f"(the dataset has {num_classes} classes){hint}")
+        raise DatasetError(
+            f"{where}: labels must be in [0, {num_classes - 1}]; found {y[row]} at row {row}{more} "
+            f"(the dataset has {num_classes} classes){hint}"
+        )
     return y.astype(np.int64, copy=False)
 
 

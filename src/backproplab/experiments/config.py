@@ -35,6 +35,7 @@ def one_of(names: Any) -> Any:
     registry holds, and nothing else."""
     return Literal[tuple(names)]
 
+
 # The value of a blank (black) pixel after each scaling, which shifted images are filled with.
 AUGMENT_FILL = {"unit": 0.0, "centered": -0.5, "none": 0.0}
 
@@ -51,11 +52,20 @@ Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 class AugmentConfig(_Section):
     """Random changes to every training batch (never to evaluation data); all off by default."""
 
-    shift: int = Field(0, ge=0, le=8, description="move each image by up to this many pixels in each direction, "
-                       "drawn per image (RandomShift); 0: no shift")
+    shift: int = Field(
+        0,
+        ge=0,
+        le=8,
+        description="move each image by up to this many pixels in each direction, "
+        "drawn per image (RandomShift); 0: no shift",
+    )
     flip: bool = Field(False, description="mirror each image left-right with probability 1/2")
-    mixup: float = Field(0.0, ge=0, description="blend each batch with a shuffled copy of itself, lam ~ Beta(mixup, "
-                         "mixup), targets alike (Mixup); 0: off")
+    mixup: float = Field(
+        0.0,
+        ge=0,
+        description="blend each batch with a shuffled copy of itself, lam ~ Beta(mixup, "
+        "mixup), targets alike (Mixup); 0: off",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -71,8 +81,12 @@ class DataConfig(_Section):
     limit_train: int = Field(0, ge=0, description="use only the first N training rows (0: all)")
     limit_test: int = Field(0, ge=0, description="use only the first N test rows (0: all)")
     pca_variance: float | None = Field(
-        None, gt=0, le=1, description="project every split on the principal components of the (scaled, limited) "
-        "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA")
+        None,
+        gt=0,
+        le=1,
+        description="project every split on the principal components of the (scaled, limited) "
+        "training split that keep this fraction of its variance, e.g. 0.95; unset: no PCA",
+    )
     # the ignore: pydantic's Field stub types default_factory without the plugin (as for RunConfig's sections)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)  # type: ignore[arg-type]
 
@@ -88,17 +102,25 @@ class ModelConfig(_Section):
     init_std: float = Field(0.01, gt=0, description="std of init='normal'")
     seed: Seed = 0
     rng: Literal["pcg64", "legacy"] = Field(
-        "pcg64", description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
-        "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)")
+        "pcg64",
+        description="weight stream: pcg64 = numpy.random.default_rng(seed); legacy = RandomState(seed), "
+        "as a course notebook's np.random.seed(seed) (reproduces the cs231n toy weights exactly)",
+    )
     dtype: one_of(DTYPES) = "float32"
     backend: one_of(BACKENDS) = Field(
-        "numpy", description="the arrays the modules compute with: numpy, or torch tensors (the torch extra)")
-    device: str = Field("auto", description="torch backend: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when torch "
-                        "sees a GPU, else the CPU); the numpy backend runs on the CPU")
+        "numpy", description="the arrays the modules compute with: numpy, or torch tensors (the torch extra)"
+    )
+    device: str = Field(
+        "auto",
+        description="torch backend: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when torch "
+        "sees a GPU, else the CPU); the numpy backend runs on the CPU",
+    )
     init_from: str | None = Field(
-        None, description="start from saved weights: a model.npz file, a run or sweep directory, or a preset "
+        None,
+        description="start from saved weights: a model.npz file, a run or sweep directory, or a preset "
         "name (its latest finished run under the runs directory, run first if there is none); "
-        "'none' or '': the init above")
+        "'none' or '': the init above",
+    )
 
     @field_validator("init_from")
     @classmethod
@@ -113,8 +135,9 @@ class ModelConfig(_Section):
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"model.device: expected {DEVICES_TEXT}; got {self.device!r}")
         if self.backend == "numpy" and self.device.startswith("cuda"):
-            raise ValueError(f"model.device = {self.device!r} needs model.backend = 'torch' (NumPy computes on the "
-                             "CPU)")
+            raise ValueError(
+                f"model.device = {self.device!r} needs model.backend = 'torch' (NumPy computes on the CPU)"
+            )
         return self
 
 
@@ -147,7 +170,8 @@ class OptimizerConfig(_Section):
 class RegularizationConfig(_Section):
     l2: float = Field(0.0, ge=0, description="L2 strength lambda (weights only)")
     l2_convention: Literal["squared", "half"] = Field(
-        "squared", description="squared: lambda*||W||^2 (grad 2 lambda W); half: 0.5*lambda*||W||^2")
+        "squared", description="squared: lambda*||W||^2 (grad 2 lambda W); half: 0.5*lambda*||W||^2"
+    )
     l1: float = Field(0.0, ge=0, description="L1 strength (weights only)")
 
 
@@ -182,13 +206,22 @@ DEFAULT_EPOCHS = 15
 
 
 class TrainingConfig(_Section):
-    epochs: int | None = Field(None, ge=1, description=f"passes over the training set (default {DEFAULT_EPOCHS}); "
-                               "or give training.iterations instead")
-    iterations: int | None = Field(None, ge=1, description="optimizer steps (batches) instead of epochs: "
-                                   "ceil(iterations / steps per epoch) epochs, the last one cut short")
+    epochs: int | None = Field(
+        None,
+        ge=1,
+        description=f"passes over the training set (default {DEFAULT_EPOCHS}); or give training.iterations instead",
+    )
+    iterations: int | None = Field(
+        None,
+        ge=1,
+        description="optimizer steps (batches) instead of epochs: "
+        "ceil(iterations / steps per epoch) epochs, the last one cut short",
+    )
     loss_every: int | Literal["auto"] = Field(
-        "auto", description="record the training loss every N iterations (the mean of those N batch losses) in "
-        "History.batch_losses; auto: every iteration in runs of up to 10,000 iterations, else about 10,000 points")
+        "auto",
+        description="record the training loss every N iterations (the mean of those N batch losses) in "
+        "History.batch_losses; auto: every iteration in runs of up to 10,000 iterations, else about 10,000 points",
+    )
     batch_size: int = Field(1, ge=1)
     shuffle: bool = False
     seed: Seed = 0
@@ -197,14 +230,24 @@ class TrainingConfig(_Section):
     early_stopping: EarlyStoppingConfig | None = None
     engine: one_of(ENGINES) = "auto"
     threads: int | Literal["auto"] = Field(
-        "auto", description="threads of NumPy's BLAS: a positive number, or auto (the fastest count measured at "
-        "the start of the run; sweep trials use 1 unless a number is given)")
-    checkpoint_every: int = Field(1, ge=0, description="write checkpoint.npz after every N epochs (0: only when "
-                                  "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it")
-    checkpoint_seconds: float = Field(0.0, ge=0, allow_inf_nan=False,
-                                      description="at most one checkpoint every this many seconds")
-    predict: bool = Field(False, description="after training, write the predicted class of every test row "
-                          "(int64, in test-file order) to test_pred.npy in the run directory")
+        "auto",
+        description="threads of NumPy's BLAS: a positive number, or auto (the fastest count measured at "
+        "the start of the run; sweep trials use 1 unless a number is given)",
+    )
+    checkpoint_every: int = Field(
+        1,
+        ge=0,
+        description="write checkpoint.npz after every N epochs (0: only when "
+        "stopped by Ctrl-C or SIGTERM); `backproplab resume RUN_DIR` continues from it",
+    )
+    checkpoint_seconds: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="at most one checkpoint every this many seconds"
+    )
+    predict: bool = Field(
+        False,
+        description="after training, write the predicted class of every test row "
+        "(int64, in test-file order) to test_pred.npy in the run directory",
+    )
 
     @field_validator("threads", mode="before")
     @classmethod
@@ -220,9 +263,11 @@ class TrainingConfig(_Section):
             return data
         epochs, iterations = data.get("epochs"), data.get("iterations")
         if epochs is not None and iterations is not None:
-            raise ValueError(f"training.epochs and training.iterations: give exactly one (the run's length in "
-                             f"passes over the data, or in optimizer steps); got epochs = {epochs!r} and "
-                             f"iterations = {iterations!r}")
+            raise ValueError(
+                f"training.epochs and training.iterations: give exactly one (the run's length in "
+                f"passes over the data, or in optimizer steps); got epochs = {epochs!r} and "
+                f"iterations = {iterations!r}"
+            )
         if epochs is None and iterations is None:
             return {**data, "epochs": DEFAULT_EPOCHS}
         return data
@@ -262,12 +307,13 @@ class RunConfig(_Section):
     @model_validator(mode="after")
     def _consistent(self) -> RunConfig:
         if "validation" in self.training.eval and self.data.validation_size == 0:
-            raise ValueError("training.eval includes 'validation' but data.validation_size is 0; "
-                             "set data.validation_size (e.g. 10000)")
+            raise ValueError(
+                "training.eval includes 'validation' but data.validation_size is 0; "
+                "set data.validation_size (e.g. 10000)"
+            )
         es = self.training.early_stopping
         if es is not None:
-            sets = (["train"] if self.training.eval_train else []) + [
-                metric_prefix(s) for s in self.training.eval]
+            sets = (["train"] if self.training.eval_train else []) + [metric_prefix(s) for s in self.training.eval]
             allowed = [f"{s}_{m}" for s in sets for m in ("loss", "acc")]
             if es.monitor not in allowed:
                 raise ValueError(f"training.early_stopping.monitor: expected one of {allowed}; got {es.monitor!r}")
@@ -275,29 +321,39 @@ class RunConfig(_Section):
             self._check_two_layer()
         epochs = self.training.epochs
         if self.optimizer.schedule == "cosine" and epochs is not None and self.optimizer.warmup_epochs >= epochs:
-            raise ValueError(f"optimizer.warmup_epochs ({self.optimizer.warmup_epochs}) must be smaller than "
-                             f"training.epochs ({epochs})")
+            raise ValueError(
+                f"optimizer.warmup_epochs ({self.optimizer.warmup_epochs}) must be smaller than "
+                f"training.epochs ({epochs})"
+            )
         if (self.data.augment.shift or self.data.augment.flip) and self.data.scale not in AUGMENT_FILL:
-            raise ValueError(f"data.augment needs data.scale in {sorted(AUGMENT_FILL)} (a blank pixel must have one "
-                             f"value to fill with); got {self.data.scale!r}")
+            raise ValueError(
+                f"data.augment needs data.scale in {sorted(AUGMENT_FILL)} (a blank pixel must have one "
+                f"value to fill with); got {self.data.scale!r}"
+            )
         engine, backend = self.training.engine, self.model.backend
         if engine != "auto" and (engine == "torch") != (backend == "torch"):
-            raise ValueError(f"training.engine = {engine!r} cannot train model.backend = {backend!r}: the fast and "
-                             "numpy engines train NumPy models, the torch engine torch models; use 'auto'")
+            raise ValueError(
+                f"training.engine = {engine!r} cannot train model.backend = {backend!r}: the fast and "
+                "numpy engines train NumPy models, the torch engine torch models; use 'auto'"
+            )
         return self
 
     def _check_two_layer(self) -> None:
         m, r = self.model, self.regularization
-        given = {"model.hidden": (len(m.hidden) == 1, "one width, e.g. [10]", m.hidden),
-                 "model.activation": (m.activation == "relu", "'relu'", m.activation),
-                 "model.dropout": (m.dropout == 0, "0", m.dropout),
-                 "loss.name": (self.loss.name == "softmax_cross_entropy", "'softmax_cross_entropy'", self.loss.name),
-                 "regularization.l1": (r.l1 == 0, "0", r.l1),
-                 "regularization.l2_convention": (r.l2_convention == "squared", "'squared'", r.l2_convention)}
+        given = {
+            "model.hidden": (len(m.hidden) == 1, "one width, e.g. [10]", m.hidden),
+            "model.activation": (m.activation == "relu", "'relu'", m.activation),
+            "model.dropout": (m.dropout == 0, "0", m.dropout),
+            "loss.name": (self.loss.name == "softmax_cross_entropy", "'softmax_cross_entropy'", self.loss.name),
+            "regularization.l1": (r.l1 == 0, "0", r.l1),
+            "regularization.l2_convention": (r.l2_convention == "squared", "'squared'", r.l2_convention),
+        }
         bad = [f"{key}: expected {want}; got {value!r}" for key, (ok, want, value) in given.items() if not ok]
         if bad:
-            raise ValueError("check.reference = 'two_layer' (an affine-ReLU-affine softmax net with squared L2) "
-                             "does not fit this config: " + "; ".join(bad))
+            raise ValueError(
+                "check.reference = 'two_layer' (an affine-ReLU-affine softmax net with squared L2) "
+                "does not fit this config: " + "; ".join(bad)
+            )
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
@@ -447,5 +503,8 @@ def config_differences(old: RunConfig, new: RunConfig) -> list[str]:
     """``key: old -> new`` for every setting in which ``new`` would compute something else than ``old``."""
     a = flatten_dotted(training_part(old.model_dump(mode="json", exclude_none=True)))
     b = flatten_dotted(training_part(new.model_dump(mode="json", exclude_none=True)))
-    return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}" for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k)]
+    return [
+        f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k)
+    ]

@@ -31,8 +31,11 @@ def find_preset(name_or_path: str) -> Path:
     candidate = presets_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():
         hint = did_you_mean(name_or_path, preset_names())
-        known = (" (`backproplab presets` lists them all)" if hint
-                 else f"; the presets are {', '.join(preset_names())} (`backproplab presets` describes them)")
+        known = (
+            " (`backproplab presets` lists them all)"
+            if hint
+            else f"; the presets are {', '.join(preset_names())} (`backproplab presets` describes them)"
+        )
         raise ConfigError(f"unknown preset {name_or_path!r}{hint}{known}; or give a path to a .toml file")
     return candidate
 
@@ -58,9 +61,10 @@ def load_preset(name_or_path: str) -> RunConfig:
     data = read_toml(path)
     kind = data.pop("kind", "run")
     if kind == "sweep":
-        raise ConfigError(f"{name_or_path!r} is a sweep, not a single run; run it with "
-                          f"`backproplab sweep {name_or_path}` (or `backproplab run {name_or_path}`)")
+        raise ConfigError(
+            f"{name_or_path!r} is a sweep, not a single run; run it with "
+            f"`backproplab sweep {name_or_path}` (or `backproplab run {name_or_path}`)"
+        )
     if kind != "run":
         raise ConfigError(f"{path}: kind: expected one of 'run', 'sweep'; got {kind!r}")
     return _named(parse_config(data, str(path)), name_or_path)
-

@@ -25,17 +25,35 @@ from .sweep.trials import expand_trials
 
 # short name -> dotted config key
 SHORTCUTS = {
-    "dataset": "data.dataset", "data_root": "data.root", "scale": "data.scale",
-    "validation_size": "data.validation_size", "limit_train": "data.limit_train", "limit_test": "data.limit_test",
-    "hidden": "model.hidden", "activation": "model.activation", "elu_alpha": "model.elu_alpha",
-    "dropout": "model.dropout", "init": "model.init", "init_std": "model.init_std", "dtype": "model.dtype",
-    "backend": "model.backend", "device": "model.device",
+    "dataset": "data.dataset",
+    "data_root": "data.root",
+    "scale": "data.scale",
+    "validation_size": "data.validation_size",
+    "limit_train": "data.limit_train",
+    "limit_test": "data.limit_test",
+    "hidden": "model.hidden",
+    "activation": "model.activation",
+    "elu_alpha": "model.elu_alpha",
+    "dropout": "model.dropout",
+    "init": "model.init",
+    "init_std": "model.init_std",
+    "dtype": "model.dtype",
+    "backend": "model.backend",
+    "device": "model.device",
     "loss": "loss.name",
-    "optimizer": "optimizer.name", "lr": "optimizer.lr", "momentum": "optimizer.momentum",
+    "optimizer": "optimizer.name",
+    "lr": "optimizer.lr",
+    "momentum": "optimizer.momentum",
     "lr_decay": "optimizer.lr_decay",
-    "l2": "regularization.l2", "l2_convention": "regularization.l2_convention", "l1": "regularization.l1",
-    "epochs": "training.epochs", "batch_size": "training.batch_size", "shuffle": "training.shuffle",
-    "engine": "training.engine", "threads": "training.threads", "predict": "training.predict",
+    "l2": "regularization.l2",
+    "l2_convention": "regularization.l2_convention",
+    "l1": "regularization.l1",
+    "epochs": "training.epochs",
+    "batch_size": "training.batch_size",
+    "shuffle": "training.shuffle",
+    "engine": "training.engine",
+    "threads": "training.threads",
+    "predict": "training.predict",
 }
 SEED_KEYS = ("model.seed", "training.seed", "data.split_seed")
 
@@ -67,8 +85,14 @@ def shortcut_overrides(seed: int | None = None, **settings: Any) -> list[dict[st
     return overrides
 
 
-def config_with(base: RunConfig | str | Path | None = None, *, assignments: Iterable[str] = (),
-                name: str | None = None, seed: int | None = None, **settings: Any) -> RunConfig:
+def config_with(
+    base: RunConfig | str | Path | None = None,
+    *,
+    assignments: Iterable[str] = (),
+    name: str | None = None,
+    seed: int | None = None,
+    **settings: Any,
+) -> RunConfig:
     """``base`` (a config, a TOML file, or None for the defaults: the flagship experiment) with the short-name
     ``settings`` and ``seed`` (rules included), then the ``KEY=VALUE`` ``assignments``, then ``name``."""
     source = "" if base is None or isinstance(base, RunConfig) else str(base)
@@ -86,8 +110,9 @@ def config_with(base: RunConfig | str | Path | None = None, *, assignments: Iter
     return parse_config(data, source)
 
 
-def load_with(name_or_path: str, *, quick: bool = False, assignments: Iterable[str] = (), seed: int | None = None,
-              **settings: Any) -> RunConfig | SweepConfig:
+def load_with(
+    name_or_path: str, *, quick: bool = False, assignments: Iterable[str] = (), seed: int | None = None, **settings: Any
+) -> RunConfig | SweepConfig:
     """A run or sweep preset (or TOML file), its ``quick`` variant if asked, with the short-name ``settings``
     and then the ``KEY=VALUE`` ``assignments`` applied (for a sweep: to its base run config, except ``search.*``
     and ``selection.*`` keys). A sweep's trials are all validated before it is returned."""

@@ -36,8 +36,7 @@ def _dense(W: Any, b: Any, n_in: int, what: str) -> Dense:
     if w.ndim != 2:
         raise ShapeError(f"{what}: W must be a matrix (out, in); got shape {w.shape}")
     if w.shape[1] != n_in:
-        raise ShapeError(f"{what}: W must have shape (out, {n_in}) to take an input of size {n_in}; "
-                         f"got {w.shape}")
+        raise ShapeError(f"{what}: W must have shape (out, {n_in}) to take an input of size {n_in}; got {w.shape}")
     bias = _vector(b, f"{what}: b")
     if bias.shape[0] != w.shape[0]:
         raise ShapeError(f"{what}: b must have shape ({w.shape[0]},) to match W {w.shape}; got {bias.shape}")
@@ -73,8 +72,9 @@ def compose(layers: Sequence[Layer], x: Any) -> list[np.ndarray]:
     return zs
 
 
-def compose_gradients(layers: Sequence[Layer], x: Any, zs: Sequence[Any],
-                      grad_output: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def compose_gradients(
+    layers: Sequence[Layer], x: Any, zs: Sequence[Any], grad_output: Any = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[(dz_n/dW_1, dz_n/db_1), ..., (dz_n/dW_n, dz_n/db_n)]`` in the course's shapes ``(out, in)``, ``(out,)``.
 
     ``zs`` are the intermediate values from `compose` (the inputs of each layer). The last layer must have one
@@ -88,13 +88,14 @@ def compose_gradients(layers: Sequence[Layer], x: Any, zs: Sequence[Any],
     inputs = [xv] + [_vector(z, f"zs[{i}]") for i, z in enumerate(zs[:-1])]
     for i, (d, z) in enumerate(zip(dense, zs, strict=True)):
         if _vector(z, f"zs[{i}]").shape != (d.out_features,):
-            raise ShapeError(f"zs[{i}] must have shape ({d.out_features},) (layer {i + 1}'s output); "
-                             f"got {np.shape(z)}")
+            raise ShapeError(f"zs[{i}] must have shape ({d.out_features},) (layer {i + 1}'s output); got {np.shape(z)}")
     n_out = dense[-1].out_features
     if grad_output is None:
         if n_out != 1:
-            raise ShapeError(f"the last layer has {n_out} outputs, so z_n is not a scalar; give grad_output "
-                             f"(shape ({n_out},)) to differentiate grad_output . z_n")
+            raise ShapeError(
+                f"the last layer has {n_out} outputs, so z_n is not a scalar; give grad_output "
+                f"(shape ({n_out},)) to differentiate grad_output . z_n"
+            )
         delta = np.ones((1, 1))
     else:
         delta = _vector(grad_output, "grad_output")[None, :]

@@ -44,15 +44,16 @@ def _group(modules: list[Module]) -> list[tuple[Dense, Module | None]]:
             raise TypeError(
                 f"explain() handles Dense layers followed by activations (Sigmoid, ReLU, Tanh, ELU, LeakyReLU, "
                 f"Identity, Softmax); module {i} is {type(m).__name__}"
-                + (" (dropout is random: build the model without it to explain a step)" if m.kind == "dropout"
-                   else "")
+                + (" (dropout is random: build the model without it to explain a step)" if m.kind == "dropout" else "")
             )
         if not groups:
             raise TypeError(f"explain() expects the model to start with a Dense layer; module 0 is {type(m).__name__}")
         dense, act = groups[-1]
         if act is not None:
-            raise TypeError(f"explain() expects one activation per Dense layer; modules {i - 1} and {i} are "
-                            f"{type(act).__name__} and {type(m).__name__} after the same Dense layer")
+            raise TypeError(
+                f"explain() expects one activation per Dense layer; modules {i - 1} and {i} are "
+                f"{type(act).__name__} and {type(m).__name__} after the same Dense layer"
+            )
         groups[-1] = (dense, m)
     if not groups:
         raise TypeError("explain() needs a model with at least one Dense layer")
@@ -68,13 +69,17 @@ def _as_batch(x: Any) -> tuple[np.ndarray, bool]:
     return arr, False
 
 
-def _targets(y: Any, n: int, k: int, single: bool, labels_allowed: bool) -> tuple[np.ndarray, np.ndarray | None,
-                                                                                np.ndarray]:
+def _targets(
+    y: Any, n: int, k: int, single: bool, labels_allowed: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """``(what the loss gets, integer labels or None, target rows (N, K))``."""
     arr = np.asarray(y)
     # Integers are class labels, except one example's integer row of length K (a one-hot target like [0, 1, 0]).
-    as_labels = labels_allowed and np.issubdtype(arr.dtype, np.integer) and (
-        arr.ndim == 0 or (arr.ndim == 1 and not (single and arr.size == k)))
+    as_labels = (
+        labels_allowed
+        and np.issubdtype(arr.dtype, np.integer)
+        and (arr.ndim == 0 or (arr.ndim == 1 and not (single and arr.size == k)))
+    )
     if as_labels:
         labels = arr.reshape(-1).astype(np.int64)
         if labels.shape[0] != n:
@@ -86,8 +91,10 @@ def _targets(y: Any, n: int, k: int, single: bool, labels_allowed: bool) -> tupl
     if rows.ndim == 1:
         rows = rows[None, :]
     if rows.shape != (n, k):
-        raise ValueError(f"explain(): targets must be labels ({n},) or rows ({n}, {k}) matching the model's "
-                         f"{k} outputs; got shape {np.shape(y)}")
+        raise ValueError(
+            f"explain(): targets must be labels ({n},) or rows ({n}, {k}) matching the model's "
+            f"{k} outputs; got shape {np.shape(y)}"
+        )
     return rows, None, rows
 
 
@@ -100,8 +107,15 @@ def _unit_kinds(act: Module | None) -> tuple[str, ...]:
     return act.kinds if isinstance(act, PerUnitActivation) else ()
 
 
-def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float | None = None, *,
-            notation: Notation | None = None) -> Steps:
+def explain(
+    model: Module | list[Module],
+    loss: Loss,
+    x: Any,
+    y: Any,
+    lr: float | None = None,
+    *,
+    notation: Notation | None = None,
+) -> Steps:
     """Run one forward pass, loss, backward pass and (if ``lr``) one plain SGD step, recording every quantity.
 
     Args:
@@ -119,8 +133,9 @@ def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float 
         `Steps`, with every pre-activation, activation, gradient and (with ``lr``) updated weight.
     """
     if not isinstance(loss, Loss):
-        raise TypeError(f"explain(): loss must be a backproplab Loss (e.g. SoftmaxCrossEntropy()); "
-                        f"got {type(loss).__name__}")
+        raise TypeError(
+            f"explain(): loss must be a backproplab Loss (e.g. SoftmaxCrossEntropy()); got {type(loss).__name__}"
+        )
     work = copy.deepcopy(_flatten(model))
     for m in work:
         m.astype(np.float64)
@@ -129,14 +144,17 @@ def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float 
     fused = isinstance(loss, FUSED)
     last_kind = _activation_kind(groups[-1][1])
     if fused and last_kind in ("softmax", "sigmoid"):
-        raise ValueError(f"{type(loss).__name__} applies the {'softmax' if last_kind == 'softmax' else 'sigmoid'} "
-                         f"itself and takes logits: remove the final {last_kind} layer (or use "
-                         f"{'CrossEntropy' if last_kind == 'softmax' else 'MSE'} on probabilities)")
+        raise ValueError(
+            f"{type(loss).__name__} applies the {'softmax' if last_kind == 'softmax' else 'sigmoid'} "
+            f"itself and takes logits: remove the final {last_kind} layer (or use "
+            f"{'CrossEntropy' if last_kind == 'softmax' else 'MSE'} on probabilities)"
+        )
 
     xb, single = _as_batch(x)
     k = groups[-1][0].out_features
-    loss_targets, labels, rows = _targets(y, xb.shape[0], k, single,
-                                           labels_allowed=not isinstance(loss, BinaryCrossEntropy))
+    loss_targets, labels, rows = _targets(
+        y, xb.shape[0], k, single, labels_allowed=not isinstance(loss, BinaryCrossEntropy)
+    )
 
     # Forward, caching (training mode) for the backward pass.
     inputs, pres, outs = [], [], []
@@ -183,16 +201,40 @@ def explain(model: Module | list[Module], loss: Loss, x: Any, y: Any, lr: float 
         loss_after = loss.forward(out, loss_targets)
 
     layers = [
-        LayerStep(index=i + 1, activation=_activation_kind(act), input=inputs[i], weight=weights[i], bias=biases[i],
-                  pre_activation=pres[i], output=outs[i], grad_output=grads_out[i], grad_pre_activation=grads_pre[i],
-                  grad_input=grads_in[i], grad_weight=grads_w[i], grad_bias=grads_b[i], new_weight=new_w[i],
-                  new_bias=new_b[i], unit_activations=_unit_kinds(act))
+        LayerStep(
+            index=i + 1,
+            activation=_activation_kind(act),
+            input=inputs[i],
+            weight=weights[i],
+            bias=biases[i],
+            pre_activation=pres[i],
+            output=outs[i],
+            grad_output=grads_out[i],
+            grad_pre_activation=grads_pre[i],
+            grad_input=grads_in[i],
+            grad_weight=grads_w[i],
+            grad_bias=grads_b[i],
+            new_weight=new_w[i],
+            new_bias=new_b[i],
+            unit_activations=_unit_kinds(act),
+        )
         for i, (_, act) in enumerate(groups)
     ]
     return Steps(
-        x=xb, targets=rows, labels=labels, layers=layers, outputs=a, prediction=prediction, loss=value,
-        loss_kind=loss.kind, fused=fused, grad_outputs=grad_outputs,
-        predicted_class=np.argmax(prediction, axis=1), lr=None if lr is None else float(lr),
-        loss_after_update=loss_after, notation=notation or Notation(), single=single,
+        x=xb,
+        targets=rows,
+        labels=labels,
+        layers=layers,
+        outputs=a,
+        prediction=prediction,
+        loss=value,
+        loss_kind=loss.kind,
+        fused=fused,
+        grad_outputs=grad_outputs,
+        predicted_class=np.argmax(prediction, axis=1),
+        lr=None if lr is None else float(lr),
+        loss_after_update=loss_after,
+        notation=notation or Notation(),
+        single=single,
         loss_options={"half": getattr(loss, "half", True)},
     )

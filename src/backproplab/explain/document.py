@@ -115,8 +115,10 @@ class Derivation:
         return s
 
     def __repr__(self) -> str:
-        return (f"Derivation({self.name!r}, {len(self.sections)} sections, {len(self.items())} items; "
-                ".render('text') shows them, .values() has them by name)")
+        return (
+            f"Derivation({self.name!r}, {len(self.sections)} sections, {len(self.items())} items; "
+            ".render('text') shows them, .values() has them by name)"
+        )
 
     def items(self) -> list[Item]:
         return [item for s in self.sections for item in s.items]

@@ -78,8 +78,9 @@ class Notation:
         n_in, n_out = weight.shape
         return [str(j) for j in range(1, n_out + 1)], [str(m) for m in range(0, n_in + 1)]
 
-    def weight_entries(self, i: int, symbol: str, weight: np.ndarray, bias: np.ndarray | None,
-                       prefix: str = "", suffix: str = "") -> dict[str, float] | None:
+    def weight_entries(
+        self, i: int, symbol: str, weight: np.ndarray, bias: np.ndarray | None, prefix: str = "", suffix: str = ""
+    ) -> dict[str, float] | None:
         """Entries by the course's names: ``{prefix}{W}_{j,m}{suffix}`` (folded) or by ``weight_names``."""
         entries: dict[str, float] = {}
         if self.fold_bias:
@@ -94,8 +95,9 @@ class Notation:
                 entries[f"{prefix}{name}{suffix}"] = float(v)
         return entries or None
 
-    def bias_entries(self, i: int, bias: np.ndarray | None, prefix: str = "",
-                     suffix: str = "") -> dict[str, float] | None:
+    def bias_entries(
+        self, i: int, bias: np.ndarray | None, prefix: str = "", suffix: str = ""
+    ) -> dict[str, float] | None:
         """Bias entries by ``bias_names`` (library layout only; folded biases are column 0 of the weight)."""
         names = self.bias_names[i - 1] if i - 1 < len(self.bias_names) else None
         if names is None or bias is None or self.fold_bias:

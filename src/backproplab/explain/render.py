@@ -58,8 +58,9 @@ def format_vector(values: Any, precision: int) -> str:
     return "[" + ", ".join(_cells(np.asarray(values), precision)) + "]"
 
 
-def _grid(array: np.ndarray, precision: int, row_labels: Sequence[str] | None,
-          col_labels: Sequence[str] | None) -> list[str]:
+def _grid(
+    array: np.ndarray, precision: int, row_labels: Sequence[str] | None, col_labels: Sequence[str] | None
+) -> list[str]:
     """Lines of a right-aligned matrix, with optional row and column labels."""
     rows, cols = array.shape
     cells = np.array(_cells(array, precision), dtype=object).reshape(rows, cols)
@@ -229,8 +230,11 @@ class _Markdown:
     def table(self, t: Table) -> list[str]:
         out = ["", f"**{t.title}**", ""] if t.title else [""]
         out.append("| " + " | ".join(_md_escape(c) for c in t.columns) + " |")
-        out.append("|" + "|".join("---" if any(isinstance(r[j], str) for r in t.rows) else "---:"
-                                  for j in range(len(t.columns))) + "|")
+        out.append(
+            "|"
+            + "|".join("---" if any(isinstance(r[j], str) for r in t.rows) else "---:" for j in range(len(t.columns)))
+            + "|"
+        )
         out += ["| " + " | ".join(_md_escape(format_number(v, self.p)) for v in row) + " |" for row in t.rows]
         return out + [""]
 
@@ -258,8 +262,14 @@ def jsonable(value: Any) -> Any:
 
 def _item_dict(item: Any) -> dict[str, Any]:
     if isinstance(item, Quantity):
-        d: dict[str, Any] = {"type": "quantity", "key": item.key, "name": item.label, "formula": item.formula,
-                             "shape": list(item.shape), "value": jsonable(item.value)}
+        d: dict[str, Any] = {
+            "type": "quantity",
+            "key": item.key,
+            "name": item.label,
+            "formula": item.formula,
+            "shape": list(item.shape),
+            "value": jsonable(item.value),
+        }
         if item.note:
             d["note"] = item.note
         if item.row_labels is not None:
@@ -270,8 +280,13 @@ def _item_dict(item: Any) -> dict[str, Any]:
             d["entries"] = jsonable(item.entries)
         return d
     if isinstance(item, Table):
-        return {"type": "table", "key": item.key, "title": item.title, "columns": item.columns,
-                "rows": jsonable(item.rows)}
+        return {
+            "type": "table",
+            "key": item.key,
+            "title": item.title,
+            "columns": item.columns,
+            "rows": jsonable(item.rows),
+        }
     if isinstance(item, Note):
         return {"type": "note", "text": item.text, "preformatted": item.preformatted}
     return {"type": "figure", "key": item.key, "path": item.path, "caption": item.caption}

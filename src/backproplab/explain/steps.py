@@ -82,10 +82,13 @@ class Steps:
     loss_options: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        after = ("" if self.loss_after_update is None
-                 else f", {self.loss_after_update:.6g} after the step (lr {self.lr:g})")
-        return (f"Steps({len(self.layers)} layers, {len(self.x)} example(s), {self.loss_kind} loss {self.loss:.6g}"
-                f"{after}; .derivation() shows every quantity)")
+        after = (
+            "" if self.loss_after_update is None else f", {self.loss_after_update:.6g} after the step (lr {self.lr:g})"
+        )
+        return (
+            f"Steps({len(self.layers)} layers, {len(self.x)} example(s), {self.loss_kind} loss {self.loss:.6g}"
+            f"{after}; .derivation() shows every quantity)"
+        )
 
     # -- lists by role ---------------------------------------------------------------------------------------
     @property
@@ -125,8 +128,9 @@ class Steps:
         return [s.new_bias for s in self.layers]
 
     # -- display -------------------------------------------------------------------------------------------
-    def derivation(self, name: str = "explain", title: str = "Forward and backward pass, step by step",
-                   summary: str = "") -> Derivation:
+    def derivation(
+        self, name: str = "explain", title: str = "Forward and backward pass, step by step", summary: str = ""
+    ) -> Derivation:
         return _Builder(self).build(name, title, summary)
 
     def quantities(self) -> dict[str, Any]:
@@ -179,20 +183,37 @@ class _Builder:
             return self.n.input
         return self.n.layer(step.index - 1, len(self.s.layers)).act
 
-    def weight_quantity(self, sec: Section, step: LayerStep, key: str, weight: np.ndarray, bias: np.ndarray | None,
-                        formula: str, bias_key: str, bias_formula: str, prefix: str = "", suffix: str = "",
-                        note: str = "") -> None:
+    def weight_quantity(
+        self,
+        sec: Section,
+        step: LayerStep,
+        key: str,
+        weight: np.ndarray,
+        bias: np.ndarray | None,
+        formula: str,
+        bias_key: str,
+        bias_formula: str,
+        prefix: str = "",
+        suffix: str = "",
+        note: str = "",
+    ) -> None:
         sym = self.symbols(step)
         rows, cols = self.n.weight_labels(weight)
         entries = self.n.weight_entries(step.index, sym.weight, weight, bias, prefix, suffix)
         if self.n.fold_bias:
-            sec.quantity(key, self.n.weight_display(weight, bias), formula, row_labels=rows, col_labels=cols,
-                         entries=entries, note=note)
+            sec.quantity(
+                key,
+                self.n.weight_display(weight, bias),
+                formula,
+                row_labels=rows,
+                col_labels=cols,
+                entries=entries,
+                note=note,
+            )
             return
         sec.quantity(key, weight, formula, entries=entries)
         if bias is not None:
-            sec.quantity(bias_key, bias, bias_formula,
-                         entries=self.n.bias_entries(step.index, bias, prefix, suffix))
+            sec.quantity(bias_key, bias, bias_formula, entries=self.n.bias_entries(step.index, bias, prefix, suffix))
 
     def given(self, sec: Section) -> None:
         n = self.n
@@ -235,13 +256,16 @@ class _Builder:
             "softmax_cross_entropy": f"-sum_k {t}_k log {p}_k",
             "cross_entropy": f"-sum_k {t}_k log {p}_k",
             "binary_cross_entropy": f"-sum_k [{t}_k log {p}_k + (1 - {t}_k) log(1 - {p}_k)]",
-            "mse": (f"1/2 sum_k ({p}_k - {t}_k)^2" if s.loss_options.get("half", True)
-                    else f"sum_k ({p}_k - {t}_k)^2"),
+            "mse": (f"1/2 sum_k ({p}_k - {t}_k)^2" if s.loss_options.get("half", True) else f"sum_k ({p}_k - {t}_k)^2"),
         }
         sec.quantity(n.loss, s.loss, self.mean_over_batch(formulas.get(s.loss_kind, s.loss_kind)))
         base = f" + {n.class_base}" if n.class_base else ""
-        sec.quantity("predicted class", self.v(s.predicted_class + n.class_base), f"argmax_k {p}_k{base}",
-                     note=f"classes counted from {n.class_base}")
+        sec.quantity(
+            "predicted class",
+            self.v(s.predicted_class + n.class_base),
+            f"argmax_k {p}_k{base}",
+            note=f"classes counted from {n.class_base}",
+        )
 
     def backward(self, sec: Section) -> None:
         n, s = self.n, self.s
@@ -255,36 +279,47 @@ class _Builder:
             src = self.input_symbol(step)
             last = step.index == len(s.layers)
             if last and s.fused:
-                sec.quantity(n.d(sym.pre), self.v(step.grad_pre_activation), self.per_batch(f"{p} - {t}"),
-                             note=f"{'softmax' if s.loss_kind == 'softmax_cross_entropy' else 'sigmoid'} and "
-                                  "cross-entropy fused")
+                sec.quantity(
+                    n.d(sym.pre),
+                    self.v(step.grad_pre_activation),
+                    self.per_batch(f"{p} - {t}"),
+                    note=f"{'softmax' if s.loss_kind == 'softmax_cross_entropy' else 'sigmoid'} and "
+                    "cross-entropy fused",
+                )
             else:
                 if last:
                     formula = self.per_batch(grad_out_formula.get(s.loss_kind, "loss.backward()"))
                 else:
                     nxt = self.n.layer(step.index + 1, len(s.layers))
-                    formula = (f"{nxt.weight}*^T {n.d(nxt.pre)}  ({nxt.weight}* = {nxt.weight} without its bias "
-                               "column)" if n.fold_bias else f"{n.d(nxt.pre)} {nxt.weight}^T")
+                    formula = (
+                        f"{nxt.weight}*^T {n.d(nxt.pre)}  ({nxt.weight}* = {nxt.weight} without its bias column)"
+                        if n.fold_bias
+                        else f"{n.d(nxt.pre)} {nxt.weight}^T"
+                    )
                 sec.quantity(n.d(sym.act), self.v(step.grad_output), formula)
                 sec.quantity(n.d(sym.pre), self.v(step.grad_pre_activation), self.chain(step, sym))
             self.weight_grads(sec, step, sym, src)
         first = s.layers[0]
         sym1 = self.symbols(first)
-        formula = (f"{sym1.weight}*^T {n.d(sym1.pre)}" if n.fold_bias else f"{n.d(sym1.pre)} {sym1.weight}^T")
+        formula = f"{sym1.weight}*^T {n.d(sym1.pre)}" if n.fold_bias else f"{n.d(sym1.pre)} {sym1.weight}^T"
         sec.quantity(n.d(n.input), self.v(first.grad_input), formula)
 
     def activation_formula(self, step: LayerStep, sym: Any) -> str:
         if step.unit_activations:
-            units = [_formula(kind, 0).format(z=f"{sym.pre}[{j}]", a=f"{sym.act}[{j}]")
-                     for j, kind in enumerate(step.unit_activations, start=1)]
+            units = [
+                _formula(kind, 0).format(z=f"{sym.pre}[{j}]", a=f"{sym.act}[{j}]")
+                for j, kind in enumerate(step.unit_activations, start=1)
+            ]
             return "[" + ", ".join(units) + "]  (one activation per unit)"
         return _formula(step.activation, 0).format(z=sym.pre, a=sym.act)
 
     def chain(self, step: LayerStep, sym: Any) -> str:
         n = self.n
         if step.unit_activations:
-            slopes = [_formula(kind, 1).format(a=f"{sym.act}[{j}]", z=f"{sym.pre}[{j}]")
-                      for j, kind in enumerate(step.unit_activations, start=1)]
+            slopes = [
+                _formula(kind, 1).format(a=f"{sym.act}[{j}]", z=f"{sym.pre}[{j}]")
+                for j, kind in enumerate(step.unit_activations, start=1)
+            ]
             return f"{n.d(sym.act)} * [" + ", ".join(slopes) + "]  (each unit's own f'(z))"
         if step.activation == "softmax":
             g = n.d(sym.act)
@@ -302,20 +337,40 @@ class _Builder:
         else:
             formula = f"{src}^T {g}"
         bias_formula = g if self.batch == 1 else f"sum_n {g}"
-        self.weight_quantity(sec, step, n.d(sym.weight), step.grad_weight, step.grad_bias, formula,
-                             n.d(sym.bias), bias_formula, prefix=f"d{n.loss}/d")
+        self.weight_quantity(
+            sec,
+            step,
+            n.d(sym.weight),
+            step.grad_weight,
+            step.grad_bias,
+            formula,
+            n.d(sym.bias),
+            bias_formula,
+            prefix=f"d{n.loss}/d",
+        )
 
     def update(self, sec: Section) -> None:
         n, s = self.n, self.s
         for step in s.layers:
             sym = self.symbols(step)
             assert step.new_weight is not None
-            self.weight_quantity(sec, step, f"{sym.weight}'", step.new_weight, step.new_bias,
-                                 f"{sym.weight} - lr {n.d(sym.weight)}", f"{sym.bias}'",
-                                 f"{sym.bias} - lr {n.d(sym.bias)}", suffix="'")
+            self.weight_quantity(
+                sec,
+                step,
+                f"{sym.weight}'",
+                step.new_weight,
+                step.new_bias,
+                f"{sym.weight} - lr {n.d(sym.weight)}",
+                f"{sym.bias}'",
+                f"{sym.bias} - lr {n.d(sym.bias)}",
+                suffix="'",
+            )
         if s.loss_after_update is not None:
-            sec.quantity(f"{n.loss} after update", s.loss_after_update,
-                         note="the same input and target through the updated weights")
+            sec.quantity(
+                f"{n.loss} after update",
+                s.loss_after_update,
+                note="the same input and target through the updated weights",
+            )
 
 
 def _formula(kind: str, which: int) -> str:

@@ -82,8 +82,9 @@ class LayerSpec(_Strict):
     def _known_activation(cls, value: Any) -> Any:
         if isinstance(value, list):
             if not value or any(a not in UNIT_ACTIVATIONS for a in value):
-                raise ValueError(f"a list gives each unit its own activation, each {_names(UNIT_ACTIVATIONS)}; "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"a list gives each unit its own activation, each {_names(UNIT_ACTIVATIONS)}; got {value!r}"
+                )
         elif value not in ACTIVATIONS:
             raise ValueError(f"expected {_names(ACTIVATIONS)}, or a list with one per unit; got {value!r}")
         return value
@@ -109,8 +110,10 @@ def _ordinal(i: int) -> str:
 def _matrix(rows: list[list[float]], key: str) -> np.ndarray:
     lengths = sorted({len(r) for r in rows})
     if not rows or len(lengths) != 1 or lengths[0] == 0:
-        raise ValueError(f"{key}: expected a non-empty matrix (a list of equally long rows); "
-                         f"got row lengths {[len(r) for r in rows]}")
+        raise ValueError(
+            f"{key}: expected a non-empty matrix (a list of equally long rows); "
+            f"got row lengths {[len(r) for r in rows]}"
+        )
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -133,30 +136,41 @@ class ProblemSpec(_Strict):
         if any(s < 1 for s in sizes):
             raise ValueError(f"sizes: every size must be >= 1; got {sizes}")
         if len(self.layers) != len(sizes) - 1:
-            raise ValueError(f"layers: sizes {sizes} describe {len(sizes) - 1} Dense layer(s), so expected "
-                             f"{len(sizes) - 1} [[layers]] table(s); got {len(self.layers)}")
+            raise ValueError(
+                f"layers: sizes {sizes} describe {len(sizes) - 1} Dense layer(s), so expected "
+                f"{len(sizes) - 1} [[layers]] table(s); got {len(self.layers)}"
+            )
         for i, (layer, n_in, n_out) in enumerate(zip(self.layers, sizes[:-1], sizes[1:], strict=True)):
             where = _ordinal(i)
             w = _matrix(layer.weights, f"{where}.weights")
             if self.layout == "folded":
                 if w.shape != (n_out, n_in + 1):
-                    raise ValueError(f"{where}.weights: expected shape ({n_out}, {n_in + 1}) = (out, 1 + in) for "
-                                     f"{n_in} -> {n_out} units, bias in column 0 (layout = 'folded'); got {w.shape}")
+                    raise ValueError(
+                        f"{where}.weights: expected shape ({n_out}, {n_in + 1}) = (out, 1 + in) for "
+                        f"{n_in} -> {n_out} units, bias in column 0 (layout = 'folded'); got {w.shape}"
+                    )
                 if layer.bias is not None:
-                    raise ValueError(f"{where}.bias: not used with layout = 'folded' (the bias is column 0 of "
-                                     "weights); remove it or set layout = 'in_out'")
+                    raise ValueError(
+                        f"{where}.bias: not used with layout = 'folded' (the bias is column 0 of "
+                        "weights); remove it or set layout = 'in_out'"
+                    )
             else:
                 if w.shape != (n_in, n_out):
-                    raise ValueError(f"{where}.weights: expected shape ({n_in}, {n_out}) = (in, out) for "
-                                     f"{n_in} -> {n_out} units (layout = 'in_out'); got {w.shape}")
+                    raise ValueError(
+                        f"{where}.weights: expected shape ({n_in}, {n_out}) = (in, out) for "
+                        f"{n_in} -> {n_out} units (layout = 'in_out'); got {w.shape}"
+                    )
                 if layer.bias is None:
                     raise ValueError(f"{where}.bias: required with layout = 'in_out': a number or {n_out} numbers")
                 if isinstance(layer.bias, list) and len(layer.bias) != n_out:
-                    raise ValueError(f"{where}.bias: expected {n_out} numbers (one per unit) or one number; "
-                                     f"got {len(layer.bias)}")
+                    raise ValueError(
+                        f"{where}.bias: expected {n_out} numbers (one per unit) or one number; got {len(layer.bias)}"
+                    )
             if isinstance(layer.activation, list) and len(layer.activation) != n_out:
-                raise ValueError(f"{where}.activation: a list gives one activation per unit, so expected {n_out} "
-                                 f"names for {n_out} units; got {len(layer.activation)}")
+                raise ValueError(
+                    f"{where}.activation: a list gives one activation per unit, so expected {n_out} "
+                    f"names for {n_out} units; got {len(layer.activation)}"
+                )
             if i < len(self.layers) - 1 and layer.activation == "softmax":
                 raise ValueError(f"{where}.activation: 'softmax' is only supported on the output layer")
         self._check_input_target()
@@ -178,8 +192,10 @@ class ProblemSpec(_Strict):
             t = np.asarray(self.target, dtype=np.float64)
             expected = (k,) if x.ndim == 1 else (n, k)
             if t.shape != expected:
-                raise ValueError(f"target: expected a class index or target values of shape {expected} "
-                                 f"(sizes[-1] = {k} outputs); got shape {t.shape}")
+                raise ValueError(
+                    f"target: expected a class index or target values of shape {expected} "
+                    f"(sizes[-1] = {k} outputs); got shape {t.shape}"
+                )
             return
         if self.loss == "binary_cross_entropy":
             raise ValueError("target: binary_cross_entropy needs target values in [0, 1] per output, not class indices")
@@ -188,8 +204,10 @@ class ProblemSpec(_Strict):
         lo, hi = self.class_base, self.class_base + k - 1
         bad = [c for c in classes if not lo <= c <= hi]
         if bad:
-            raise ValueError(f"target: class indices must be in {lo}..{hi} ({k} classes counted from class_base = "
-                             f"{self.class_base}); got {bad}")
+            raise ValueError(
+                f"target: class indices must be in {lo}..{hi} ({k} classes counted from class_base = "
+                f"{self.class_base}); got {bad}"
+            )
 
     def _check_loss(self) -> None:
         last = self.layers[-1].activation
@@ -197,12 +215,16 @@ class ProblemSpec(_Strict):
         if self.loss in ("softmax_cross_entropy", "binary_cross_entropy") and last != "identity":
             link = "softmax" if self.loss == "softmax_cross_entropy" else "sigmoid"
             alt = "cross_entropy (after activation = 'softmax')" if link == "softmax" else "mse"
-            raise ValueError(f"{where}.activation: loss = '{self.loss}' applies the {link} itself and takes the "
-                             f"last layer's pre-activations; set activation = 'identity' (got '{last}') or use "
-                             f"loss = {alt}")
+            raise ValueError(
+                f"{where}.activation: loss = '{self.loss}' applies the {link} itself and takes the "
+                f"last layer's pre-activations; set activation = 'identity' (got '{last}') or use "
+                f"loss = {alt}"
+            )
         if self.loss == "cross_entropy" and last != "softmax":
-            raise ValueError(f"{where}.activation: loss = 'cross_entropy' takes probabilities; set activation = "
-                             f"'softmax' (got '{last}') or use loss = 'softmax_cross_entropy' with 'identity'")
+            raise ValueError(
+                f"{where}.activation: loss = 'cross_entropy' takes probabilities; set activation = "
+                f"'softmax' (got '{last}') or use loss = 'softmax_cross_entropy' with 'identity'"
+            )
 
     # -- building --------------------------------------------------------------------------------------------
     def model(self) -> Sequential:
@@ -220,9 +242,13 @@ class ProblemSpec(_Strict):
         return Sequential(*modules)
 
     def loss_module(self) -> Loss:
-        return {"softmax_cross_entropy": SoftmaxCrossEntropy, "cross_entropy": CrossEntropy,
-                "binary_cross_entropy": BinaryCrossEntropy, "mse": lambda: MSE(half=True),
-                "mse_full": lambda: MSE(half=False)}[self.loss]()
+        return {
+            "softmax_cross_entropy": SoftmaxCrossEntropy,
+            "cross_entropy": CrossEntropy,
+            "binary_cross_entropy": BinaryCrossEntropy,
+            "mse": lambda: MSE(half=True),
+            "mse_full": lambda: MSE(half=False),
+        }[self.loss]()
 
     def _class_indices(self) -> list[int] | None:
         """The target as class indices (an int, or a list of ints for a batch), or None for target rows.
@@ -245,20 +271,39 @@ class ProblemSpec(_Strict):
         return labels[0] if isinstance(self.target, int) else labels
 
     def notation(self) -> Notation:
-        return Notation(input=self.names.input, target=self.names.target, prediction=self.names.prediction,
-                        loss=self.names.loss, fold_bias=self.layout == "folded", class_base=self.class_base)
+        return Notation(
+            input=self.names.input,
+            target=self.names.target,
+            prediction=self.names.prediction,
+            loss=self.names.loss,
+            fold_bias=self.layout == "folded",
+            class_base=self.class_base,
+        )
 
 
 def _activation(layer: LayerSpec) -> Module | None:
     if isinstance(layer.activation, list):
         return PerUnitActivation([_unit_activation(name, layer) for name in layer.activation])
-    return {"sigmoid": Sigmoid, "relu": ReLU, "tanh": Tanh, "identity": lambda: None, "softmax": Softmax,
-            "elu": lambda: ELU(layer.elu_alpha), "leaky_relu": lambda: LeakyReLU(layer.leaky_slope)}[layer.activation]()
+    return {
+        "sigmoid": Sigmoid,
+        "relu": ReLU,
+        "tanh": Tanh,
+        "identity": lambda: None,
+        "softmax": Softmax,
+        "elu": lambda: ELU(layer.elu_alpha),
+        "leaky_relu": lambda: LeakyReLU(layer.leaky_slope),
+    }[layer.activation]()
 
 
 def _unit_activation(name: str, layer: LayerSpec) -> NNActivation:
-    return {"sigmoid": Sigmoid, "relu": ReLU, "tanh": Tanh, "identity": Identity, "elu": lambda: ELU(layer.elu_alpha),
-            "leaky_relu": lambda: LeakyReLU(layer.leaky_slope)}[name]()
+    return {
+        "sigmoid": Sigmoid,
+        "relu": ReLU,
+        "tanh": Tanh,
+        "identity": Identity,
+        "elu": lambda: ELU(layer.elu_alpha),
+        "leaky_relu": lambda: LeakyReLU(layer.leaky_slope),
+    }[name]()
 
 
 def _messages(exc: ValidationError) -> list[str]:
@@ -308,8 +353,14 @@ def load_problem(path: str | Path) -> ProblemSpec:
 
 def build_from_spec(spec: ProblemSpec, name: str = "problem", lr: float | None = None) -> Derivation:
     """Explain ``spec`` (``lr`` overrides the file's learning rate)."""
-    steps = explain(spec.model(), spec.loss_module(), spec.input, spec.targets(),
-                    lr=lr if lr is not None else spec.lr, notation=spec.notation())
+    steps = explain(
+        spec.model(),
+        spec.loss_module(),
+        spec.input,
+        spec.targets(),
+        lr=lr if lr is not None else spec.lr,
+        notation=spec.notation(),
+    )
     return steps.derivation(name, spec.title or f"{name}: forward and backward pass", spec.description)
 
 

@@ -1,11 +1,10 @@
-"""The fast engine: SGD for MLPs as one numba-compiled loop per epoch, at batch size 1 (`kernels`) or in
-mini-batches (`batch_kernel`).
+"""The fast engine: SGD for MLPs as one numba-compiled loop per epoch, at batch size 1 (`example_kernel`) or in
+mini-batches (`minibatch_kernel`).
 
 `unsupported(...)` says what a run needs that the kernels cannot do; `FastTrainer` trains epochs with them;
 `LayerTrainer` trains mini-batches of MLPs with BatchNorm, Dropout or a batch augmentation (BLAS products and
 compiled elementwise steps; `layer_unsupported` says what it cannot do); `make_trainer` picks one of the two;
-`numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy; `evaluate_all`
-gives loss, accuracy and predictions of a whole set in one BLAS-backed pass.
+`numba_available()` is the import check `fit(engine="auto")` uses to fall back to NumPy.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from ..nn.losses import Loss
 from ..nn.module import Module
 from ..nn.regularization import Regularizer
 from ..optim.optimizer import Optimizer
-from .epoch import FastTrainer  # imports numba only when a FastTrainer is created
-from .evaluate import evaluate_all
+from .fast_trainer import FastTrainer  # imports numba only when a FastTrainer is created
 from .layer_trainer import LAYER_TEXT, LayerTrainer, layer_unsupported
 from .plan import SUPPORTED_TEXT, Plan, unsupported
 
@@ -57,7 +55,6 @@ __all__ = [
     "FastTrainer",
     "LayerTrainer",
     "Plan",
-    "evaluate_all",
     "layer_unsupported",
     "make_trainer",
     "numba_available",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .kernels import _step_row
+from .shared_kernels import step_row
 
 
 @njit(cache=True, inline="always")
@@ -131,9 +131,10 @@ def multiply(a, c, out, blocks):
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def sgd_update(w, v, g, hyper, reg_code, reg_c, regularized, ready, blocks):
-    """The SGD step of ``w`` ``(r, c)`` (velocity ``v``, same shape when momentum is on) from its loss gradient
-    ``g``, row by row through the compiled engine's `_step_row` (penalties and weight decay if ``regularized``,
+def sgd_update(w, v, g, hyper, regularized, ready, blocks):
+    """The SGD step (`kernel_args.SGDHyper`) of ``w`` ``(r, c)`` (velocity ``v``, same shape when momentum is on)
+    from its loss gradient ``g``, row by row through `shared_kernels.step_row` (penalties and weight decay if
+    ``regularized``,
     momentum, ``w -= lr g``); ``g`` is left as it is (each row is copied into a work row first)."""
     for b in prange(blocks):
         i0, i1 = _span(w.shape[0], blocks, b)
@@ -141,4 +142,4 @@ def sgd_update(w, v, g, hyper, reg_code, reg_c, regularized, ready, blocks):
         for i in range(i0, i1):
             for j in range(w.shape[1]):
                 row[j] = g[i, j]
-            _step_row(w, v, i, row, ready, hyper, reg_code, reg_c, regularized)
+            step_row(w, v, i, row, ready, hyper, regularized)

@@ -4,7 +4,7 @@ per-example kernels cannot train, through BLAS matrix products and compiled elem
 Each step is the NumPy engine's, operation for operation: [augment,] forward through every layer (Dense: one
 ``matmul`` into a kept buffer, plus the bias; BatchNorm, activation, Dropout: the kernels of `layer_kernels`,
 which repeat the modules' arithmetic), the loss module's own forward and backward, backward through the
-layers (the first one skips dL/dx), then the update (SGD: compiled, `_step_row`, with the penalties; any other
+layers (the first one skips dL/dx), then the update (SGD: compiled, `step_row`, with the penalties; any other
 optimizer: the regularizers' ``add_gradient`` and its own ``step``). It works on the model's own
 ``Parameter.value`` and ``.grad`` arrays, BatchNorm's running statistics, Dropout's generators and the
 optimizer's state, so after an epoch the model, the optimizer and every generator are exactly where the NumPy
@@ -29,7 +29,8 @@ from ..nn.module import Module, Sequential
 from ..nn.regularization import L1, L2, Regularizer
 from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
-from .plan import ACTIVATION_CODES, SUPPORTED_DTYPES, penalty_codes, sgd_hyper
+from .kernel_args import SGDHyper, sgd_hyper
+from .plan import ACTIVATION_CODES, SUPPORTED_DTYPES, penalty_codes
 
 LAYER_TEXT = (
     "a Sequential of Dense, BatchNorm, Dropout and elementwise activation layers (Sigmoid, ReLU, "
@@ -194,9 +195,9 @@ class LayerTrainer:
             elif isinstance(layer, ReLU):
                 k.relu_forward(a, o, self.threads)
             else:
-                from .kernels import _activate
+                from .shared_kernels import activate
 
-                _activate(a.reshape(-1), o.reshape(-1), 0, a.size, self._code(layer), self._par(layer))
+                activate(a.reshape(-1), o.reshape(-1), 0, a.size, self._code(layer), self._par(layer))
             a = o
         return a
 
@@ -232,10 +233,10 @@ class LayerTrainer:
             elif isinstance(layer, ReLU):
                 k.relu_backward(g, x, out, self.threads)
             else:
-                from .kernels import _activation_backward
+                from .shared_kernels import activation_backward
 
                 out[...] = g
-                _activation_backward(
+                activation_backward(
                     x.reshape(-1),
                     self.out[i][:m].reshape(-1),
                     out.reshape(-1),
@@ -246,7 +247,7 @@ class LayerTrainer:
                 )
             g = out
 
-    def _update(self, hyper: np.ndarray | None, ready: list[bool]) -> None:
+    def _update(self, hyper: SGDHyper | None, ready: list[bool]) -> None:
         opt = self.optimizer
         if hyper is None:  # not SGD: the optimizer's own step, as the NumPy engine takes it
             for reg in self.regularizers:
@@ -263,9 +264,7 @@ class LayerTrainer:
                 v = opt.velocity[i].reshape(w.shape)
             else:
                 v = w  # never read without momentum
-            self.k.sgd_update(
-                w, v, g, hyper, self.reg_code, self.reg_c, p.regularize, ready[i], min(self.threads, w.shape[0])
-            )
+            self.k.sgd_update(w, v, g, hyper, p.regularize, ready[i], min(self.threads, w.shape[0]))
             ready[i] = True
         opt.steps += 1
 
@@ -314,7 +313,7 @@ class LayerTrainer:
             self.losses = np.zeros(steps, dtype=np.float64)
         chunk = steps if not chunk or chunk < 1 else int(chunk)
         opt = self.optimizer
-        hyper = sgd_hyper(opt, self.dtype) if type(opt) is SGD else None
+        hyper = sgd_hyper(opt, self.reg_code, self.reg_c, self.dtype) if type(opt) is SGD else None
         ready = [v is not None for v in opt.velocity] if isinstance(opt, SGD) else []
         chunk_total, taken = 0.0, 0
         for step in range(start, steps):

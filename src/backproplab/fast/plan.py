@@ -1,7 +1,7 @@
 """What the fast engine can train, and the packed layout it trains on.
 
 `unsupported` lists, in words, everything about a run the compiled kernel cannot do (an empty list means it
-can). `Plan` maps a supported model to flat arrays (see `backproplab.fast.kernels`): ``pack`` copies the
+can). `Plan` maps a supported model to flat arrays (`kernel_args.Network`): ``pack`` copies the
 model's parameters and the optimizer's momentum into them before an epoch, ``unpack`` writes them back into
 the same ``Parameter.value`` arrays and ``SGD.velocity`` entries afterwards, so the model and
 ``SGD.state_dict()`` are exactly what the NumPy engine would leave, and engines can be switched between epochs.
@@ -22,16 +22,36 @@ from ..nn.module import Module, Sequential
 from ..nn.regularization import L1, L2, Regularizer
 from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
+from .codes import (
+    ACT_ELU,
+    ACT_IDENTITY,
+    ACT_LEAKY_RELU,
+    ACT_RELU,
+    ACT_SIGMOID,
+    ACT_TANH,
+    LOSS_MSE,
+    LOSS_SOFTMAX_CE,
+    REG_L1,
+    REG_L2,
+)
+from .kernel_args import LossSpec, Network
 
-# Integer codes shared with kernels.py (kept here so that this module does not need numba).
-ACTIVATION_CODES = {Identity: 0, Sigmoid: 1, Tanh: 2, ReLU: 3, LeakyReLU: 4, ELU: 5}
-LOSS_CODES = {SoftmaxCrossEntropy: 0, MSE: 1}
-REG_L2, REG_L1 = 1, 2
+ACTIVATION_CODES = {
+    Identity: ACT_IDENTITY,
+    Sigmoid: ACT_SIGMOID,
+    Tanh: ACT_TANH,
+    ReLU: ACT_RELU,
+    LeakyReLU: ACT_LEAKY_RELU,
+    ELU: ACT_ELU,
+}
+LOSS_CODES = {SoftmaxCrossEntropy: LOSS_SOFTMAX_CE, MSE: LOSS_MSE}
 SUPPORTED_DTYPES = (np.float32, np.float64)
 
-SUPPORTED_TEXT = ("a Sequential of Dense layers, each optionally followed by one of Sigmoid, ReLU, LeakyReLU, "
-                  "ELU, Tanh, Identity; loss SoftmaxCrossEntropy or MSE; optimizer SGD (momentum, nesterov, "
-                  "weight_decay, schedules); L2/L1 regularizers; any batch_size; float32 or float64")
+SUPPORTED_TEXT = (
+    "a Sequential of Dense layers, each optionally followed by one of Sigmoid, ReLU, LeakyReLU, "
+    "ELU, Tanh, Identity; loss SoftmaxCrossEntropy or MSE; optimizer SGD (momentum, nesterov, "
+    "weight_decay, schedules); L2/L1 regularizers; any batch_size; float32 or float64"
+)
 
 
 def _flatten(model: Module) -> list[Module]:
@@ -61,8 +81,15 @@ def _blocks(model: Module) -> tuple[list[tuple[Dense, Module | None]], list[str]
     return blocks, reasons
 
 
-def unsupported(model: Module, loss: Loss, optimizer: Optimizer, regularizers: Sequence[Regularizer],
-                batch_size: int, X: Any = None, y: Any = None) -> list[str]:
+def unsupported(
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    regularizers: Sequence[Regularizer],
+    batch_size: int,
+    X: Any = None,
+    y: Any = None,
+) -> list[str]:
     """Everything that keeps the fast engine from training this run (empty: it can)."""
     reasons: list[str] = []
     if not isinstance(model, Sequential | Dense):
@@ -151,14 +178,29 @@ class Plan:
             b_off[i] = pos
             pos += n_out[i] if has_bias[i] else 0
         a_off = np.concatenate([[0], np.cumsum(n_out)]).astype(np.int64)
-        act = np.array([ACTIVATION_CODES[type(a)] if a is not None else 0 for _, a in blocks], dtype=np.int64)
+        act = np.array(
+            [ACTIVATION_CODES[type(a)] if a is not None else ACT_IDENTITY for _, a in blocks], dtype=np.int64
+        )
         par = [getattr(a, "slope", getattr(a, "alpha", 0.0)) if a is not None else 0.0 for _, a in blocks]
         half = getattr(loss, "half", True)
-        return cls(dense=[d for d, _ in blocks], dtype=dtype, act=act, act_par=np.array(par, dtype=dtype),
-                   n_in=n_in, n_out=n_out, has_bias=has_bias, w_off=w_off, b_off=b_off, a_off=a_off,
-                   theta=np.zeros(pos, dtype=dtype), vel=np.zeros(pos, dtype=dtype),
-                   vel_ready=np.zeros(2 * num, dtype=np.uint8), loss_code=LOSS_CODES[type(loss)],
-                   mse_c=0.5 if half else 1.0, mse_gc=1.0 if half else 2.0)
+        return cls(
+            dense=[d for d, _ in blocks],
+            dtype=dtype,
+            act=act,
+            act_par=np.array(par, dtype=dtype),
+            n_in=n_in,
+            n_out=n_out,
+            has_bias=has_bias,
+            w_off=w_off,
+            b_off=b_off,
+            a_off=a_off,
+            theta=np.zeros(pos, dtype=dtype),
+            vel=np.zeros(pos, dtype=dtype),
+            vel_ready=np.zeros(2 * num, dtype=np.uint8),
+            loss_code=LOSS_CODES[type(loss)],
+            mse_c=0.5 if half else 1.0,
+            mse_gc=1.0 if half else 2.0,
+        )
 
     def _slots(self) -> list[tuple[Any, int, tuple[int, ...]]]:
         """``(parameter or None, offset, shape)`` for weight and bias of each layer (slots 2l and 2l + 1)."""
@@ -170,7 +212,7 @@ class Plan:
 
     @staticmethod
     def _view(flat: np.ndarray, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-        return flat[offset:offset + int(np.prod(shape))].reshape(shape)
+        return flat[offset : offset + int(np.prod(shape))].reshape(shape)
 
     def pack(self, optimizer: SGD) -> None:
         """Copy parameter values and momentum (if any) from the model and optimizer into the packed arrays."""
@@ -194,19 +236,26 @@ class Plan:
             if optimizer.momentum and self.vel_ready[slot]:
                 optimizer.velocity[index[id(p)]] = self._view(self.vel, offset, shape).copy()
 
-    def hyper(self, optimizer: SGD) -> np.ndarray:
-        """``[lr, momentum, nesterov, weight_decay, mse_c, mse_gc]`` in the parameters' dtype."""
-        return sgd_hyper(optimizer, self.dtype, self.mse_c, self.mse_gc)
+    def network(self) -> Network:
+        """The packed arrays as the kernels take them (views of this plan's arrays, not copies)."""
+        return Network(
+            theta=self.theta,
+            vel=self.vel,
+            vel_ready=self.vel_ready,
+            n_in=self.n_in,
+            n_out=self.n_out,
+            has_bias=self.has_bias,
+            w_off=self.w_off,
+            b_off=self.b_off,
+            a_off=self.a_off,
+            act=self.act,
+            act_par=self.act_par,
+        )
 
-    def penalties(self, regularizers: Sequence[Regularizer]) -> tuple[np.ndarray, np.ndarray]:
-        return penalty_codes(regularizers, self.dtype)
-
-
-def sgd_hyper(optimizer: SGD, dtype: Any, mse_c: float = 0.5, mse_gc: float = 1.0) -> np.ndarray:
-    """``[lr, momentum, nesterov, weight_decay, mse_c, mse_gc]`` in ``dtype`` (what the kernels' `_step_row` and
-    MSE read)."""
-    return np.array([optimizer.lr, optimizer.momentum, float(optimizer.nesterov), optimizer.weight_decay,
-                     mse_c, mse_gc], dtype=dtype)
+    def loss_spec(self) -> LossSpec:
+        """The loss code and MSE's factors in the parameters' dtype."""
+        dt = np.dtype(self.dtype).type
+        return LossSpec(code=self.loss_code, mse_c=dt(self.mse_c), mse_gc=dt(self.mse_gc))
 
 
 def penalty_codes(regularizers: Sequence[Regularizer], dtype: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -44,8 +44,9 @@ def activation(name: str, **options: Any) -> Module:
     """
     key = name.lower().replace("-", "_")
     if key not in ACTIVATIONS:
-        raise ConfigError(f"activation: expected one of {sorted(ACTIVATIONS)}; got {name!r}"
-                          f"{did_you_mean(name, ACTIVATIONS)}")
+        raise ConfigError(
+            f"activation: expected one of {sorted(ACTIVATIONS)}; got {name!r}{did_you_mean(name, ACTIVATIONS)}"
+        )
     return ACTIVATIONS[key](**options)
 
 
@@ -88,8 +89,9 @@ def mlp(
     layers: list[Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         hidden = i < len(sizes) - 2
-        layers.append(Dense(fan_in, fan_out, bias=not (hidden and batch_norm), init=init, init_std=init_std,
-                            rng=rng, dtype=dtype))
+        layers.append(
+            Dense(fan_in, fan_out, bias=not (hidden and batch_norm), init=init, init_std=init_std, rng=rng, dtype=dtype)
+        )
         if hidden:
             if batch_norm:
                 layers.append(BatchNorm(fan_out, dtype=dtype))
@@ -106,5 +108,7 @@ def _check_fits(sizes: list[int], dtype: Any) -> None:
         itemsize = np.dtype(dtype).itemsize
     except TypeError:  # a dtype of another array library
         itemsize = int(getattr(dtype, "itemsize", 8))
-    check_memory(2 * count * itemsize, f"model {'-'.join(map(str, sizes))} ({count:,} parameters of "
-                 f"{itemsize} bytes, and as many gradients)")
+    check_memory(
+        2 * count * itemsize,
+        f"model {'-'.join(map(str, sizes))} ({count:,} parameters of {itemsize} bytes, and as many gradients)",
+    )

@@ -34,16 +34,15 @@ class Dense(Module):
         dtype: Any = np.float32,
     ) -> None:
         if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(
-                f"Dense needs positive sizes; got in_features={in_features}, out_features={out_features}"
-            )
+            raise ValueError(f"Dense needs positive sizes; got in_features={in_features}, out_features={out_features}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         w = initialize(init, (self.in_features, self.out_features), as_rng(rng), dtype, std=init_std)
         self.weight = Parameter(w, name="weight", regularize=True)
         if bias:
-            self.bias: Parameter | None = Parameter(np.zeros(self.out_features, dtype=dtype), name="bias",
-                                                    regularize=False)
+            self.bias: Parameter | None = Parameter(
+                np.zeros(self.out_features, dtype=dtype), name="bias", regularize=False
+            )
         else:
             self.bias = None
         self._x: Any = None

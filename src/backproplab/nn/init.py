@@ -50,9 +50,7 @@ def he_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.
     return (np.sqrt(2.0 / shape[0]) * rng.standard_normal(shape)).astype(dtype)
 
 
-def normal(
-    shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32, std: float = 0.01
-) -> np.ndarray:
+def normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32, std: float = 0.01) -> np.ndarray:
     return (std * rng.standard_normal(shape)).astype(dtype)
 
 
@@ -84,8 +82,9 @@ def initialize(
         return np.asarray(init(shape, rng, dtype), dtype=dtype)
     name = ALIASES.get(init, init)
     if name not in INITIALIZERS:
-        raise ConfigError(f"init: expected one of {sorted(INITIALIZERS)}; got {init!r}"
-                          f"{did_you_mean(init, [*INITIALIZERS, *ALIASES])}")
+        raise ConfigError(
+            f"init: expected one of {sorted(INITIALIZERS)}; got {init!r}{did_you_mean(init, [*INITIALIZERS, *ALIASES])}"
+        )
     if name == "normal":
         return normal(shape, rng, dtype, std=0.01 if std is None else std)
     if std is not None:

@@ -35,8 +35,9 @@ def _split_targets(loss: Loss, outputs: Any, targets: Any) -> tuple[Any, Any]:
             raise ShapeError(f"{type(loss).__name__}: {n} outputs but {targets.shape[0]} labels")
         lo, hi = (int(xp.min(targets)), int(xp.max(targets))) if n else (0, 0)
         if lo < 0 or hi >= k:
-            raise ValueError(f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in "
-                             f"[{lo}, {hi}]")
+            raise ValueError(
+                f"{type(loss).__name__}: labels must be in [0, {k - 1}] for {k} outputs; got values in [{lo}, {hi}]"
+            )
         # int64 indices: torch reads uint8 or bool index arrays as masks
         return (targets if targets.dtype == xp.int64 else xp.astype(targets, xp.int64)), None
     if tuple(targets.shape) != (n, k):

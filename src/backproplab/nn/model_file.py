@@ -46,8 +46,9 @@ def read_model_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, np.ndar
             headers = _parameter_headers(archive, members, expected, path)
             dtypes = {h.dtype.newbyteorder("=") for h in headers.values()}
             if len(dtypes) > 1:
-                raise _bad(path, f"parameters of several dtypes ({', '.join(sorted(map(str, dtypes)))}); "
-                                     "a model has one")
+                raise _bad(
+                    path, f"parameters of several dtypes ({', '.join(sorted(map(str, dtypes)))}); a model has one"
+                )
             nbytes = sum(h.nbytes for h in headers.values())
             count = sum(math.prod(h.shape) for h in headers.values())
             # the arrays read, the model's own copies and their gradients
@@ -60,8 +61,9 @@ def read_model_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, np.ndar
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read the model file ({exc.strerror or brief(exc)})") from None
     except Exception as exc:  # zipfile reports a damaged archive with several kinds of error
-        raise ModelFileError(f"{path}: {NOT_A_MODEL} (a damaged zip archive: "
-                             f"{type(exc).__name__}: {brief(exc)})") from None
+        raise ModelFileError(
+            f"{path}: {NOT_A_MODEL} (a damaged zip archive: {type(exc).__name__}: {brief(exc)})"
+        ) from None
     return specs, arrays
 
 
@@ -83,16 +85,21 @@ def parameter_shapes(specs: list[dict[str, Any]], path: Path) -> dict[str, tuple
         if spec["type"] == "BatchNorm":
             features = spec.get("features")
             if type(features) is not int or features < 1 or (width is not None and features != width):
-                raise _bad(path, f"layer {i} (BatchNorm) needs features >= 1 equal to the width before it "
-                                 f"({width}); got {_short(spec)}")
+                raise _bad(
+                    path,
+                    f"layer {i} (BatchNorm) needs features >= 1 equal to the width before it "
+                    f"({width}); got {_short(spec)}",
+                )
             shapes.update((f"{i}.{name}", (features,)) for name in ("weight", "bias", "running_mean", "running_var"))
             continue
         if spec["type"] != "Dense":
             continue
         sizes = (spec.get("in_features"), spec.get("out_features"))
         if not all(type(s) is int and s >= 1 for s in sizes) or type(spec.get("bias")) is not bool:
-            raise _bad(path, f"layer {i} (Dense) needs in_features and out_features >= 1 and bias "
-                             f"true or false; got {_short(spec)}")
+            raise _bad(
+                path,
+                f"layer {i} (Dense) needs in_features and out_features >= 1 and bias true or false; got {_short(spec)}",
+            )
         if width is not None and sizes[0] != width:
             raise _bad(path, f"layer {i} (Dense) takes {sizes[0]} inputs but the layer before gives {width}")
         width = sizes[1]
@@ -111,8 +118,11 @@ def _members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]
             problem = "twice" if name.endswith(".npy") else "(not an .npy array)"
             raise _bad(path, f"member {name!r} {problem}; a model file holds one .npy array a name")
         if info.flag_bits & 0x1 or info.compress_type not in _COMPRESSIONS:
-            raise _bad(path, f"member {name!r} is encrypted or compressed with method "
-                                 f"{info.compress_type}; model files are stored or deflated")
+            raise _bad(
+                path,
+                f"member {name!r} is encrypted or compressed with method "
+                f"{info.compress_type}; model files are stored or deflated",
+            )
         members[name[:-4]] = info
     return members
 
@@ -122,8 +132,11 @@ def _architecture(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
     if info is None:
         raise ModelFileError(f"{path}: no architecture record; was it written by backproplab.save_model?")
     if info.file_size > _MAX_ARCHITECTURE_BYTES:
-        raise _bad(path, f"the architecture record declares {info.file_size} bytes, more than the "
-                             f"{_MAX_ARCHITECTURE_BYTES} a model description can need")
+        raise _bad(
+            path,
+            f"the architecture record declares {info.file_size} bytes, more than the "
+            f"{_MAX_ARCHITECTURE_BYTES} a model description can need",
+        )
     text = _read_member(archive, info, path, "U")
     if text.shape != ():
         raise _bad(path, f"the architecture record must be one text; got an array of shape {text.shape}")
@@ -134,10 +147,12 @@ def _architecture(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
     if not isinstance(specs, list):
         raise _bad(path, f"the architecture record must be a list of layers; got {type(specs).__name__}")
     for i, spec in enumerate(specs):
-        if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)
-                and all(_plain_number(v) for k, v in spec.items() if k != "type")):
-            raise _bad(path, f"layer {i} must be described by a type and finite numbers; "
-                                 f"got {_short(spec)}")
+        if not (
+            isinstance(spec, dict)
+            and isinstance(spec.get("type"), str)
+            and all(_plain_number(v) for k, v in spec.items() if k != "type")
+        ):
+            raise _bad(path, f"layer {i} must be described by a type and finite numbers; got {_short(spec)}")
     return specs
 
 
@@ -146,34 +161,49 @@ def _plain_number(value: Any) -> bool:
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    text = repr(value) if not isinstance(value, list | dict) else json.dumps(value)[:limit + 1]
+    text = repr(value) if not isinstance(value, list | dict) else json.dumps(value)[: limit + 1]
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _parameter_headers(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
-                       expected: dict[str, tuple[int, ...]], path: Path) -> dict[str, NpyHeader]:
+def _parameter_headers(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], expected: dict[str, tuple[int, ...]], path: Path
+) -> dict[str, NpyHeader]:
     """Each parameter's ``.npy`` header (only the header is decompressed), checked against ``expected``."""
     names = set(members) - {ARCHITECTURE}
     missing, unexpected = sorted(set(expected) - names), sorted(names - set(expected))
     if missing or unexpected:
-        raise _bad(path, f"the arrays do not match the architecture: missing {missing or 'none'}, "
-                             f"unexpected {unexpected[:10] or 'none'}")
+        raise _bad(
+            path,
+            f"the arrays do not match the architecture: missing {missing or 'none'}, "
+            f"unexpected {unexpected[:10] or 'none'}",
+        )
     headers = {}
     for name, shape in expected.items():
         info = members[name]
         with archive.open(info) as fh:
             header = read_npy_header(fh, _where(path, f"parameter {name}"), ModelFileError, "f")
         if header.shape != shape or header.dtype.itemsize not in (4, 8):
-            raise _bad(path, f"parameter {name} is {header.dtype} of shape {header.shape}; the "
-                                 f"architecture needs float32 or float64 of shape {shape}")
+            raise _bad(
+                path,
+                f"parameter {name} is {header.dtype} of shape {header.shape}; the "
+                f"architecture needs float32 or float64 of shape {shape}",
+            )
         if info.file_size != header.offset + header.nbytes:
-            raise _bad(path, f"parameter {name} declares {info.file_size} bytes; its shape needs "
-                                 f"{header.offset + header.nbytes}")
+            raise _bad(
+                path,
+                f"parameter {name} declares {info.file_size} bytes; its shape needs {header.offset + header.nbytes}",
+            )
         headers[name] = header
     return headers
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, kinds: str) -> np.ndarray:
     with archive.open(info) as fh:
-        return read_npy(fh, info.file_size, _where(path, f"member {info.filename}"), ModelFileError, kinds,
-                        name=f"{path} (member {info.filename})")
+        return read_npy(
+            fh,
+            info.file_size,
+            _where(path, f"member {info.filename}"),
+            ModelFileError,
+            kinds,
+            name=f"{path} (member {info.filename})",
+        )

@@ -54,4 +54,3 @@ class Parameter:
     def __repr__(self) -> str:
         reg = "" if self.regularize else ", regularize=False"
         return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype}{reg})"
-

@@ -27,11 +27,15 @@ class PerUnitActivation(Activation):
             raise ValueError("PerUnitActivation needs one activation per unit; got none")
         for j, f in enumerate(units):
             if not isinstance(f, Activation) or isinstance(f, PerUnitActivation):
-                raise TypeError(f"PerUnitActivation unit {j} must be an elementwise activation (Sigmoid, Tanh, ReLU, "
-                                f"ELU, LeakyReLU, Identity); got {type(f).__name__}")
+                raise TypeError(
+                    f"PerUnitActivation unit {j} must be an elementwise activation (Sigmoid, Tanh, ReLU, "
+                    f"ELU, LeakyReLU, Identity); got {type(f).__name__}"
+                )
         if len({id(f) for f in units}) != len(units):
-            raise ValueError("PerUnitActivation needs a separate activation object per unit (each caches its own "
-                             "column); the same object was given twice")
+            raise ValueError(
+                "PerUnitActivation needs a separate activation object per unit (each caches its own "
+                "column); the same object was given twice"
+            )
         self.units = units
 
     @property
@@ -41,9 +45,11 @@ class PerUnitActivation(Activation):
 
     def forward(self, x: Any, training: bool = False) -> Any:
         if x.ndim != 2 or x.shape[1] != len(self.units):
-            raise ShapeError(f"PerUnitActivation has {len(self.units)} units and expects input of shape "
-                             f"(N, {len(self.units)}); got {tuple(x.shape)}")
-        columns = [f.forward(x[:, j:j + 1], training=training) for j, f in enumerate(self.units)]
+            raise ShapeError(
+                f"PerUnitActivation has {len(self.units)} units and expects input of shape "
+                f"(N, {len(self.units)}); got {tuple(x.shape)}"
+            )
+        columns = [f.forward(x[:, j : j + 1], training=training) for j, f in enumerate(self.units)]
         if training:
             self._cache = True
         return namespace(x).concat(columns, axis=1)
@@ -52,7 +58,7 @@ class PerUnitActivation(Activation):
         self._cached()
         if not need_input_grad:
             return None
-        columns = [f.backward(grad_out[:, j:j + 1]) for j, f in enumerate(self.units)]
+        columns = [f.backward(grad_out[:, j : j + 1]) for j, f in enumerate(self.units)]
         return namespace(grad_out).concat(columns, axis=1)
 
     def extra_repr(self) -> str:

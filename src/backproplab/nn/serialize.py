@@ -23,18 +23,27 @@ from .softmax import Softmax
 # Layer types a model file can hold: the activations of the registry (`ACTIVATIONS`), Dense, BatchNorm, Dropout,
 # Softmax; each with the constructor options its description carries (Dense is rebuilt from its sizes, BatchNorm
 # from its options, both in the file's dtype).
-LAYER_TYPES: dict[str, type[Module]] = {cls.__name__: cls for cls in (*ACTIVATIONS.values(), BatchNorm, Dropout,
-                                                                      Softmax)}
-LAYER_OPTIONS = {"ELU": ("alpha",), "LeakyReLU": ("slope",), "Dropout": ("p",),
-                 "BatchNorm": ("features", "momentum", "eps")}
+LAYER_TYPES: dict[str, type[Module]] = {
+    cls.__name__: cls for cls in (*ACTIVATIONS.values(), BatchNorm, Dropout, Softmax)
+}
+LAYER_OPTIONS = {
+    "ELU": ("alpha",),
+    "LeakyReLU": ("slope",),
+    "Dropout": ("p",),
+    "BatchNorm": ("features", "momentum", "eps"),
+}
 
 
 def layer_spec(layer: Module) -> dict[str, Any]:
     """A JSON-able description of one layer, enough to rebuild it."""
     kind = type(layer).__name__
     if isinstance(layer, Dense):
-        return {"type": "Dense", "in_features": layer.in_features, "out_features": layer.out_features,
-                "bias": layer.bias is not None}
+        return {
+            "type": "Dense",
+            "in_features": layer.in_features,
+            "out_features": layer.out_features,
+            "bias": layer.bias is not None,
+        }
     if LAYER_TYPES.get(kind) is not type(layer):
         raise BackproplabError(f"cannot describe layer {kind} for saving")
     return {"type": kind, **{option: getattr(layer, option) for option in LAYER_OPTIONS.get(kind, ())}}

@@ -30,8 +30,9 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
-                raise TypeError(f"optimizer parameter {i} is a {type(p).__name__}, expected Parameter; "
-                                "pass model.parameters()")
+                raise TypeError(
+                    f"optimizer parameter {i} is a {type(p).__name__}, expected Parameter; pass model.parameters()"
+                )
         if not (lr > 0 and math.isfinite(lr)):
             raise ConfigError(f"learning rate must be a finite number > 0; got {lr}")
         self.base_lr = float(lr)
@@ -63,7 +64,8 @@ class Optimizer:
                 if a is not None and (type(a) is not type(p.value) or a.device != p.value.device):
                     raise BackendError(
                         f"{type(self).__name__}'s state {slot!r} is on {placement_of(a)} but parameter {p.name!r} "
-                        f"is on {placement_of(p.value)}: build the optimizer after model.to(...)")
+                        f"is on {placement_of(p.value)}: build the optimizer after model.to(...)"
+                    )
 
     # -- state ----------------------------------------------------------------------------------------------
     def _slots(self) -> dict[str, list[Any]]:

@@ -58,5 +58,6 @@ class SGD(Optimizer):
         namespace(g).axpy(-self.lr, g, p.value)  # W -= lr * g, in place
 
     def __repr__(self) -> str:
-        return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
-                f"weight_decay={self.weight_decay})")
+        return (
+            f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"
+        )

@@ -6,5 +6,14 @@ from .sweep_report import write_sweep_plots, write_sweep_report
 from .weights import plot_weight_tiles
 from .write import write_report
 
-__all__ = ["plot_confusion", "plot_curves", "plot_misclassified", "plot_weight_tiles", "write_report",
-           "write_run_plots", "write_run_report", "write_sweep_plots", "write_sweep_report"]
+__all__ = [
+    "plot_confusion",
+    "plot_curves",
+    "plot_misclassified",
+    "plot_weight_tiles",
+    "write_report",
+    "write_run_plots",
+    "write_run_report",
+    "write_sweep_plots",
+    "write_sweep_report",
+]

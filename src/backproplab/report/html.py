@@ -43,14 +43,17 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], left: int = 1) -
     """An HTML table; the first ``left`` columns are left-aligned (labels), the rest right-aligned (numbers)."""
     head = "".join(f'<th class="{"l" if i < left else ""}">{esc(h)}</th>' for i, h in enumerate(header))
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{cell}</td>' for i, cell in enumerate(row))
-        + "</tr>" for row in rows)
+        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
+        for row in rows
+    )
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
     sub = f'<p class="muted">{esc(subtitle)}</p>' if subtitle else ""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style></head>"
-            f"<body><h1>{esc(title)}</h1>{sub}{''.join(sections)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{esc(title)}</h1>{sub}{''.join(sections)}</body></html>\n"
+    )

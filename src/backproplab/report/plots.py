@@ -14,15 +14,29 @@ from .style import STYLE, new_figure, plt, save
 __all__ = ["ACC_LABEL", "LOSS_LABEL", "as_image", "plot_confusion", "plot_curves", "plot_misclassified"]
 
 
-def plot_curves(history: dict[str, list[float]], metric: str, path: Path, *, title: str,
-                published: Sequence[dict[str, Any]] = (), loss_label: str | None = None) -> Path:
+def plot_curves(
+    history: dict[str, list[float]],
+    metric: str,
+    path: Path,
+    *,
+    title: str,
+    published: Sequence[dict[str, Any]] = (),
+    loss_label: str | None = None,
+) -> Path:
     """``metric`` (``loss`` or ``acc``) per epoch for every split in ``history``; published values as markers."""
     fig, ax = new_figure()
     epochs = draw_metric(ax, history, metric, loss_label)
     pub = [p for p in published if p["metric"].endswith(f"_{metric}") and p["epoch"] > 0]
     if pub:
-        ax.scatter([p["epoch"] for p in pub], [p["published"] * (100 if metric == "acc" else 1) for p in pub],
-                   marker="x", s=60, color="black", zorder=5, label="published")
+        ax.scatter(
+            [p["epoch"] for p in pub],
+            [p["published"] * (100 if metric == "acc" else 1) for p in pub],
+            marker="x",
+            s=60,
+            color="black",
+            zorder=5,
+            label="published",
+        )
     ax.set_title(title)
     last = max([epochs, *(p["epoch"] for p in pub)])
     if 0 < last <= 20:
@@ -43,8 +57,15 @@ def plot_confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], path
         threshold = cm.max() / 2 if cm.size else 0
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8 if k <= 10 else 6,
-                        color="white" if cm[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8 if k <= 10 else 6,
+                    color="white" if cm[i, j] > threshold else "black",
+                )
         ax.set_xticks(range(k), labels=list(classes), rotation=45, ha="right")
         ax.set_yticks(range(k), labels=list(classes))
         ax.set_xlabel("predicted label")
@@ -67,8 +88,17 @@ def as_image(row: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
     return row.reshape(side, -1) if side * side == row.size else row.reshape(1, -1)
 
 
-def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[int], index: Sequence[int],
-                       classes: Sequence[str], image_shape: Sequence[int], path: Path, *, title: str) -> Path:
+def plot_misclassified(
+    images: np.ndarray,
+    true: Sequence[int],
+    pred: Sequence[int],
+    index: Sequence[int],
+    classes: Sequence[str],
+    image_shape: Sequence[int],
+    path: Path,
+    *,
+    title: str,
+) -> Path:
     """The first misclassified test image of each class, with its true and predicted labels (one montage image
     with a caption above each example)."""
     from .weights import montage
@@ -88,14 +118,22 @@ def plot_misclassified(images: np.ndarray, true: Sequence[int], pred: Sequence[i
             canvas = montage(tiles, cols, gap=max(2, w // 7), row_gap=caption, fill=np.nan)
             canvas = np.vstack([np.full((caption, *canvas.shape[1:]), np.nan), canvas])
             colour = tiles.ndim == 4
-            ax.imshow(np.nan_to_num(canvas, nan=1.0) if colour else canvas,
-                      cmap=plt.get_cmap("gray_r").with_extremes(bad="white"), interpolation="nearest")
+            ax.imshow(
+                np.nan_to_num(canvas, nan=1.0) if colour else canvas,
+                cmap=plt.get_cmap("gray_r").with_extremes(bad="white"),
+                interpolation="nearest",
+            )
             gap = max(2, w // 7)
             for j, (t, p, i) in enumerate(zip(true, pred, index, strict=False)):
                 r, c = divmod(j, cols)
-                ax.text(c * (w + gap) + w / 2, r * (h + caption) + caption - 1,
-                        f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})",
-                        ha="center", va="bottom", fontsize=8)
+                ax.text(
+                    c * (w + gap) + w / 2,
+                    r * (h + caption) + caption - 1,
+                    f"true: {classes[int(t)]}\npredicted: {classes[int(p)]}\n(test #{int(i)})",
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
         fig.suptitle(title)
     save(fig, str(path))
     return path

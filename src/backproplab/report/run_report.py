@@ -19,10 +19,17 @@ from .weights import dense_layer_count, first_layer_weights, plot_weight_tiles
 
 REPORT_FILE = RunDir.REPORT
 # The plots of a run report, by key (the sweep report shows some of them too).
-PLOT_FILES = {"loss": "loss.png", "loss_iterations": "loss_iterations.png", "accuracy": "accuracy.png",
-              "confusion_train": "confusion_train.png",
-              "confusion_validation": "confusion_validation.png", "confusion_test": "confusion_test.png",
-              "misclassified": "misclassified.png", "weights": "weights.png", "pca": "pca_variance.png"}
+PLOT_FILES = {
+    "loss": "loss.png",
+    "loss_iterations": "loss_iterations.png",
+    "accuracy": "accuracy.png",
+    "confusion_train": "confusion_train.png",
+    "confusion_validation": "confusion_validation.png",
+    "confusion_test": "confusion_test.png",
+    "misclassified": "misclassified.png",
+    "weights": "weights.png",
+    "pca": "pca_variance.png",
+}
 # Image shape of one example by dataset, for run directories without misclassified.npz (which records it).
 DATASET_IMAGE_SHAPES = {"fashion-mnist": (28, 28), "mnist": (28, 28), "cifar10": (3, 32, 32)}
 
@@ -31,6 +38,7 @@ def _read_config(run: RunDir) -> tuple[str, dict[str, Any]]:
     if not run.has(RunDir.CONFIG):
         return "", {}
     return run.read_config_text(), run.read_config()
+
 
 def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] | None:
     """Shape of one input example as an image: from ``misclassified.npz`` (written from the Dataset's
@@ -44,6 +52,7 @@ def run_image_shape(run_dir: Path, summary: dict[str, Any]) -> tuple[int, ...] |
         return tuple(int(s) for s in data["image_shape"] or ()) or None
     return DATASET_IMAGE_SHAPES.get(str(summary.get("data", {}).get("dataset", "")).lower())
 
+
 def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Path | None:
     """``weights.png`` when the model's first layer reads a whole image (not after PCA etc.); else None."""
     shape = run_image_shape(run_dir, summary)
@@ -55,15 +64,25 @@ def write_weight_tiles(run_dir: Path, summary: dict[str, Any], name: str) -> Pat
         return None
     if dense_layer_count(model_path) == 1:  # softmax regression: each column is one class's template
         classes = _classes(run_dir)
-        return plot_weight_tiles(weights, shape, run_dir / PLOT_FILES["weights"], labels=classes,
-                                 title=f"{name}: weights of each class as images")
-    return plot_weight_tiles(weights, shape, run_dir / PLOT_FILES["weights"],
-                             title=f"{name}: first-layer weights of the hidden units as images")
+        return plot_weight_tiles(
+            weights,
+            shape,
+            run_dir / PLOT_FILES["weights"],
+            labels=classes,
+            title=f"{name}: weights of each class as images",
+        )
+    return plot_weight_tiles(
+        weights,
+        shape,
+        run_dir / PLOT_FILES["weights"],
+        title=f"{name}: first-layer weights of the hidden units as images",
+    )
 
 
 def _classes(run_dir: Path) -> list[str] | None:
     confusion = RunDir(run_dir).read_confusion()
     return [str(c) for c in confusion.get("classes", [])] or None if confusion else None
+
 
 def epochs_label(summary: dict[str, Any]) -> str:
     """``"15 epochs"``, ``"2 epochs, quick run"``: what a run's plots show, for their titles."""
@@ -87,43 +106,72 @@ def write_run_plots(run_dir: Path) -> dict[str, Path]:
     published = split_reached(summary.get("published", []))[0]
     plots: dict[str, Path] = {}
     if any(k.endswith("_loss") for k in history):
-        plots["loss"] = plot_curves(history, "loss", run_dir / PLOT_FILES["loss"],
-                                    title=f"{name}: loss per epoch ({label})", published=published,
-                                    loss_label="mean squared error" if loss_name == "mse" else None)
+        plots["loss"] = plot_curves(
+            history,
+            "loss",
+            run_dir / PLOT_FILES["loss"],
+            title=f"{name}: loss per epoch ({label})",
+            published=published,
+            loss_label="mean squared error" if loss_name == "mse" else None,
+        )
     if metrics.get("batch_losses"):
         plots["loss_iterations"] = _loss_per_iteration(metrics, run_dir / PLOT_FILES["loss_iterations"], name)
     if any(k.endswith("_acc") for k in history):
-        plots["accuracy"] = plot_curves(history, "acc", run_dir / PLOT_FILES["accuracy"],
-                                        title=f"{name}: accuracy per epoch ({label})", published=published)
+        plots["accuracy"] = plot_curves(
+            history,
+            "acc",
+            run_dir / PLOT_FILES["accuracy"],
+            title=f"{name}: accuracy per epoch ({label})",
+            published=published,
+        )
     pca = run.read_pca()
     if pca is not None:
-        plots["pca"] = plot_explained_variance(pca["ratios"], pca["variance"], pca["components"],
-                                               run_dir / PLOT_FILES["pca"],
-                                               title=f"{name}: PCA of the training inputs")
+        plots["pca"] = plot_explained_variance(
+            pca["ratios"],
+            pca["variance"],
+            pca["components"],
+            run_dir / PLOT_FILES["pca"],
+            title=f"{name}: PCA of the training inputs",
+        )
     confusion = run.read_confusion()
     if confusion is not None:
         for split in ("train", "validation", "test"):
             if split in confusion:
                 plots[f"confusion_{split}"] = plot_confusion(
-                    confusion[split], confusion["classes"], run_dir / PLOT_FILES[f"confusion_{split}"],
-                    title=f"{name} ({label})\nconfusion matrix, {split} set")
+                    confusion[split],
+                    confusion["classes"],
+                    run_dir / PLOT_FILES[f"confusion_{split}"],
+                    title=f"{name} ({label})\nconfusion matrix, {split} set",
+                )
     m = run.read_misclassified()
     if m is not None:
         shape = tuple(int(s) for s in m["image_shape"])
         if not shape or int(np.prod(shape)) != m["images"].shape[-1]:
             return _with_tiles(plots, run_dir, summary, name)  # not images (spiral, PCA features)
         plots["misclassified"] = plot_misclassified(
-            m["images"], m["true"], m["pred"], m["index"], [str(c) for c in m["classes"]],
-            m["image_shape"], run_dir / PLOT_FILES["misclassified"],
-            title=f"{name}: first misclassified test image of each class")
+            m["images"],
+            m["true"],
+            m["pred"],
+            m["index"],
+            [str(c) for c in m["classes"]],
+            m["image_shape"],
+            run_dir / PLOT_FILES["misclassified"],
+            title=f"{name}: first misclassified test image of each class",
+        )
     return _with_tiles(plots, run_dir, summary, name)
 
 
 def _loss_per_iteration(metrics: dict[str, Any], path: Path, name: str) -> Path:
     every = int(metrics.get("params", {}).get("loss_every") or 1)
     ends = [(e["iteration"], e["train_loss"]) for e in metrics["epochs"] if "iteration" in e and "train_loss" in e]
-    return plot_loss_per_iteration(metrics["iterations"], metrics["batch_losses"], every, path, epoch_ends=ends,
-                                   title=f"{name}: training loss per iteration")
+    return plot_loss_per_iteration(
+        metrics["iterations"],
+        metrics["batch_losses"],
+        every,
+        path,
+        epoch_ends=ends,
+        title=f"{name}: training loss per iteration",
+    )
 
 
 def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], name: str) -> dict[str, Path]:
@@ -131,6 +179,7 @@ def _with_tiles(plots: dict[str, Path], run_dir: Path, summary: dict[str, Any], 
     if tiles is not None:
         plots["weights"] = tiles
     return plots
+
 
 def _sizes(summary: dict[str, Any]) -> str:
     """``"train 2,000, test 1,000"``: the rows of each split the run used."""
@@ -143,9 +192,17 @@ def _epochs_section(metrics: dict[str, Any]) -> str:
     if not epochs:
         return ""
     keys = [k for k in epochs[0] if k.endswith(("_loss", "_acc", "objective")) and k != "batch_loss"]
-    rows = [[e["epoch"], *(fmt_metric(k, e.get(k)) for k in keys), f"{e.get('lr', float('nan')):g}",
-             f"{e.get('seconds', 0):.1f}"] for e in epochs]
+    rows = [
+        [
+            e["epoch"],
+            *(fmt_metric(k, e.get(k)) for k in keys),
+            f"{e.get('lr', float('nan')):g}",
+            f"{e.get('seconds', 0):.1f}",
+        ]
+        for e in epochs
+    ]
     return "<h2>Per-epoch metrics</h2>" + table(["epoch", *keys, "lr", "seconds"], rows, left=1)
+
 
 def write_run_report(run_dir: str | Path) -> Path:
     """Plots plus ``report.html`` (self-contained: images embedded) for a finished run directory."""
@@ -158,46 +215,65 @@ def write_run_report(run_dir: str | Path) -> Path:
     status = ""
     quick = summary.get("variant") == "quick" or config.get("variant") == "quick"
     if quick:
-        status = (f'<p class="note">Quick run: {esc(epochs_label(summary))} on {esc(_sizes(summary))} (data slices), '
-                  f'a preview of the preset, not the experiment: published figures are compared only at the epochs '
-                  f'it reached. Run <code>backproplab run {esc(summary["name"])}</code> for the full experiment.</p>')
+        status = (
+            f'<p class="note">Quick run: {esc(epochs_label(summary))} on {esc(_sizes(summary))} (data slices), '
+            f"a preview of the preset, not the experiment: published figures are compared only at the epochs "
+            f"it reached. Run <code>backproplab run {esc(summary['name'])}</code> for the full experiment.</p>"
+        )
     if summary_status(summary) == INTERRUPTED:
-        status += (f'<p class="bad">Interrupted after {esc(summary.get("epochs_run"))} complete epoch(s): the '
-                  f'figures below are those of the run so far. Resume it with <code>backproplab resume '
-                  f'{esc(run_dir)}</code>.</p>')
+        status += (
+            f'<p class="bad">Interrupted after {esc(summary.get("epochs_run"))} complete epoch(s): the '
+            f"figures below are those of the run so far. Resume it with <code>backproplab resume "
+            f"{esc(run_dir)}</code>.</p>"
+        )
     elif summary.get("status") == "error":
         status += f'<p class="bad">The run failed: {esc(summary.get("error"))}</p>'
     elif summary.get("diverged"):
         status += f'<p class="bad">Training diverged: {esc(summary.get("stop_reason"))}</p>'
     elif summary.get("stop_reason"):
-        status += f'<p>Stopped early: {esc(summary["stop_reason"])}</p>'
+        status += f"<p>Stopped early: {esc(summary['stop_reason'])}</p>"
     final_rows = [[esc(k), fmt_metric(k, v)] for k, v in summary["final"].items()]
     data = summary.get("data", {})
-    facts = [["dataset", esc(data.get("dataset"))], ["source", esc(data.get("source"))],
-             ["sizes", esc(", ".join(f"{k} {v}" for k, v in data.get("sizes", {}).items()))],
-             ["engine", esc(summary.get("engine"))], ["epochs run", summary.get("epochs_run")],
-             ["training time", f"{summary.get('train_seconds', 0):.1f} s"],
-             ["wall time", f"{summary.get('wall_seconds', 0):.1f} s"],
-             ["parameters", summary.get("model", {}).get("parameters")],
-             *([["without labels", esc(", ".join(data["unlabeled"]) + " (predicted, not scored)")]]
-               if data.get("unlabeled") else []),
-             *([["test predictions", esc(f"{summary['predictions']} (the predicted class of each test row)")]]
-               if summary.get("predictions") else []),
-             ["variant", "quick (--quick)" if quick else "full"],
-             ["backproplab", esc(summary.get("environment", {}).get("backproplab"))],
-             ["git commit of the working directory",
-              esc(summary.get("environment", {}).get("git_commit") or "none (not started in a git repository)")]]
-    captions = {"loss": "Loss per epoch (whole sets)", "accuracy": "Accuracy per epoch",
-                "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
-                                   "every k when recorded every k iterations); dots: the whole training set at "
-                                   "the end of each epoch",
-                "confusion_train": "Confusion matrix, training set (true on y, predicted on x)",
-                "confusion_validation": "Confusion matrix, validation set",
-                "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",
-                "misclassified": "First misclassified test image of each class",
-                "weights": "First-layer weights of each hidden unit as an image (normalised per tile)",
-                "pca": "PCA of the training inputs: cumulative explained variance against the number of "
-                       "principal components (the run trains on the components kept)"}
+    facts = [
+        ["dataset", esc(data.get("dataset"))],
+        ["source", esc(data.get("source"))],
+        ["sizes", esc(", ".join(f"{k} {v}" for k, v in data.get("sizes", {}).items()))],
+        ["engine", esc(summary.get("engine"))],
+        ["epochs run", summary.get("epochs_run")],
+        ["training time", f"{summary.get('train_seconds', 0):.1f} s"],
+        ["wall time", f"{summary.get('wall_seconds', 0):.1f} s"],
+        ["parameters", summary.get("model", {}).get("parameters")],
+        *(
+            [["without labels", esc(", ".join(data["unlabeled"]) + " (predicted, not scored)")]]
+            if data.get("unlabeled")
+            else []
+        ),
+        *(
+            [["test predictions", esc(f"{summary['predictions']} (the predicted class of each test row)")]]
+            if summary.get("predictions")
+            else []
+        ),
+        ["variant", "quick (--quick)" if quick else "full"],
+        ["backproplab", esc(summary.get("environment", {}).get("backproplab"))],
+        [
+            "git commit of the working directory",
+            esc(summary.get("environment", {}).get("git_commit") or "none (not started in a git repository)"),
+        ],
+    ]
+    captions = {
+        "loss": "Loss per epoch (whole sets)",
+        "accuracy": "Accuracy per epoch",
+        "loss_iterations": "Training loss per iteration: the batch losses as training went (the mean of "
+        "every k when recorded every k iterations); dots: the whole training set at "
+        "the end of each epoch",
+        "confusion_train": "Confusion matrix, training set (true on y, predicted on x)",
+        "confusion_validation": "Confusion matrix, validation set",
+        "confusion_test": "Confusion matrix, test set (true on y, predicted on x)",
+        "misclassified": "First misclassified test image of each class",
+        "weights": "First-layer weights of each hidden unit as an image (normalised per tile)",
+        "pca": "PCA of the training inputs: cumulative explained variance against the number of "
+        "principal components (the run trains on the components kept)",
+    }
     sections = [
         status,
         "<h2>Final metrics</h2>" + table(["metric", "value"], final_rows),

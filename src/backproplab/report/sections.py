@@ -37,12 +37,22 @@ def published_section(rows: list[dict[str, Any]], heading: str = "Published vs t
             diff_text = f"{100 * diff:+.2f} pts" if r["metric"].endswith("acc") else f"{diff:+.4f}"
         pub = (">= " if r.get("at_least") else "") + fmt_metric(r["metric"], r["published"])
         epoch = r.get("epoch", 0)
-        body.append([esc(r["metric"]), "final" if not epoch else epoch, pub,
-                     fmt_metric(r["metric"], r.get("this_run")), diff_text, esc(r.get("source", ""))])
-    note = (f'<p class="muted">Not reached in this run: {esc(describe_not_reached(missed))}.</p>' if missed else "")
-    return (f"<h2>{esc(heading)}</h2>"
-            + (table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1)
-               if body else "") + note)
+        body.append(
+            [
+                esc(r["metric"]),
+                "final" if not epoch else epoch,
+                pub,
+                fmt_metric(r["metric"], r.get("this_run")),
+                diff_text,
+                esc(r.get("source", "")),
+            ]
+        )
+    note = f'<p class="muted">Not reached in this run: {esc(describe_not_reached(missed))}.</p>' if missed else ""
+    return (
+        f"<h2>{esc(heading)}</h2>"
+        + (table(["metric", "epoch", "published", "this run", "difference", "source"], body, left=1) if body else "")
+        + note
+    )
 
 
 def shorten(text: Any, limit: int = 120) -> str:
@@ -52,15 +62,16 @@ def shorten(text: Any, limit: int = 120) -> str:
     first = full.splitlines()[0] if full.strip() else ""
     if len(full) <= limit and "\n" not in full:
         return esc(full)
-    short = first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+    short = first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
     if short == first:
         short += " …"
     return f'<span title="{esc(full)}">{esc(short)}</span>'
 
 
-
 def config_table(config: Mapping[str, Any], skip: tuple[str, ...] = ("published", "quick", "description")) -> str:
     """Every resolved config key as a two-column table (dotted key, value)."""
-    rows = [[esc(k), f"<code>{esc(v)}</code>"] for k, v in flatten_dotted(
-        {k: v for k, v in config.items() if k not in skip}).items()]
+    rows = [
+        [esc(k), f"<code>{esc(v)}</code>"]
+        for k, v in flatten_dotted({k: v for k, v in config.items() if k not in skip}).items()
+    ]
     return table(["key", "value"], rows, left=2) if rows else ""

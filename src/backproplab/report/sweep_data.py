@@ -114,8 +114,7 @@ def sort_trials(trials: Sequence[Mapping[str, Any]], mode: str) -> list[Mapping[
     def key(t: Mapping[str, Any]) -> tuple[int, int, float, int]:
         value = selection_value(t)
         group = STATUS_ORDER.get(str(t.get("status")), 3)
-        return group, 0 if value is not None else 1, sign * value if value is not None else 0.0, \
-            int(t.get("index", 0))
+        return group, 0 if value is not None else 1, sign * value if value is not None else 0.0, int(t.get("index", 0))
 
     return sorted(trials, key=key)
 
@@ -161,8 +160,9 @@ def is_categorical(values: Sequence[Any]) -> bool:
     return any(isinstance(v, str | bool | list | dict) or v is None for v in values)
 
 
-def best_loss(history: Mapping[str, list[float]] | None, prefer: Sequence[str] = ("val", "test", "train")
-              ) -> tuple[str, float] | None:
+def best_loss(
+    history: Mapping[str, list[float]] | None, prefer: Sequence[str] = ("val", "test", "train")
+) -> tuple[str, float] | None:
     """``(metric, min over epochs)`` of the first of val/test/train loss the history has (finite values)."""
     if not history:
         return None

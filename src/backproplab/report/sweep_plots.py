@@ -53,8 +53,9 @@ def display_scale(metric: str) -> float:
     return 100.0 if metric.endswith("acc") else 1.0
 
 
-def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, selection: str = "",
-                   mode: str = "min") -> Figure:
+def overlay_figure(
+    lines: Sequence[dict[str, Any]], metric: str, *, title: str, selection: str = "", mode: str = "min"
+) -> Figure:
     """``metric`` (e.g. ``train_loss``) per epoch, one line per trial.
 
     ``lines``: dicts with ``label``, ``values`` (per epoch), ``status`` and ``score`` (selection value or None),
@@ -87,14 +88,24 @@ def overlay_figure(lines: Sequence[dict[str, Any]], metric: str, *, title: str, 
         diverged = ln["status"] != "ok"
         if not diverged:
             finite_ok.extend(good.tolist())
-        style: dict[str, Any] = {"linestyle": "--" if diverged else "-", "marker": "o" if y.size <= 30 else None,
-                                 "markersize": 2.5}
+        style: dict[str, Any] = {
+            "linestyle": "--" if diverged else "-",
+            "marker": "o" if y.size <= 30 else None,
+            "markersize": 2.5,
+        }
         if many:
             best = i == 0 and not diverged
             colour = "grey" if ln.get("score") is None or norm is None else cmap(norm(ln["score"]))
-            ax.plot(x, y, color="black" if best else colour, linewidth=2.2 if best else 0.9,
-                    alpha=1.0 if best else 0.75, zorder=3 if best else 2,
-                    label=f"best: {ln['label']}" if best else None, **style)
+            ax.plot(
+                x,
+                y,
+                color="black" if best else colour,
+                linewidth=2.2 if best else 0.9,
+                alpha=1.0 if best else 0.75,
+                zorder=3 if best else 2,
+                label=f"best: {ln['label']}" if best else None,
+                **style,
+            )
         else:  # seeds of one point share its colour and differ in line style
             colour = palette(groups.setdefault(ln.get("group", ln["label"]), len(groups)) % 10)
             if not diverged:
@@ -155,7 +166,7 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
         lo, hi = np.log10(lo), np.log10(hi)  # positions below are computed in decades, then mapped back
     span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.2
     failed = any(p.best is None for p in points)
-    back = (lambda v: 10 ** v) if log_y else (lambda v: v)
+    back = (lambda v: 10**v) if log_y else (lambda v: v)
     top = back(hi + 0.25 * span)  # where the diverged / error markers sit
     for gi, group in enumerate(groups):
         pts = [p for p in points if p.group == group]
@@ -164,18 +175,21 @@ def lr_figure(points: Sequence[RatePoint], metric: str, lr_key: str, *, title: s
         if good and cloud:  # unrelated trials: no line between them
             ax.scatter([p.lr for p in good], [p.best for p in good], color=colour, label="one trial per point")
         elif good:
-            ax.plot([p.lr for p in good], [p.best for p in good], marker="o", color=colour,
-                    label=group or f"best {metric}")
+            ax.plot(
+                [p.lr for p in good], [p.best for p in good], marker="o", color=colour, label=group or f"best {metric}"
+            )
         for p in pts:
             if p.best is None:
                 c = "#d62728" if p.status == "diverged" else "grey"
                 ax.scatter([p.lr], [top], marker="x", s=80, color=c, zorder=5, linewidths=2)
-                ax.annotate(p.status, (p.lr, top), textcoords="offset points", xytext=(0, 7), ha="center",
-                            fontsize=8, color=c)
+                ax.annotate(
+                    p.status, (p.lr, top), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8, color=c
+                )
     statuses = {p.status for p in points if p.best is None}
     for status in sorted(statuses):  # one legend entry per kind of marker
-        ax.scatter([], [], marker="x", color="#d62728" if status == "diverged" else "grey",
-                   label=f"{status} (no finite loss)")
+        ax.scatter(
+            [], [], marker="x", color="#d62728" if status == "diverged" else "grey", label=f"{status} (no finite loss)"
+        )
     ax.set_xscale("log")
     rates = sorted({p.lr for p in points})
     if len(rates) <= 12:
@@ -201,8 +215,12 @@ def _axis(key: str, spec: Any, values: list[Any]) -> dict[str, Any]:
                 order.append(format_value(v))
         n = len(order)
         pos = {c: (i / (n - 1) if n > 1 else 0.5) for i, c in enumerate(order)}
-        return {"key": key, "kind": "categorical", "pos": lambda v: pos.get(format_value(v), np.nan),
-                "ticks": [(pos[c], c) for c in order]}
+        return {
+            "key": key,
+            "kind": "categorical",
+            "pos": lambda v: pos.get(format_value(v), np.nan),
+            "ticks": [(pos[c], c) for c in order],
+        }
     nums = [float(v) for v in present]
     log = is_log_key(key, spec, present)
     f = np.log10 if log else (lambda x: x)
@@ -218,12 +236,13 @@ def _axis(key: str, spec: Any, values: list[Any]) -> dict[str, Any]:
         ticks = [(pos_of(v), format_value(v)) for v in distinct]
     else:
         raw = np.linspace(lo, hi, 5)
-        ticks = [((r - lo) / (hi - lo), format_value(float(10 ** r if log else r))) for r in raw]
+        ticks = [((r - lo) / (hi - lo), format_value(float(10**r if log else r))) for r in raw]
     return {"key": key, "kind": "log" if log else "linear", "pos": pos_of, "ticks": ticks}
 
 
-def parallel_axes(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any], metric: str,
-                  extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+def parallel_axes(
+    trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any], metric: str, extra: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """The axes, left to right: every space key, then the selection metric and any ``extra`` final metrics."""
     axes = [_axis(k, space.get(k), [t.get("params", {}).get(k) for t in trials]) for k in space]
     for m in [metric, *(e for e in extra if e != metric)]:
@@ -235,8 +254,15 @@ def parallel_axes(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any],
     return axes
 
 
-def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any], metric: str, mode: str, *,
-                    title: str, extra: Sequence[str] = ()) -> Figure:
+def parallel_figure(
+    trials: Sequence[Mapping[str, Any]],
+    space: Mapping[str, Any],
+    metric: str,
+    mode: str,
+    *,
+    title: str,
+    extra: Sequence[str] = (),
+) -> Figure:
     """Parallel coordinates: one vertical axis per hyperparameter (log for rates and log-uniform keys,
     categories for strings), then the selection metric; one polyline per trial coloured by the metric.
     Trials without a metric (diverged, error) are grey dashed lines ending at "diverged / error" on top."""
@@ -249,9 +275,10 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
     norm = _norm(ok)
     cmap = metric_cmap(mode)
     fail_y = 1.1
-    order = sorted(range(len(trials)), key=lambda i: (scores[i] is not None,
-                                                      0 if scores[i] is None else (-scores[i] if mode == "min"
-                                                                                   else scores[i])))
+    order = sorted(
+        range(len(trials)),
+        key=lambda i: (scores[i] is not None, 0 if scores[i] is None else (-scores[i] if mode == "min" else scores[i])),
+    )
     for i in order:  # worst first, best drawn last (on top)
         t = trials[i]
         ys = []
@@ -272,9 +299,15 @@ def parallel_figure(trials: Sequence[Mapping[str, Any]], space: Mapping[str, Any
         last = j == n - 1  # the metric axis: labels on its right, clear of the lines arriving from the left
         for y, label in a["ticks"]:
             if np.isfinite(y):
-                ax.text(j + 0.03 if last else j - 0.03, y, label, ha="left" if last else "right", va="center",
-                        fontsize=7.5,
-                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
+                ax.text(
+                    j + 0.03 if last else j - 0.03,
+                    y,
+                    label,
+                    ha="left" if last else "right",
+                    va="center",
+                    fontsize=7.5,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5},
+                )
     if any(s is None for s in scores):
         ax.text(n - 1 + 0.03, fail_y, "diverged / error", ha="left", va="center", fontsize=7.5, color="#b00020")
     names = short_names([a["key"] for a in axes])

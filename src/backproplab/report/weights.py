@@ -49,24 +49,29 @@ def weight_tiles(weights: np.ndarray, image_shape: Sequence[int], max_tiles: int
     return tiles / np.where(scale > 0, scale, 1.0)
 
 
-def montage(tiles: np.ndarray, cols: int, gap: int = 1, fill: float = np.nan, row_gap: int | None = None
-            ) -> np.ndarray:
+def montage(tiles: np.ndarray, cols: int, gap: int = 1, fill: float = np.nan, row_gap: int | None = None) -> np.ndarray:
     """``(T, H, W[, 3])`` tiles laid out row by row in one image, ``gap`` pixels between columns and ``row_gap``
     (default ``gap``) above each row but the first; ``fill`` elsewhere (NaN: the colormap's "bad" colour).
     Tile j's top-left corner is at row ``(j // cols) * (H + row_gap)``, column ``(j % cols) * (W + gap)``."""
     n, h, w = tiles.shape[:3]
     row_gap = gap if row_gap is None else row_gap
     rows = max(1, -(-n // cols))
-    canvas = np.full((rows * (h + row_gap) - row_gap, cols * (w + gap) - gap, *tiles.shape[3:]), fill,
-                     dtype=np.float64)
+    canvas = np.full((rows * (h + row_gap) - row_gap, cols * (w + gap) - gap, *tiles.shape[3:]), fill, dtype=np.float64)
     for j, tile in enumerate(tiles):
         r, c = divmod(j, cols)
-        canvas[r * (h + row_gap):r * (h + row_gap) + h, c * (w + gap):c * (w + gap) + w] = tile
+        canvas[r * (h + row_gap) : r * (h + row_gap) + h, c * (w + gap) : c * (w + gap) + w] = tile
     return canvas
 
 
-def plot_weight_tiles(weights: np.ndarray, image_shape: Sequence[int], path: Path, *, title: str,
-                      max_tiles: int = 100, labels: Sequence[str] | None = None) -> Path:
+def plot_weight_tiles(
+    weights: np.ndarray,
+    image_shape: Sequence[int],
+    path: Path,
+    *,
+    title: str,
+    max_tiles: int = 100,
+    labels: Sequence[str] | None = None,
+) -> Path:
     """The first ``max_tiles`` units' input weights as images (normalised per tile), drawn as one montage image
     (one imshow: a hundred subplots would take seconds). ``labels`` names the tiles (e.g. the classes when the
     first layer is the output layer); without them, unit j is at row j // 10, column j % 10, as the axes say."""
@@ -79,11 +84,15 @@ def plot_weight_tiles(weights: np.ndarray, image_shape: Sequence[int], path: Pat
     image = montage(tiles, cols, fill=1.0 if colour else np.nan)
     scale = 0.55  # inches per tile: 60 pixels for 28, enough to see each weight
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(scale * cols + (0.5 if colour else 1.6), scale * rows + 1.0),
-                               layout="constrained")
+        fig, ax = plt.subplots(
+            figsize=(scale * cols + (0.5 if colour else 1.6), scale * rows + 1.0), layout="constrained"
+        )
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
-        im = ax.imshow(image, interpolation="nearest") if colour else ax.imshow(image, cmap=cmap, vmin=-1, vmax=1,
-                                                                               interpolation="nearest")
+        im = (
+            ax.imshow(image, interpolation="nearest")
+            if colour
+            else ax.imshow(image, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+        )
         if labels is not None:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -91,10 +100,10 @@ def plot_weight_tiles(weights: np.ndarray, image_shape: Sequence[int], path: Pat
                 r, c = divmod(j, cols)
                 ax.text(c * (w + 1) + w / 2, r * (h + 1) - 0.5, label, ha="center", va="bottom", fontsize=7)
         else:
-            ax.set_xticks([c * (w + 1) + w / 2 for c in range(cols)], labels=[f"+{c}" for c in range(cols)],
-                          fontsize=7)
-            ax.set_yticks([r * (h + 1) + h / 2 for r in range(rows)], labels=[f"unit {cols * r}" for r in range(rows)],
-                          fontsize=7)
+            ax.set_xticks([c * (w + 1) + w / 2 for c in range(cols)], labels=[f"+{c}" for c in range(cols)], fontsize=7)
+            ax.set_yticks(
+                [r * (h + 1) + h / 2 for r in range(rows)], labels=[f"unit {cols * r}" for r in range(rows)], fontsize=7
+            )
             ax.tick_params(length=0)
         for side in ax.spines.values():
             side.set_visible(False)

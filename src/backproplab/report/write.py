@@ -19,12 +19,18 @@ def write_report(path: str | Path, *, trial_reports: bool = False) -> Path:
     if RunDir.is_finished(path):
         return write_run_report(path)
     if SweepDir.is_sweep_dir(path):
-        raise BackproplabError(f"{path}: a sweep directory that has not finished (no {SweepDir.SUMMARY}); "
-                               f"resume it with `backproplab resume {path}`, then report")
+        raise BackproplabError(
+            f"{path}: a sweep directory that has not finished (no {SweepDir.SUMMARY}); "
+            f"resume it with `backproplab resume {path}`, then report"
+        )
     if RunDir.is_run_dir(path):
-        raise BackproplabError(f"{path}: a run that has not finished (no {RunDir.SUMMARY}: still running, or "
-                               f"killed); resume it with `backproplab resume {path}`, then report")
+        raise BackproplabError(
+            f"{path}: a run that has not finished (no {RunDir.SUMMARY}: still running, or "
+            f"killed); resume it with `backproplab resume {path}`, then report"
+        )
     if not path.is_dir():
         raise BackproplabError(f"{path}: no such directory; expected a run or sweep directory")
-    raise BackproplabError(f"{path}: neither a finished run directory (no {RunDir.SUMMARY}) nor a sweep directory "
-                           f"(no {SweepDir.SUMMARY}); give the directory a run or `backproplab sweep` wrote")
+    raise BackproplabError(
+        f"{path}: neither a finished run directory (no {RunDir.SUMMARY}) nor a sweep directory "
+        f"(no {SweepDir.SUMMARY}); give the directory a run or `backproplab sweep` wrote"
+    )

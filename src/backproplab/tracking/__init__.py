@@ -12,7 +12,25 @@ from .directories import TRACKING_SECONDS, log_run_dir, log_sweep_dir, track_dir
 from .live import LiveRun, LiveSweep
 from .records import RunRecord, flatten, is_run_dir, is_sweep_dir, read_run_dir, read_sweep_dir
 
-__all__ = ["TRACKERS", "TRACKING_SECONDS", "LiveRun", "LiveSweep", "NullTracker", "RunRecord", "Tracker",
-           "default_store_uri", "default_tracker_kind", "flatten", "is_run_dir", "is_sweep_dir", "log_run_dir",
-           "log_sweep_dir", "make_tracker", "read_run_dir", "read_sweep_dir", "track_dir", "track_run_dir",
-           "track_sweep_dir"]
+__all__ = [
+    "TRACKERS",
+    "TRACKING_SECONDS",
+    "LiveRun",
+    "LiveSweep",
+    "NullTracker",
+    "RunRecord",
+    "Tracker",
+    "default_store_uri",
+    "default_tracker_kind",
+    "flatten",
+    "is_run_dir",
+    "is_sweep_dir",
+    "log_run_dir",
+    "log_sweep_dir",
+    "make_tracker",
+    "read_run_dir",
+    "read_sweep_dir",
+    "track_dir",
+    "track_run_dir",
+    "track_sweep_dir",
+]

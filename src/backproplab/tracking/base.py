@@ -74,8 +74,10 @@ def default_tracker_kind() -> tuple[str, str | None]:
     """``("mlflow", None)`` when MLflow is importable, else ``("none", a one-line note saying why)``."""
     if mlflow_available():
         return "mlflow", None
-    return "none", ("note: run not tracked (MLflow is not installed; pip install 'backproplab[track]' "
-                    "or pass --tracker none to silence this)")
+    return "none", (
+        "note: run not tracked (MLflow is not installed; pip install 'backproplab[track]' "
+        "or pass --tracker none to silence this)"
+    )
 
 
 def default_store_uri(runs_dir: str | Path | None = None) -> str:
@@ -84,8 +86,9 @@ def default_store_uri(runs_dir: str | Path | None = None) -> str:
     return "sqlite:///" + str((root / STORE_FILE).resolve())
 
 
-def make_tracker(kind: str = "mlflow", uri: str | None = None, experiment: str | None = None, *,
-                 runs_dir: str | Path | None = None) -> Tracker:
+def make_tracker(
+    kind: str = "mlflow", uri: str | None = None, experiment: str | None = None, *, runs_dir: str | Path | None = None
+) -> Tracker:
     """A tracker by name.
 
     Args:
@@ -101,12 +104,14 @@ def make_tracker(kind: str = "mlflow", uri: str | None = None, experiment: str |
     if kind == "mlflow":
         from .mlflow_backend import MlflowTracker
 
-        return MlflowTracker(uri or os.environ.get("MLFLOW_TRACKING_URI") or default_store_uri(runs_dir),
-                             experiment=experiment)
+        return MlflowTracker(
+            uri or os.environ.get("MLFLOW_TRACKING_URI") or default_store_uri(runs_dir), experiment=experiment
+        )
     if kind == "wandb":
         from .wandb_backend import WandbTracker
 
         root = Path(uri) if uri else (Path(runs_dir) if runs_dir is not None else default_runs_dir())
         return WandbTracker(directory=root, experiment=experiment)
-    raise ConfigError(f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}"
-                      f"{did_you_mean(kind, TRACKERS)}")
+    raise ConfigError(
+        f"tracker: expected one of {', '.join(repr(t) for t in TRACKERS)}; got {kind!r}{did_you_mean(kind, TRACKERS)}"
+    )

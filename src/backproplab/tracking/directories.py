@@ -24,8 +24,14 @@ T = TypeVar("T")
 Say = Callable[[str], None]
 
 
-def log_run_dir(tracker: Tracker, run_dir: str | Path, *, tags: dict[str, str] | None = None,
-                parent: str | None = None, experiment: str | None = None) -> str | None:
+def log_run_dir(
+    tracker: Tracker,
+    run_dir: str | Path,
+    *,
+    tags: dict[str, str] | None = None,
+    parent: str | None = None,
+    experiment: str | None = None,
+) -> str | None:
     """Log one finished run directory (config as params, per-epoch metrics, tags, artifacts); return its id."""
     record = read_run_dir(run_dir, experiment=experiment or tracker.experiment, tags=tags)
     return tracker.log_run(record, parent=parent)
@@ -38,8 +44,12 @@ def trial_name(trial: dict[str, Any]) -> str:
 
 
 def trial_tags(trial: dict[str, Any], sweep: str) -> dict[str, str]:
-    tags = {"backproplab.kind": "trial", "backproplab.sweep": sweep, "backproplab.trial": str(trial.get("trial")),
-            "backproplab.status": str(trial.get("status") or "ok")}
+    tags = {
+        "backproplab.kind": "trial",
+        "backproplab.sweep": sweep,
+        "backproplab.trial": str(trial.get("trial")),
+        "backproplab.status": str(trial.get("status") or "ok"),
+    }
     if trial.get("error"):
         tags["backproplab.error"] = str(trial["error"])[:5000]
     return tags
@@ -66,14 +76,21 @@ def log_sweep_dir(tracker: Tracker, sweep_dir: str | Path, *, experiment: str | 
     for trial in _trials(sweep_dir):
         if trial.get("trial") in logged or trial.get("status") != "error":
             continue
-        record = RunRecord(name=trial_name(trial), experiment=parent_record.experiment,
-                           key=str(Path(sweep_dir).resolve() / str(trial.get("run_dir") or trial.get("trial"))),
-                           params={k: str(v) for k, v in (trial.get("params") or {}).items()},
-                           tags=trial_tags(trial, sweep_name), status="error")
+        record = RunRecord(
+            name=trial_name(trial),
+            experiment=parent_record.experiment,
+            key=str(Path(sweep_dir).resolve() / str(trial.get("run_dir") or trial.get("trial"))),
+            params={k: str(v) for k, v in (trial.get("params") or {}).items()},
+            tags=trial_tags(trial, sweep_name),
+            status="error",
+        )
         tracker.log_run(record, parent=parent_id)
     if retrain_dir is not None:
-        record = read_run_dir(retrain_dir, experiment=parent_record.experiment,
-                              tags={"backproplab.kind": "retrain", "backproplab.sweep": sweep_name})
+        record = read_run_dir(
+            retrain_dir,
+            experiment=parent_record.experiment,
+            tags={"backproplab.kind": "retrain", "backproplab.sweep": sweep_name},
+        )
         record.name = "retrain (best point on train+validation)"
         tracker.log_run(record, parent=parent_id)
     return parent_id
@@ -108,8 +125,16 @@ def bounded(work: Callable[[], T], seconds: float) -> T:
     return result["value"]
 
 
-def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | None, experiment: str | None,
-           say: Say, sweep: bool, tags: dict[str, str] | None = None) -> bool:
+def _track(
+    directory: Path,
+    kind: str | None,
+    uri: str | None,
+    runs_dir: Path | None,
+    experiment: str | None,
+    say: Say,
+    sweep: bool,
+    tags: dict[str, str] | None = None,
+) -> bool:
     if kind is None:
         kind, note = default_tracker_kind()
         if note:
@@ -121,8 +146,7 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's deprecation and pydantic warnings are not the user's concern
             tracker = make_tracker(kind, uri, experiment, runs_dir=runs_dir)
-            run_id = (log_sweep_dir(tracker, directory) if sweep
-                      else log_run_dir(tracker, directory, tags=tags))
+            run_id = log_sweep_dir(tracker, directory) if sweep else log_run_dir(tracker, directory, tags=tags)
             close = getattr(tracker, "close", None)
             if close is not None:
                 close()
@@ -134,18 +158,30 @@ def _track(directory: Path, kind: str | None, uri: str | None, runs_dir: Path | 
     except Exception as exc:  # noqa: BLE001 - tracking must never lose or fail a finished run
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 300 else reason[:297] + "..."
-        say(f"warning: tracking with {kind} failed after {time.monotonic() - started:.1f} s "
+        say(
+            f"warning: tracking with {kind} failed after {time.monotonic() - started:.1f} s "
             f"({type(exc).__name__}: {reason}); the directory {directory} is complete; log it later with "
-            f"`backproplab track {directory}`")
+            f"`backproplab track {directory}`"
+        )
         return False
-    say(f"Tracked in {tracker.describe()} (run {run_id}); browse with `backproplab ui`"
-        if kind == "mlflow" else f"Tracked in {tracker.describe()} (run {run_id})")
+    say(
+        f"Tracked in {tracker.describe()} (run {run_id}); browse with `backproplab ui`"
+        if kind == "mlflow"
+        else f"Tracked in {tracker.describe()} (run {run_id})"
+    )
     return True
 
 
-def track_run_dir(run_dir: str | Path, *, tracker: str | None = None, uri: str | None = None,
-                  runs_dir: str | Path | None = None, experiment: str | None = None,
-                  tags: dict[str, str] | None = None, say: Say = print) -> bool:
+def track_run_dir(
+    run_dir: str | Path,
+    *,
+    tracker: str | None = None,
+    uri: str | None = None,
+    runs_dir: str | Path | None = None,
+    experiment: str | None = None,
+    tags: dict[str, str] | None = None,
+    say: Say = print,
+) -> bool:
     """Log a finished run directory, for the CLI: ``tracker=None`` picks MLflow when installed (else none,
     with a note); the default store is ``mlflow.db`` beside the run directory (``runs_dir`` = its parent).
     Never raises: a failure is reported through ``say`` and returns False (the run directory stays the
@@ -155,8 +191,15 @@ def track_run_dir(run_dir: str | Path, *, tracker: str | None = None, uri: str |
     return _track(run_dir, tracker, uri, root, experiment, say, sweep=False, tags=tags)
 
 
-def track_sweep_dir(sweep_dir: str | Path, *, tracker: str | None = None, uri: str | None = None,
-                    runs_dir: str | Path | None = None, experiment: str | None = None, say: Say = print) -> bool:
+def track_sweep_dir(
+    sweep_dir: str | Path,
+    *,
+    tracker: str | None = None,
+    uri: str | None = None,
+    runs_dir: str | Path | None = None,
+    experiment: str | None = None,
+    say: Say = print,
+) -> bool:
     """`track_run_dir` for a sweep directory (parent run + nested trials + retrain). ``runs_dir`` defaults
     to the sweep directory's parent, so the store sits beside the sweep (``<runs>/mlflow.db``)."""
     sweep_dir = Path(sweep_dir)

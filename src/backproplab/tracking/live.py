@@ -97,10 +97,20 @@ class LiveRun:
         say: where warnings and the closing "Tracked in ..." line go; ``verbose`` 0: warnings only.
     """
 
-    def __init__(self, kind: str | None = None, uri: str | None = None, *, runs_dir: str | Path | None = None,
-                 experiment: str | None = None, parent: str | None = None, name: str | None = None,
-                 tags: dict[str, str] | None = None, selection: str | None = None, say: Say = _silent,
-                 verbose: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str | None = None,
+        uri: str | None = None,
+        *,
+        runs_dir: str | Path | None = None,
+        experiment: str | None = None,
+        parent: str | None = None,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
+        selection: str | None = None,
+        say: Say = _silent,
+        verbose: int = 1,
+    ) -> None:
         self.kind, self.uri, self.experiment, self.parent = kind, uri, experiment, parent
         self.runs_dir = None if runs_dir is None else str(runs_dir)
         self.name, self.tags, self.selection = name, dict(tags or {}), selection
@@ -187,8 +197,9 @@ class LiveRun:
         self._sender = Sender()
 
         def open_run() -> None:
-            self._tracker = make_tracker(self.kind or "none", self.uri, self.experiment,
-                                         runs_dir=self.runs_dir or self.run_dir.parent)
+            self._tracker = make_tracker(
+                self.kind or "none", self.uri, self.experiment, runs_dir=self.runs_dir or self.run_dir.parent
+            )
             self.run_id = opener(self._tracker)
 
         self._sender.submit(open_run)
@@ -213,8 +224,10 @@ class LiveRun:
         finished = sender.wait(seconds)
         sender.close()
         if not finished:
-            self._warn(f"warning: tracking with {self.kind} failed after {time.monotonic() - started:.1f} s "
-                       f"(TrackingTimeout: no answer within {seconds:g} s)")
+            self._warn(
+                f"warning: tracking with {self.kind} failed after {time.monotonic() - started:.1f} s "
+                f"(TrackingTimeout: no answer within {seconds:g} s)"
+            )
             return False
         if sender.error is not None:
             self._report_failure()
@@ -233,8 +246,10 @@ class LiveRun:
         if not self._reported:
             self._reported = True
             where = self.run_dir or "the run directory"
-            self.say(f"{message}; {where} keeps everything (training is not affected): log it later with "
-                     f"`backproplab track {where}`")
+            self.say(
+                f"{message}; {where} keeps everything (training is not affected): log it later with "
+                f"`backproplab track {where}`"
+            )
 
 
 class LiveSweep:
@@ -242,8 +257,16 @@ class LiveSweep:
     most `TRACKING_SECONDS`), each trial gets a `LiveRun` nested under it, and `finish` logs the finished sweep
     directory (completing the parent; trials already complete are found, not logged twice)."""
 
-    def __init__(self, kind: str | None = None, uri: str | None = None, *, runs_dir: str | Path | None = None,
-                 executor: str = "process", say: Say = _silent, verbose: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str | None = None,
+        uri: str | None = None,
+        *,
+        runs_dir: str | Path | None = None,
+        executor: str = "process",
+        say: Say = _silent,
+        verbose: int = 1,
+    ) -> None:
         self.kind, self.uri, self.executor, self.say, self.verbose = kind, uri, executor, say, verbose
         self.runs_dir = None if runs_dir is None else str(runs_dir)
         self.sweep_dir: Path | None = None
@@ -264,8 +287,10 @@ class LiveSweep:
         seconds = directories.TRACKING_SECONDS
         assert live._sender is not None
         if not live._sender.wait(seconds):  # the trials need the parent's id
-            live._warn(f"warning: tracking with {live.kind} failed after {seconds:g} s "
-                       f"(TrackingTimeout: no answer within {seconds:g} s)")
+            live._warn(
+                f"warning: tracking with {live.kind} failed after {seconds:g} s "
+                f"(TrackingTimeout: no answer within {seconds:g} s)"
+            )
             live._sender.error = TimeoutError("the parent run did not open")
         elif live._sender.error is not None:
             live._report_failure()
@@ -277,16 +302,25 @@ class LiveSweep:
             return None
         sweep = self.experiment or ""
         if trial is None:
-            name, tags = "retrain (best point on train+validation)", {"backproplab.kind": "retrain",
-                                                                      "backproplab.sweep": sweep}
+            name, tags = (
+                "retrain (best point on train+validation)",
+                {"backproplab.kind": "retrain", "backproplab.sweep": sweep},
+            )
         else:
             record = {"trial": trial.trial_id, "params": trial.params, "seed": trial.seed}
             name, tags = trial_name(record), trial_tags(record, sweep)
             tags.pop("backproplab.status")  # the run's own status, from its summary
-        return LiveRun(self.kind, self.uri, runs_dir=self.runs_dir or (self.sweep_dir.parent if self.sweep_dir
-                                                                        else None),
-                       experiment=self.experiment, parent=self.parent, name=name, tags=tags,
-                       selection=self.metric if trial is not None else None, verbose=0)
+        return LiveRun(
+            self.kind,
+            self.uri,
+            runs_dir=self.runs_dir or (self.sweep_dir.parent if self.sweep_dir else None),
+            experiment=self.experiment,
+            parent=self.parent,
+            name=name,
+            tags=tags,
+            selection=self.metric if trial is not None else None,
+            verbose=0,
+        )
 
     @property
     def active(self) -> bool:

@@ -68,14 +68,16 @@ def _import_mlflow() -> Any:
         with _quiet_warnings():
             from mlflow.tracking import MlflowClient
     except ImportError as exc:
-        raise BackproplabError("the MLflow tracker needs MLflow: pip install 'backproplab[track]' "
-                               f"(or use --tracker none); import failed: {exc}") from None
+        raise BackproplabError(
+            "the MLflow tracker needs MLflow: pip install 'backproplab[track]' "
+            f"(or use --tracker none); import failed: {exc}"
+        ) from None
     _quiet_mlflow()  # importing mlflow configures its loggers; turn them down again
     return MlflowClient
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _slug(name: str) -> str:
@@ -119,13 +121,17 @@ def check_store(db: Path) -> None:
         return
     tables = store_tables(db)
     if tables is None:
-        raise BackproplabError(f"the MLflow store {db} is not an SQLite database; move it aside "
-                               f"(mv {db} {db}.broken) so that a new one is created, or pass --tracking-uri")
+        raise BackproplabError(
+            f"the MLflow store {db} is not an SQLite database; move it aside "
+            f"(mv {db} {db}.broken) so that a new one is created, or pass --tracking-uri"
+        )
     missing = sorted(STORE_TABLES - tables)
     if missing:
-        raise BackproplabError(f"the MLflow store {db} is half-built (its creation was interrupted): it lacks the "
-                               f"tables {', '.join(missing)}. Move it aside (mv {db} {db}.broken) and log the runs "
-                               "again with `backproplab track RUN_DIR...`")
+        raise BackproplabError(
+            f"the MLflow store {db} is half-built (its creation was interrupted): it lacks the "
+            f"tables {', '.join(missing)}. Move it aside (mv {db} {db}.broken) and log the runs "
+            "again with `backproplab track RUN_DIR...`"
+        )
 
 
 class MlflowTracker:
@@ -191,10 +197,11 @@ class MlflowTracker:
         while the run trained, or a copy of an earlier state, e.g. before it was resumed). Every other copy is
         deleted, so a directory has one run in the store."""
         quoted = key.replace("'", "\\'")
-        runs = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{quoted}'",
-                                       max_results=10)
-        done = next((r for r in runs if r.data.tags.get(COMPLETE_TAG) == "true"
-                     and r.data.tags.get(STATE_TAG, "") == state), None)
+        runs = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{quoted}'", max_results=10)
+        done = next(
+            (r for r in runs if r.data.tags.get(COMPLETE_TAG) == "true" and r.data.tags.get(STATE_TAG, "") == state),
+            None,
+        )
         keep = done or (runs[0] if runs else None)
         for run in runs:
             if run is not keep:
@@ -214,8 +221,9 @@ class MlflowTracker:
 
             run_id = run.info.run_id
             self.client.update_run(run_id, status="RUNNING")
-            self.client.log_batch(run_id, tags=[RunTag(COMPLETE_TAG, "false"),
-                                                *(RunTag(k, v) for k, v in record.tags.items())])
+            self.client.log_batch(
+                run_id, tags=[RunTag(COMPLETE_TAG, "false"), *(RunTag(k, v) for k, v in record.tags.items())]
+            )
             self._log_new_params(run, record)
             return str(run_id)
 

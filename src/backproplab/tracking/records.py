@@ -54,14 +54,19 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     ``{"optimizer": {"lr": 0.01, "nesterov": False}, "model": {"hidden": [256]}}`` ->
     ``{"optimizer.lr": "0.01", "optimizer.nesterov": "false", "model.hidden": "[256]"}``.
     """
-    return {key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-            for key, value in flatten_dotted(data, prefix).items()}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in flatten_dotted(data, prefix).items()
+    }
 
 
 def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
     """The numeric entries of one History epoch record (``epoch`` itself excluded)."""
-    return {k: float(v) for k, v in record.items()
-            if k not in NOT_METRICS and isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in record.items()
+        if k not in NOT_METRICS and isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _digest(path: Path) -> str:
@@ -79,8 +84,7 @@ def _mtime_ms(path: Path) -> int | None:
 
 
 def _numeric(values: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def is_run_dir(path: Path) -> bool:
@@ -96,57 +100,102 @@ def is_sweep_dir(path: Path) -> bool:
 def _provenance_tags(env: dict[str, Any]) -> dict[str, str]:
     """backproplab's version and the git commit of the directory the run was started in (see
     `backproplab.experiments.run.provenance.environment`)."""
-    return {"backproplab.version": str(env.get("backproplab") or ""),
-            "git_commit": str(env.get("git_commit") or "none (not started in a git repository)"),
-            "mlflow.source.git.commit": str(env.get("git_commit") or "")}
+    return {
+        "backproplab.version": str(env.get("backproplab") or ""),
+        "git_commit": str(env.get("git_commit") or "none (not started in a git repository)"),
+        "mlflow.source.git.commit": str(env.get("git_commit") or ""),
+    }
 
 
-def start_record(run_dir: str | Path, config: dict[str, Any], environment: dict[str, Any], *,
-                 experiment: str | None = None, tags: dict[str, str] | None = None) -> RunRecord:
+def start_record(
+    run_dir: str | Path,
+    config: dict[str, Any],
+    environment: dict[str, Any],
+    *,
+    experiment: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunRecord:
     """The record of a run that starts training in ``run_dir``: the resolved ``config`` as params, provenance
     tags and status ``running`` (its metrics and artifacts come later)."""
     run_dir = Path(run_dir).resolve()
     name = str(config.get("name") or run_dir.name)
     data, model = config.get("data") or {}, config.get("model") or {}
-    record_tags = {"backproplab.preset": name, "backproplab.status": "running",
-                   "backproplab.dataset": str(data.get("dataset") or ""),
-                   "backproplab.backend": str(model.get("backend") or ""), "backproplab.run_dir": str(run_dir),
-                   "backproplab.variant": str(config.get("variant") or ""),
-                   "torch_version": str(environment.get("torch") or ""), **_provenance_tags(environment)}
+    record_tags = {
+        "backproplab.preset": name,
+        "backproplab.status": "running",
+        "backproplab.dataset": str(data.get("dataset") or ""),
+        "backproplab.backend": str(model.get("backend") or ""),
+        "backproplab.run_dir": str(run_dir),
+        "backproplab.variant": str(config.get("variant") or ""),
+        "torch_version": str(environment.get("torch") or ""),
+        **_provenance_tags(environment),
+    }
     record_tags = {k: v for k, v in record_tags.items() if v}
     record_tags.update(tags or {})
-    return RunRecord(name=run_dir.name, experiment=experiment or name, key=str(run_dir), params=flatten(config),
-                     tags=record_tags, description=str(config.get("description", "")), status="running",
-                     start_ms=int(time.time() * 1000), config=config)
+    return RunRecord(
+        name=run_dir.name,
+        experiment=experiment or name,
+        key=str(run_dir),
+        params=flatten(config),
+        tags=record_tags,
+        description=str(config.get("description", "")),
+        status="running",
+        start_ms=int(time.time() * 1000),
+        config=config,
+    )
 
 
 def _sweep_params(summary: dict[str, Any]) -> dict[str, str]:
     selection = summary.get("selection") or {}
-    return flatten({"space": summary.get("space") or {}, "selection": selection,
-                    **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None}})
+    return flatten(
+        {
+            "space": summary.get("space") or {},
+            "selection": selection,
+            **{k: summary[k] for k in ("executor", "method", "seeds") if summary.get(k) is not None},
+        }
+    )
 
 
-def sweep_start_record(sweep_dir: str | Path, sweep: dict[str, Any], *, executor: str,
-                       experiment: str | None = None) -> RunRecord:
+def sweep_start_record(
+    sweep_dir: str | Path, sweep: dict[str, Any], *, executor: str, experiment: str | None = None
+) -> RunRecord:
     """The parent record of a sweep that starts in ``sweep_dir`` (``sweep``: the resolved sweep file as a
     table): its search space, selection, executor, method and seeds as params, status ``running``."""
     sweep_dir = Path(sweep_dir).resolve()
     name = str(sweep.get("name") or sweep_dir.name)
     search, selection = sweep.get("search") or {}, sweep.get("selection") or {}
-    summary = {"space": search.get("space") or {}, "method": search.get("method"), "seeds": selection.get("seeds"),
-               "selection": {"metric": selection.get("metric"), "mode": selection.get("mode")}, "executor": executor}
-    tags = {"backproplab.kind": "sweep", "backproplab.preset": name, "backproplab.sweep_dir": str(sweep_dir),
-            "backproplab.status": "running"}
-    return RunRecord(name=sweep_dir.name, experiment=experiment or name, key=str(sweep_dir),
-                     params=_sweep_params(summary), tags=tags, description=str(sweep.get("description") or ""),
-                     status="running", start_ms=int(time.time() * 1000), config=summary)
+    summary = {
+        "space": search.get("space") or {},
+        "method": search.get("method"),
+        "seeds": selection.get("seeds"),
+        "selection": {"metric": selection.get("metric"), "mode": selection.get("mode")},
+        "executor": executor,
+    }
+    tags = {
+        "backproplab.kind": "sweep",
+        "backproplab.preset": name,
+        "backproplab.sweep_dir": str(sweep_dir),
+        "backproplab.status": "running",
+    }
+    return RunRecord(
+        name=sweep_dir.name,
+        experiment=experiment or name,
+        key=str(sweep_dir),
+        params=_sweep_params(summary),
+        tags=tags,
+        description=str(sweep.get("description") or ""),
+        status="running",
+        start_ms=int(time.time() * 1000),
+        config=summary,
+    )
 
 
 _TRACKED_STATUS = {"complete": "ok"}  # a run's status as the tracker's (ok | diverged | interrupted | error)
 
 
-def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
-                 tags: dict[str, str] | None = None) -> RunRecord:
+def read_run_dir(
+    run_dir: str | Path, *, experiment: str | None = None, tags: dict[str, str] | None = None
+) -> RunRecord:
     """A `RunRecord` from a finished run directory (``summary.json``, ``metrics.json``, ``config.toml`` ...)."""
     run = RunDir(Path(run_dir).resolve())
     run_dir = run.path
@@ -159,8 +208,11 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
     run_status = summary_status(summary)
     status = _TRACKED_STATUS.get(run_status, run_status)
     # named apart from the per-epoch keys (an epoch record has its own train_seconds)
-    extra = {"epochs_run": summary.get("epochs_run"), "total_train_seconds": summary.get("train_seconds"),
-             "wall_seconds": summary.get("wall_seconds")}
+    extra = {
+        "epochs_run": summary.get("epochs_run"),
+        "total_train_seconds": summary.get("train_seconds"),
+        "wall_seconds": summary.get("wall_seconds"),
+    }
     final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
     final.update(_numeric({k: v for k, v in extra.items() if v is not None}))
     record_tags = {
@@ -182,15 +234,26 @@ def read_run_dir(run_dir: str | Path, *, experiment: str | None = None,
     record_tags.update(tags or {})
     name = str(summary.get("name") or run_dir.name)
     return RunRecord(
-        name=run_dir.name, experiment=experiment or name, key=str(run_dir),
-        params=flatten(config), epochs=list(metrics.get("epochs", [])), final=final, tags=record_tags,
-        artifacts=run.files(), description=str(config.get("description", "")), status=status,
-        start_ms=_mtime_ms(config_path), end_ms=_mtime_ms(run.file(RunDir.SUMMARY)), config=config,
-        state=_digest(run.file(RunDir.SUMMARY)))
+        name=run_dir.name,
+        experiment=experiment or name,
+        key=str(run_dir),
+        params=flatten(config),
+        epochs=list(metrics.get("epochs", [])),
+        final=final,
+        tags=record_tags,
+        artifacts=run.files(),
+        description=str(config.get("description", "")),
+        status=status,
+        start_ms=_mtime_ms(config_path),
+        end_ms=_mtime_ms(run.file(RunDir.SUMMARY)),
+        config=config,
+        state=_digest(run.file(RunDir.SUMMARY)),
+    )
 
 
-def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
-                   ) -> tuple[RunRecord, list[tuple[dict[str, Any], Path]], Path | None]:
+def read_sweep_dir(
+    sweep_dir: str | Path, *, experiment: str | None = None
+) -> tuple[RunRecord, list[tuple[dict[str, Any], Path]], Path | None]:
     """The sweep's parent record, its trials as ``(trial record, run dir)`` (trials with a finished run
     directory only), and the retrain run directory (or None). Layout: see the sweep directory contract."""
     sweep = SweepDir(Path(sweep_dir).resolve())
@@ -201,24 +264,39 @@ def read_sweep_dir(sweep_dir: str | Path, *, experiment: str | None = None
     selection = summary.get("selection") or {}
     counts = summary.get("trials") or {}
     params = _sweep_params(summary)
-    params.update({f"best.{k}": v if isinstance(v, str) else json.dumps(v)
-                   for k, v in (summary.get("best_params") or {}).items()})
+    params.update(
+        {f"best.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (summary.get("best_params") or {}).items()}
+    )
     final = {f"final_{k}": v for k, v in _numeric(summary.get("final") or {}).items()}
     final.update({f"trials_{k}": float(v) for k, v in counts.items() if isinstance(v, int | float)})
     final.update(_numeric({k: v for k, v in summary.items() if k in ("best_selection", "seconds")}))
-    tags = {"backproplab.kind": "sweep", "backproplab.preset": name,
-            "backproplab.sweep_dir": str(sweep_dir), "backproplab.best_trial": str(summary.get("best") or ""),
-            "backproplab.status": ("interrupted" if summary.get("status") == "interrupted"
-                                   else "ok" if summary.get("best") else "error")}
+    tags = {
+        "backproplab.kind": "sweep",
+        "backproplab.preset": name,
+        "backproplab.sweep_dir": str(sweep_dir),
+        "backproplab.best_trial": str(summary.get("best") or ""),
+        "backproplab.status": (
+            "interrupted" if summary.get("status") == "interrupted" else "ok" if summary.get("best") else "error"
+        ),
+    }
     if selection:
         tags["backproplab.selection"] = f"{selection.get('metric')} ({selection.get('mode')})"
     tags = {k: v for k, v in tags.items() if v}
     parent = RunRecord(
-        name=sweep_dir.name, experiment=experiment or name, key=str(sweep_dir), params=params, final=final,
-        tags=tags, artifacts=sweep.files(), description=str(summary.get("description") or ""),
-        status=tags["backproplab.status"], start_ms=_mtime_ms(sweep.path / SweepDir.SPEC),
-        end_ms=_mtime_ms(sweep.path / SweepDir.SUMMARY), state=_digest(sweep.path / SweepDir.SUMMARY),
-        config={"space": summary.get("space"), "selection": selection, "best_params": summary.get("best_params")})
+        name=sweep_dir.name,
+        experiment=experiment or name,
+        key=str(sweep_dir),
+        params=params,
+        final=final,
+        tags=tags,
+        artifacts=sweep.files(),
+        description=str(summary.get("description") or ""),
+        status=tags["backproplab.status"],
+        start_ms=_mtime_ms(sweep.path / SweepDir.SPEC),
+        end_ms=_mtime_ms(sweep.path / SweepDir.SUMMARY),
+        state=_digest(sweep.path / SweepDir.SUMMARY),
+        config={"space": summary.get("space"), "selection": selection, "best_params": summary.get("best_params")},
+    )
     children = []
     for trial in trials:
         run_dir = sweep_dir / str(trial.get("run_dir") or os.path.join(SweepDir.TRIALS, str(trial.get("trial"))))

@@ -42,8 +42,10 @@ def _die_with_parent() -> None:
 
 def check_ui_installed() -> None:
     if importlib.util.find_spec("mlflow") is None or importlib.util.find_spec("flask") is None:
-        raise BackproplabError("the MLflow UI needs the full mlflow package: pip install 'backproplab[ui]' "
-                               "(the 'track' extra has only the client)")
+        raise BackproplabError(
+            "the MLflow UI needs the full mlflow package: pip install 'backproplab[ui]' "
+            "(the 'track' extra has only the client)"
+        )
 
 
 def check_port_free(port: int) -> None:
@@ -65,9 +67,22 @@ def answers(url: str, timeout: float = 1.0) -> bool:
 
 def server_command(store: Path, port: int, verbose: bool) -> list[str]:
     artifacts = store.parent / ARTIFACTS_DIR
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{store}",
-               "--default-artifact-root", artifacts.as_uri(), "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{store}",
+        "--default-artifact-root",
+        artifacts.as_uri(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     if not verbose:
         command += ["--uvicorn-opts", "--no-access-log --log-level warning"]
     return command
@@ -103,21 +118,35 @@ def stop_group(proc: subprocess.Popen[Any]) -> None:
             continue
 
 
-def serve_ui(store: str | Path, port: int = 5000, *, verbose: bool = False, say: Callable[[str], None] = print,
-             ready_seconds: float = READY_SECONDS) -> int:
+def serve_ui(
+    store: str | Path,
+    port: int = 5000,
+    *,
+    verbose: bool = False,
+    say: Callable[[str], None] = print,
+    ready_seconds: float = READY_SECONDS,
+) -> int:
     """Run the MLflow UI for the SQLite store ``store`` on http://127.0.0.1:PORT until Ctrl-C or SIGTERM (or the
     server ends); returns the exit status (0 after Ctrl-C). Says the URL once the server answers."""
     check_ui_installed()
     store = Path(store).resolve()
     if not store.is_file():
-        raise BackproplabError(f"no MLflow store at {store}; run something first (backproplab run fashion-sgd "
-                               "--quick logs to it) or pass --runs-dir DIR (the store is DIR/mlflow.db)")
+        raise BackproplabError(
+            f"no MLflow store at {store}; run something first (backproplab run fashion-sgd "
+            "--quick logs to it) or pass --runs-dir DIR (the store is DIR/mlflow.db)"
+        )
     check_port_free(port)
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(server_command(store, port, verbose), env=env, start_new_session=True,
-                                preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL,
-                                stdout=None if verbose else log, stderr=None if verbose else subprocess.STDOUT)
+        proc = subprocess.Popen(
+            server_command(store, port, verbose),
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
+            stdout=None if verbose else log,
+            stderr=None if verbose else subprocess.STDOUT,
+        )
         started = time.monotonic()
         url = f"http://127.0.0.1:{port}"
         try:
@@ -128,7 +157,8 @@ def serve_ui(store: str | Path, port: int = 5000, *, verbose: bool = False, say:
                         tail = "".join(log.readlines()[-15:]).rstrip()
                         raise BackproplabError(
                             f"the MLflow server did not start (exit status {proc.poll()} after "
-                            f"{time.monotonic() - started:.0f} s)" + (f"; its last output:\n{tail}" if tail else ""))
+                            f"{time.monotonic() - started:.0f} s)" + (f"; its last output:\n{tail}" if tail else "")
+                        )
                     time.sleep(POLL_SECONDS)
                 say(f"MLflow UI for {store} on {url} (ready in {time.monotonic() - started:.1f} s; Ctrl-C to stop)")
                 return proc.wait()

@@ -29,8 +29,10 @@ class WandbTracker:
         try:
             import wandb
         except ImportError as exc:
-            raise BackproplabError("the W&B tracker needs wandb: pip install 'backproplab[wandb]' "
-                                   f"(or use --tracker mlflow / none); import failed: {exc}") from None
+            raise BackproplabError(
+                "the W&B tracker needs wandb: pip install 'backproplab[wandb]' "
+                f"(or use --tracker mlflow / none); import failed: {exc}"
+            ) from None
         self.wandb = wandb
         self.directory = Path(directory)
         self.experiment = experiment
@@ -47,14 +49,22 @@ class WandbTracker:
 
     def _init(self, record: RunRecord, parent: str | None) -> Any:
         self.directory.mkdir(parents=True, exist_ok=True)
-        tags = [record.tags.get(k, "") for k in ("backproplab.preset", "backproplab.engine", "backproplab.status",
-                                                  "backproplab.kind")]
+        tags = [
+            record.tags.get(k, "")
+            for k in ("backproplab.preset", "backproplab.engine", "backproplab.status", "backproplab.kind")
+        ]
         return self.wandb.init(
-            project=re.sub(r"[^A-Za-z0-9_.-]+", "-", record.experiment), name=record.name,
+            project=re.sub(r"[^A-Za-z0-9_.-]+", "-", record.experiment),
+            name=record.name,
             group=self._groups.get(parent or "", record.name if parent is None else None),
-            job_type=record.tags.get("backproplab.kind", "run"), config=record.config,
-            tags=[t[:64] for t in tags if t], notes=record.description or None, dir=str(self.directory),
-            mode=wandb_mode(), settings=self.wandb.Settings(silent=True, console="off"))
+            job_type=record.tags.get("backproplab.kind", "run"),
+            config=record.config,
+            tags=[t[:64] for t in tags if t],
+            notes=record.description or None,
+            dir=str(self.directory),
+            mode=wandb_mode(),
+            settings=self.wandb.Settings(silent=True, console="off"),
+        )
 
     def open_run(self, record: RunRecord, *, parent: str | None = None) -> str:
         """Start the W&B run of ``record.key`` while it trains (config now, metrics as epochs end); `log_run`

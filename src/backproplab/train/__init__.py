@@ -6,5 +6,18 @@ from .fit import fit
 from .history import History
 from .metrics import accuracy, confusion_matrix, evaluate, first_misclassified, predict, predict_proba
 
-__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback", "TerminateOnDivergence", "TrainingState",
-           "accuracy", "confusion_matrix", "evaluate", "first_misclassified", "fit", "predict", "predict_proba"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "TerminateOnDivergence",
+    "TrainingState",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "first_misclassified",
+    "fit",
+    "predict",
+    "predict_proba",
+]

@@ -96,8 +96,14 @@ class EarlyStopping(Callback):
     ``restore_best_weights=True`` the model gets back the parameters of its best epoch when training ends.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = False, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = False,
+        mode: str = "auto",
+    ) -> None:
         if patience < 0:
             raise ValueError(f"EarlyStopping patience must be >= 0; got {patience}")
         if min_delta < 0:
@@ -134,8 +140,10 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
         if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
-                           f"available: {sorted(k for k in logs if k not in ('epoch', 'iteration', 'seconds'))}")
+            raise KeyError(
+                f"EarlyStopping monitors {self.monitor!r}, which this run does not measure; "
+                f"available: {sorted(k for k in logs if k not in ('epoch', 'iteration', 'seconds'))}"
+            )
         value = float(logs[self.monitor])
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -158,10 +166,15 @@ class EarlyStopping(Callback):
 class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda s, e, logs: ...)``."""
 
-    def __init__(self, on_train_begin: Any = None, on_epoch_begin: Any = None, on_epoch_end: Any = None,
-                 on_train_end: Any = None) -> None:
-        self._hooks = {"on_train_begin": on_train_begin, "on_epoch_begin": on_epoch_begin,
-                       "on_epoch_end": on_epoch_end, "on_train_end": on_train_end}
+    def __init__(
+        self, on_train_begin: Any = None, on_epoch_begin: Any = None, on_epoch_end: Any = None, on_train_end: Any = None
+    ) -> None:
+        self._hooks = {
+            "on_train_begin": on_train_begin,
+            "on_epoch_begin": on_epoch_begin,
+            "on_epoch_end": on_epoch_end,
+            "on_train_end": on_train_end,
+        }
 
     def on_train_begin(self, state: TrainingState) -> None:
         if self._hooks["on_train_begin"]:

@@ -70,8 +70,10 @@ class TrainingSnapshot:
         return len(self.history.get("epochs", []))
 
     def __repr__(self) -> str:
-        return (f"TrainingSnapshot(continues in epoch {self.epoch} after step {self.position.step}, engine "
-                f"{self.engine!r}, {self.completed_epochs} complete epoch(s))")
+        return (
+            f"TrainingSnapshot(continues in epoch {self.epoch} after step {self.position.step}, engine "
+            f"{self.engine!r}, {self.completed_epochs} complete epoch(s))"
+        )
 
     # -- capture and restore --------------------------------------------------------------------------------
     @classmethod
@@ -86,23 +88,32 @@ class TrainingSnapshot:
             module_rngs=[_rng_state(getattr(m, "rng", None)) for m in state.model.modules()],
             history=copy.deepcopy(state.history.to_dict()),
             callbacks=[{"type": type(cb).__name__, "state": cb.state_dict()} for cb in state.callbacks],
-            extra=dict(state.extra), engine=state.history.engine,
-            stop_training=state.stop_training, stop_reason=state.stop_reason, meta=dict(meta or {}),
-            augment=copy.deepcopy(state.augment.state_dict()) if state.augment is not None else None)
+            extra=dict(state.extra),
+            engine=state.history.engine,
+            stop_training=state.stop_training,
+            stop_reason=state.stop_reason,
+            meta=dict(meta or {}),
+            augment=copy.deepcopy(state.augment.state_dict()) if state.augment is not None else None,
+        )
 
     def check_fits(self, fit_params: Mapping[str, Any], engine: str, callbacks: list[Callback]) -> None:
         """Raise `CheckpointError` naming every difference between this snapshot's run and the one resuming."""
         saved = self.history.get("params", {})
-        diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}" for k in FIT_KEYS
-                 if saved.get(k) != fit_params.get(k) and (k in saved or k not in LATER_FIT_KEYS)]
+        diffs = [
+            f"{k}: checkpoint {saved.get(k)!r}, now {fit_params.get(k)!r}"
+            for k in FIT_KEYS
+            if saved.get(k) != fit_params.get(k) and (k in saved or k not in LATER_FIT_KEYS)
+        ]
         if engine != self.engine:
             diffs.append(f"engine: checkpoint {self.engine!r}, now {engine!r}")
         names = [type(cb).__name__ for cb in callbacks]
         if names != [c["type"] for c in self.callbacks]:
             diffs.append(f"callbacks: checkpoint {[c['type'] for c in self.callbacks]}, now {names}")
         if diffs:
-            raise CheckpointError("the checkpoint was written by a different run, so resuming it would not "
-                                  "continue that run: " + "; ".join(diffs))
+            raise CheckpointError(
+                "the checkpoint was written by a different run, so resuming it would not "
+                "continue that run: " + "; ".join(diffs)
+            )
 
     def restore(self, state: TrainingState) -> Position:
         """Put the snapshot into ``state`` (model, optimizer, generators, History, callbacks) and return where
@@ -111,13 +122,14 @@ class TrainingSnapshot:
         state.optimizer.load_state_dict(self.optimizer)
         modules = list(state.model.modules())
         if len(modules) != len(self.module_rngs):
-            raise CheckpointError(f"the checkpoint has {len(self.module_rngs)} modules; this model has "
-                                  f"{len(modules)}")
+            raise CheckpointError(f"the checkpoint has {len(self.module_rngs)} modules; this model has {len(modules)}")
         for module, saved in zip(modules, self.module_rngs, strict=True):
             _set_rng_state(getattr(module, "rng", None), saved)
         if (state.augment is None) != (self.augment is None):
-            raise CheckpointError(f"the checkpoint was written by a run {'with' if self.augment else 'without'} a "
-                                  f"training-batch augmentation; this run has {state.augment or 'none'}")
+            raise CheckpointError(
+                f"the checkpoint was written by a run {'with' if self.augment else 'without'} a "
+                f"training-batch augmentation; this run has {state.augment or 'none'}"
+            )
         if state.augment is not None:
             state.augment.load_state_dict(copy.deepcopy(self.augment))
         restored = History.from_dict(self.history)
@@ -137,11 +149,22 @@ class TrainingSnapshot:
     def save(self, path: str | Path) -> Path:
         """Write the snapshot to ``path`` atomically (a reader sees the previous checkpoint or this one)."""
         arrays: dict[str, np.ndarray] = {}
-        meta = {"format": FORMAT, "version": VERSION, "engine": self.engine, "position": vars(self.position),
-                "stop_training": self.stop_training, "stop_reason": self.stop_reason,
-                "model": self.model, "optimizer": self.optimizer, "module_rngs": self.module_rngs,
-                "history": self.history, "callbacks": self.callbacks, "extra": self.extra, "meta": self.meta,
-                "augment": self.augment}
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "engine": self.engine,
+            "position": vars(self.position),
+            "stop_training": self.stop_training,
+            "stop_reason": self.stop_reason,
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "module_rngs": self.module_rngs,
+            "history": self.history,
+            "callbacks": self.callbacks,
+            "extra": self.extra,
+            "meta": self.meta,
+            "augment": self.augment,
+        }
         text = json.dumps(_encode(meta, arrays), allow_nan=True)
         arrays[_META] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
         return atomic_write(path, lambda fh: np.savez(fh, **arrays))
@@ -159,13 +182,25 @@ class TrainingSnapshot:
         except Exception as exc:  # a damaged file: zipfile.BadZipFile, ValueError, KeyError, EOFError ...
             raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
         if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise CheckpointError(f"{path}: not a {FORMAT} file of version {VERSION} "
-                                  f"(found {meta.get('format')!r} version {meta.get('version')!r})")
+            raise CheckpointError(
+                f"{path}: not a {FORMAT} file of version {VERSION} "
+                f"(found {meta.get('format')!r} version {meta.get('version')!r})"
+            )
         meta = _decode(meta, arrays)
-        return cls(position=Position(**meta["position"]), model=meta["model"], optimizer=meta["optimizer"],
-                   module_rngs=meta["module_rngs"], history=meta["history"], callbacks=meta["callbacks"],
-                   extra=meta["extra"], engine=meta["engine"], stop_training=meta["stop_training"],
-                   stop_reason=meta["stop_reason"], meta=meta["meta"], augment=meta.get("augment"))
+        return cls(
+            position=Position(**meta["position"]),
+            model=meta["model"],
+            optimizer=meta["optimizer"],
+            module_rngs=meta["module_rngs"],
+            history=meta["history"],
+            callbacks=meta["callbacks"],
+            extra=meta["extra"],
+            engine=meta["engine"],
+            stop_training=meta["stop_training"],
+            stop_reason=meta["stop_reason"],
+            meta=meta["meta"],
+            augment=meta.get("augment"),
+        )
 
 
 class Checkpoint(Callback):
@@ -179,8 +214,13 @@ class Checkpoint(Callback):
 
     runs_last = True
 
-    def __init__(self, path: str | Path, every_epochs: int = 1, min_seconds: float = 0.0,
-                 meta: Callable[[], Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        every_epochs: int = 1,
+        min_seconds: float = 0.0,
+        meta: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         if int(every_epochs) < 0:
             raise ValueError(f"Checkpoint every_epochs must be >= 0 (0: only when stopped); got {every_epochs}")
         if not min_seconds >= 0:
@@ -196,8 +236,11 @@ class Checkpoint(Callback):
         self._last_write = time.monotonic()
 
     def on_epoch_end(self, state: TrainingState, epoch: int, logs: dict[str, Any]) -> None:
-        due = (self.every_epochs > 0 and epoch % self.every_epochs == 0
-               and time.monotonic() - self._last_write >= self.min_seconds)
+        due = (
+            self.every_epochs > 0
+            and epoch % self.every_epochs == 0
+            and time.monotonic() - self._last_write >= self.min_seconds
+        )
         if due:
             self.write(state)
 
@@ -212,6 +255,7 @@ class Checkpoint(Callback):
 
 
 # ---------------------------------------------------------------- random generators
+
 
 def _rng_state(rng: Any) -> dict[str, Any] | None:
     if isinstance(rng, np.random.Generator):
@@ -233,6 +277,7 @@ def _set_rng_state(rng: Any, saved: dict[str, Any] | None) -> None:
 
 
 # ---------------------------------------------------------------- JSON with arrays beside it
+
 
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     """``value`` with every array replaced by ``{"__array__": key}`` (the array stored in ``arrays[key]``)."""

@@ -48,13 +48,12 @@ class DeviceData:
     def batch(self, start: int, size: int, order: Any) -> tuple[Any, Any]:
         X, y = self.X, self.y
         if order is None:
-            xb, yb = X[start:start + size], y[start:start + size]
+            xb, yb = X[start : start + size], y[start : start + size]
         else:
-            idx = order[start:start + size]
+            idx = order[start : start + size]
             if self._buffer is None:
-                self._buffer = self.xp.empty((min(self.batch_size, len(X)), X.shape[1]), dtype=X.dtype,
-                                             device=X.device)
-            xb = self.xp.take(X, idx, axis=0, out=self._buffer[:idx.shape[0]])
+                self._buffer = self.xp.empty((min(self.batch_size, len(X)), X.shape[1]), dtype=X.dtype, device=X.device)
+            xb = self.xp.take(X, idx, axis=0, out=self._buffer[: idx.shape[0]])
             yb = self.xp.take(y, idx, axis=0)
         if self.resident:
             return xb, yb

@@ -68,25 +68,33 @@ class TerminateOnDivergence(Callback):
         """Why the epoch just ended counts as divergence, or None."""
         lr = logs.get("lr", state.optimizer.lr)
         if state.bad_batch is not None:
-            return (f"Training diverged: the loss became NaN or infinite at epoch {epoch}, batch {state.bad_batch} "
-                    f"(learning rate {lr:g}); stopped. Try a smaller learning rate.")
+            return (
+                f"Training diverged: the loss became NaN or infinite at epoch {epoch}, batch {state.bad_batch} "
+                f"(learning rate {lr:g}); stopped. Try a smaller learning rate."
+            )
         for key, value in logs.items():
             if key.endswith("_loss") and not math.isfinite(value):
-                return (f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
-                        "Try a smaller learning rate.")
+                return (
+                    f"Training diverged: {key} is {value} after epoch {epoch} (learning rate {lr:g}); stopped. "
+                    "Try a smaller learning rate."
+                )
         if self.factor is not None and self.reference is not None:
             # The whole-set loss decides; the epoch's batch average (which can spike and recover) only without it.
             key = "train_loss" if "train_loss" in logs else "batch_loss"
             value = logs.get(key)
             if value is not None and value > self.factor * max(self.reference, 1.0):
-                return (f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than "
-                        f"{self.factor:g} times the initial loss {self.reference:.4g} (learning rate {lr:g}); "
-                        "stopped. Try a smaller learning rate.")
+                return (
+                    f"Training diverged: {key} grew to {value:.4g} after epoch {epoch}, more than "
+                    f"{self.factor:g} times the initial loss {self.reference:.4g} (learning rate {lr:g}); "
+                    "stopped. Try a smaller learning rate."
+                )
         for p in state.model.parameters():
             xp = namespace(p.value)
             if not bool(xp.all(xp.isfinite(p.value))):
-                return (f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
-                        f"(learning rate {lr:g}); stopped.")
+                return (
+                    f"Training diverged: parameter {p.name!r} holds NaN or infinite values after epoch {epoch} "
+                    f"(learning rate {lr:g}); stopped."
+                )
         return None
 
     def __repr__(self) -> str:

@@ -40,9 +40,17 @@ def _needs_layer_trainer(model: Module, augment: Any) -> bool:
     return augment is not None or any(isinstance(m, BatchNorm | Dropout) for m in model.modules())
 
 
-def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimizer,
-                  regularizers: Sequence[Regularizer], batch_size: int, X: Any, y: Any,
-                  augment: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> str:
+def choose_engine(
+    requested: str,
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    regularizers: Sequence[Regularizer],
+    batch_size: int,
+    X: Any,
+    y: Any,
+    augment: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+) -> str:
     """``"fast"``, ``"numpy"`` or ``"torch"``: the engine that trains this run.
 
     A torch model trains module by module on torch (``"torch"``): the fast engine and its NumPy-only work
@@ -61,13 +69,20 @@ def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimize
     if backend != "numpy":
         if requested in ("auto", backend):
             return backend
-        why = ("the fast engine's compiled kernels train NumPy models only" if requested == "fast"
-               else f"engine={requested!r} trains NumPy models")
-        raise EngineError(f"engine={requested!r} cannot train this run: the model is on {model.placement} and "
-                          f"{why}. Use engine='auto' (module by module on {backend}), or model.to('numpy') first.")
+        why = (
+            "the fast engine's compiled kernels train NumPy models only"
+            if requested == "fast"
+            else f"engine={requested!r} trains NumPy models"
+        )
+        raise EngineError(
+            f"engine={requested!r} cannot train this run: the model is on {model.placement} and "
+            f"{why}. Use engine='auto' (module by module on {backend}), or model.to('numpy') first."
+        )
     if requested == "torch":
-        raise EngineError("engine='torch' trains torch models; this model is on numpy (cpu): move it with "
-                          "model.to('torch') first, or use engine='auto'")
+        raise EngineError(
+            "engine='torch' trains torch models; this model is on numpy (cpu): move it with "
+            "model.to('torch') first, or use engine='auto'"
+        )
     if requested == "numpy":
         return "numpy"
     reasons = fast.unsupported(model, loss, optimizer, regularizers, batch_size, X, y)
@@ -76,13 +91,19 @@ def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimize
     layer_reasons = fast.layer_unsupported(model, optimizer, regularizers, batch_size, X) if reasons else []
     if requested == "fast":
         if reasons and layer_reasons:
-            raise EngineError("engine='fast' cannot train this run: " + "; ".join(reasons)
-                              + f". The fast engine supports {fast.SUPPORTED_TEXT}; for mini-batches also "
-                              f"{fast.LAYER_TEXT}, which this run does not fit either: " + "; ".join(layer_reasons)
-                              + ". Use engine='auto' (falls back to NumPy) or engine='numpy'.")
+            raise EngineError(
+                "engine='fast' cannot train this run: "
+                + "; ".join(reasons)
+                + f". The fast engine supports {fast.SUPPORTED_TEXT}; for mini-batches also "
+                f"{fast.LAYER_TEXT}, which this run does not fit either: "
+                + "; ".join(layer_reasons)
+                + ". Use engine='auto' (falls back to NumPy) or engine='numpy'."
+            )
         if not fast.numba_available():
-            raise ImportError("engine='fast' needs the 'numba' package, which cannot be imported: "
-                              "pip install 'numba>=0.60' (or use engine='numpy')")
+            raise ImportError(
+                "engine='fast' needs the 'numba' package, which cannot be imported: "
+                "pip install 'numba>=0.60' (or use engine='numpy')"
+            )
         return "fast"
     if reasons and (layer_reasons or not _needs_layer_trainer(model, augment)):
         return "numpy"
@@ -92,7 +113,10 @@ def choose_engine(requested: str, model: Module, loss: Loss, optimizer: Optimize
         global _warned_no_numba
         if not _warned_no_numba:
             _warned_no_numba = True
-            warnings.warn("numba cannot be imported, so fit(engine='auto') trains with the slower NumPy engine; "
-                          "pip install 'numba>=0.60' for the fast batch-size-1 engine", stacklevel=3)
+            warnings.warn(
+                "numba cannot be imported, so fit(engine='auto') trains with the slower NumPy engine; "
+                "pip install 'numba>=0.60' for the fast batch-size-1 engine",
+                stacklevel=3,
+            )
         return "numpy"
     return "fast"

@@ -63,8 +63,9 @@ def _check_training_data(X: Any, y: Any, model: Module) -> None:
         k = outputs.shape[1]
         lo, hi = int(y.min()), int(y.max())
         if (lo < 0 or hi >= k) and k > 1:
-            raise ValueError(f"training labels must be in [0, {k - 1}] for a model with {k} outputs; "
-                             f"got labels in [{lo}, {hi}]")
+            raise ValueError(
+                f"training labels must be in [0, {k - 1}] for a model with {k} outputs; got labels in [{lo}, {hi}]"
+            )
 
 
 def _all_finite(X: np.ndarray) -> bool:
@@ -87,17 +88,29 @@ def _eval_sets(eval_sets: Any) -> dict[str, tuple[Any, Any]]:
             raise ValueError("eval set name 'train' is reserved for the training set itself")
         X, y = as_arrays(data)
         if y is None:
-            raise ValueError(f"eval set {name!r} has no labels, so it cannot be scored; predict it instead "
-                             "(backproplab.predict(model, X))")
+            raise ValueError(
+                f"eval set {name!r} has no labels, so it cannot be scored; predict it instead "
+                "(backproplab.predict(model, X))"
+            )
         if len(X) != len(y) or len(X) == 0:
             raise ValueError(f"eval set {name!r} must be a non-empty Dataset or (X, y) pair of equal length")
         sets[str(name)] = (to_numpy(X), to_numpy(y))
     return sets
 
 
-def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[Regularizer], data: DeviceData,
-                batch_size: int, order: Any, progress: Progress, start: Position | None = None,
-                steps: int | None = None, augment: Augment | None = None) -> EpochResult:
+def train_epoch(
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    regs: Sequence[Regularizer],
+    data: DeviceData,
+    batch_size: int,
+    order: Any,
+    progress: Progress,
+    start: Position | None = None,
+    steps: int | None = None,
+    augment: Augment | None = None,
+) -> EpochResult:
     """One pass over ``data`` in ``order`` (None: file order; else `DeviceData.order` of a permutation), or its
     first ``steps`` steps: [``augment``,] forward, loss, backward (the first layer skips dL/dx:
     ``need_input_grad=False``), penalty, step; from ``start.step`` with ``start.loss_total`` when the pass
@@ -128,8 +141,14 @@ def train_epoch(model: Module, loss: Loss, optimizer: Optimizer, regs: Sequence[
     return EpochResult(num_batches, total / num_batches, loss_total=total, losses=losses)
 
 
-def train_epoch_fast(trainer: FastTrainer | LayerTrainer, order: np.ndarray | None, progress: Progress, num_steps: int,
-                     start: Position | None = None, steps: int | None = None) -> EpochResult:
+def train_epoch_fast(
+    trainer: FastTrainer | LayerTrainer,
+    order: np.ndarray | None,
+    progress: Progress,
+    num_steps: int,
+    start: Position | None = None,
+    steps: int | None = None,
+) -> EpochResult:
     """One pass (or its first ``steps`` steps) through the compiled engine (`backproplab.fast.FastTrainer` or
     `LayerTrainer`) in chunks of 1% of the pass's ``num_steps`` (whatever the verbosity, so the batch losses always
     add up in the same order); a stop request ends the pass between two chunks. The progress bar, if any, advances
@@ -138,14 +157,20 @@ def train_epoch_fast(trainer: FastTrainer | LayerTrainer, order: np.ndarray | No
     first = start.step if start is not None else 0
     end = steps or num_steps
     total, taken, bad, stopped = trainer.run_epoch(
-        order, max(1, num_steps // 100), progress.advance if use_bar else None, start=first,
+        order,
+        max(1, num_steps // 100),
+        progress.advance if use_bar else None,
+        start=first,
         total=start.loss_total if start is not None else 0.0,
-        should_stop=lambda: interrupts.requested() is not None, stop=end)
+        should_stop=lambda: interrupts.requested() is not None,
+        stop=end,
+    )
     if bad is not None:
         return EpochResult(bad, total / max(bad - 1, 1), bad_batch=bad, losses=trainer.losses[first:bad])
     if stopped is not None:
-        return EpochResult(stopped, total / max(stopped, 1), loss_total=total, stopped_at=stopped,
-                           losses=trainer.losses[first:stopped])
+        return EpochResult(
+            stopped, total / max(stopped, 1), loss_total=total, stopped_at=stopped, losses=trainer.losses[first:stopped]
+        )
     return EpochResult(end, total / end, loss_total=total, losses=trainer.losses[first:end])
 
 
@@ -259,35 +284,68 @@ def fit(
     every = resolve_every(loss_every, total_steps)
     regs = as_regularizers(regularizer)
     params = model.parameters()
-    engine = choose_engine(resume.engine if resume is not None and engine == "auto" else engine,
-                           model, loss, optimizer, regs, batch_size, X, y, augment)
+    engine = choose_engine(
+        resume.engine if resume is not None and engine == "auto" else engine,
+        model,
+        loss,
+        optimizer,
+        regs,
+        batch_size,
+        X,
+        y,
+        augment,
+    )
     if resume is not None and threads == AUTO:
         threads = resume.history.get("params", {}).get("threads") or AUTO
     threads = resolve_threads(threads, *largest_product(params, batch_size), X.dtype)
-    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment) \
-        if engine == "fast" else None
+    trainer = make_trainer(model, loss, optimizer, regs, X, y, batch_size, augment) if engine == "fast" else None
     data = DeviceData(model, X, y, batch_size)
     sets = {name: on_device_if_fits(model, *xy) for name, xy in sets.items()}
-    history = History(params={"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
-                              "train_size": len(X), "optimizer": repr(optimizer), "loss": repr(loss),
-                              "regularizer": [repr(r) for r in regs], "backend": model.backend,
-                              "device": model.device, "iterations": iterations, "loss_every": every,
-                              "threads": threads, "augment": None if augment is None else repr(augment)},
-                      engine=engine)
+    history = History(
+        params={
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "seed": seed,
+            "train_size": len(X),
+            "optimizer": repr(optimizer),
+            "loss": repr(loss),
+            "regularizer": [repr(r) for r in regs],
+            "backend": model.backend,
+            "device": model.device,
+            "iterations": iterations,
+            "loss_every": every,
+            "threads": threads,
+            "augment": None if augment is None else repr(augment),
+        },
+        engine=engine,
+    )
     batch_log = BatchLossLog(history, every)
     if not any(isinstance(cb, TerminateOnDivergence) for cb in callbacks):
         callbacks = [TerminateOnDivergence(), *callbacks]
     callbacks = sorted(callbacks, key=lambda cb: bool(getattr(cb, "runs_last", False)))  # stable
     rng = np.random.default_rng(seed)
-    state = TrainingState(model, loss, optimizer, history, epochs, train_data=(data.X, data.y),
-                          callbacks=callbacks, shuffle_rng=rng, augment=augment)
+    state = TrainingState(
+        model,
+        loss,
+        optimizer,
+        history,
+        epochs,
+        train_data=(data.X, data.y),
+        callbacks=callbacks,
+        shuffle_rng=rng,
+        augment=augment,
+    )
     if resume is not None:
         resume.check_fits(history.params, engine, callbacks)
     progress = Progress(verbose, epochs)
     report_sets = (["train"] if eval_train else []) + list(sets)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), interrupts.stop_on_signals(), \
-            blas_threads(threads):
+    with (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        interrupts.stop_on_signals(),
+        blas_threads(threads),
+    ):
         for cb in callbacks:
             cb.on_train_begin(state)
         start = resume.restore(state) if resume is not None else Position(1, shuffle_state=rng.bit_generator.state)
@@ -308,14 +366,16 @@ def fit(
             if trainer is not None:
                 result = train_epoch_fast(trainer, order, progress, num_steps, within, steps)
             else:
-                result = train_epoch(model, loss, optimizer, regs, data, batch_size, data.order(order), progress,
-                                     within, steps, augment)
+                result = train_epoch(
+                    model, loss, optimizer, regs, data, batch_size, data.order(order), progress, within, steps, augment
+                )
             batch_log.add(result.losses, done + (within.step if within else 0) + 1)
             state.bad_batch = result.bad_batch
             train_seconds = time.perf_counter() - started + (within.seconds if within else 0.0)
             if result.stopped_at is not None:
-                state.position = Position(epoch, result.stopped_at, result.loss_total, shuffle_state, train_seconds,
-                                          *batch_log.window)
+                state.position = Position(
+                    epoch, result.stopped_at, result.loss_total, shuffle_state, train_seconds, *batch_log.window
+                )
                 history.interrupted = True
                 break
             record: dict[str, Any] = {"epoch": epoch}
@@ -336,8 +396,12 @@ def fit(
             record["train_seconds"] = train_seconds
             record["seconds"] = time.perf_counter() - started
             history.append(record)
-            state.position = Position(epoch + 1, shuffle_state=rng.bit_generator.state,
-                                      window_loss=batch_log.total, window_steps=batch_log.count)
+            state.position = Position(
+                epoch + 1,
+                shuffle_state=rng.bit_generator.state,
+                window_loss=batch_log.total,
+                window_steps=batch_log.count,
+            )
             progress.end_epoch(format_epoch_line(epoch, epochs, record, report_sets))
             for cb in callbacks:
                 cb.on_epoch_end(state, epoch, record)
@@ -349,8 +413,10 @@ def fit(
         if not history.interrupted and history.last.get("iteration") is not None:
             batch_log.flush(history.last["iteration"])  # the steps since the last point, if any
         if history.interrupted:
-            progress.message(f"Interrupted in epoch {state.position.epoch} after {state.position.step} of "
-                             f"{num_steps} steps; the History holds the {len(history)} complete epoch(s).")
+            progress.message(
+                f"Interrupted in epoch {state.position.epoch} after {state.position.step} of "
+                f"{num_steps} steps; the History holds the {len(history)} complete epoch(s)."
+            )
             for cb in callbacks:
                 cb.on_interrupt(state)
         for cb in callbacks:

@@ -81,11 +81,17 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-able except ``iterations`` / ``batch_losses``: NumPy arrays (a checkpoint stores them
         as binary arrays; `to_json` and the run directory's ``metrics.json`` write them as lists)."""
-        return {"engine": self.engine, "diverged": self.diverged, "interrupted": self.interrupted,
-                "stop_reason": self.stop_reason,
-                "params": self.params, "epochs": self.records, "history": self.history,
-                "iterations": np.asarray(self.iterations, dtype=np.int64),
-                "batch_losses": np.asarray(self.batch_losses, dtype=np.float64)}
+        return {
+            "engine": self.engine,
+            "diverged": self.diverged,
+            "interrupted": self.interrupted,
+            "stop_reason": self.stop_reason,
+            "params": self.params,
+            "epochs": self.records,
+            "history": self.history,
+            "iterations": np.asarray(self.iterations, dtype=np.int64),
+            "batch_losses": np.asarray(self.batch_losses, dtype=np.float64),
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_jsonable, allow_nan=True)
@@ -126,17 +132,21 @@ class History:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("History.to_pandas() needs pandas, which is not installed: pip install pandas "
-                              "(or use History.to_csv() / History.records, which need nothing)") from None
+            raise ImportError(
+                "History.to_pandas() needs pandas, which is not installed: pip install pandas "
+                "(or use History.to_csv() / History.records, which need nothing)"
+            ) from None
         return pd.DataFrame.from_records(self.records, index="epoch") if self.records else pd.DataFrame()
 
     def __repr__(self) -> str:
         flag = ", diverged" if self.diverged else ", interrupted" if self.interrupted else ""
         last = self.last
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k.endswith(("_loss", "_acc"))
-                          and k != "batch_loss" and isinstance(v, int | float))
-        return (f"History(epochs={len(self)}, engine={self.engine!r}{flag}"
-                + (f", last: {shown}" if shown else "") + ")")
+        shown = ", ".join(
+            f"{k}={v:.4g}"
+            for k, v in last.items()
+            if k.endswith(("_loss", "_acc")) and k != "batch_loss" and isinstance(v, int | float)
+        )
+        return f"History(epochs={len(self)}, engine={self.engine!r}{flag}" + (f", last: {shown}" if shown else "") + ")"
 
 
 def _jsonable(value: Any) -> Any:

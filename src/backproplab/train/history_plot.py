@@ -27,8 +27,14 @@ def draw_metric(ax: Any, history: dict[str, list[float]], metric: str, loss_labe
             continue
         epochs = max(epochs, len(values))
         y = np.asarray(values, dtype=float) * (100 if metric == "acc" else 1)
-        ax.plot(np.arange(1, len(values) + 1), y, marker="o", markersize=3, color=SPLIT_COLORS[split],
-                label=SPLIT_LABELS[split])
+        ax.plot(
+            np.arange(1, len(values) + 1),
+            y,
+            marker="o",
+            markersize=3,
+            color=SPLIT_COLORS[split],
+            label=SPLIT_LABELS[split],
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(ACC_LABEL if metric == "acc" else (loss_label or LOSS_LABEL))
     return epochs

@@ -28,8 +28,10 @@ AUTO_POINTS = 10_000
 def training_length(epochs: int | None, iterations: int | None, steps_per_epoch: int) -> tuple[int, int]:
     """``(epochs, total iterations)`` of a run given exactly one of ``epochs`` and ``iterations``."""
     if (epochs is None) == (iterations is None):
-        raise ValueError("give exactly one of epochs (passes over the training set) and iterations (optimizer "
-                         f"steps); got epochs={epochs!r}, iterations={iterations!r}")
+        raise ValueError(
+            "give exactly one of epochs (passes over the training set) and iterations (optimizer "
+            f"steps); got epochs={epochs!r}, iterations={iterations!r}"
+        )
     if iterations is None:
         if int(epochs) < 1:
             raise ValueError(f"epochs must be >= 1; got {epochs}")

@@ -40,8 +40,10 @@ def outputs_of(model: Module, X: Any, batch_size: int = DEFAULT_EVAL_BATCH) -> A
     chunks on the model's backend and device; the outputs stay there."""
     placement, dtype = model.placement, model.dtype
     with no_grad(placement):
-        chunks = [model.forward(as_inputs(X[s:s + batch_size], placement, dtype), training=False)
-                  for s in _batches(len(X), batch_size)]
+        chunks = [
+            model.forward(as_inputs(X[s : s + batch_size], placement, dtype), training=False)
+            for s in _batches(len(X), batch_size)
+        ]
     return chunks[0] if len(chunks) == 1 else namespace(*chunks).concat(chunks)
 
 
@@ -59,7 +61,12 @@ def _label_targets(y: Any) -> Any:
 
 
 def evaluate(
-    model: Module, loss: Loss, X: Any, y: Any = None, batch_size: int = DEFAULT_EVAL_BATCH, *,
+    model: Module,
+    loss: Loss,
+    X: Any,
+    y: Any = None,
+    batch_size: int = DEFAULT_EVAL_BATCH,
+    *,
     predictions: bool = False,
 ) -> dict[str, Any]:
     """Mean loss and accuracy of ``model`` over the whole of ``(X, y)``, in evaluation mode.
@@ -80,13 +87,13 @@ def evaluate(
     labels = np.empty(n, dtype=np.int64) if predictions else None
     with no_grad(placement), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for s in _batches(n, batch_size):
-            xb = as_inputs(X[s:s + batch_size], placement, dtype)
-            yb = as_targets(y[s:s + batch_size], placement, dtype)
+            xb = as_inputs(X[s : s + batch_size], placement, dtype)
+            yb = as_targets(y[s : s + batch_size], placement, dtype)
             out = model.forward(xb, training=False)
             total += loss.forward(out, yb) * len(xb)
             pred = predicted_labels(out, loss)
             if labels is not None:
-                labels[s:s + len(xb)] = to_numpy(pred)
+                labels[s : s + len(xb)] = to_numpy(pred)
             xp = namespace(out)
             if isinstance(loss, BinaryCrossEntropy) and out.shape[1] > 1:
                 correct += int(xp.sum((out > 0) == (yb > 0.5))) / out.shape[1]

@@ -52,8 +52,15 @@ class Progress:
         """Open the bar (``done`` batches already taken), updated every 1% of the batches (cheap even at batch
         size 1)."""
         if self.use_bar:
-            self.bar = tqdm(total=num_batches, initial=done, desc=f"Epoch {epoch}/{self.epochs}", unit="batch",
-                            leave=False, dynamic_ncols=True, mininterval=0.2)
+            self.bar = tqdm(
+                total=num_batches,
+                initial=done,
+                desc=f"Epoch {epoch}/{self.epochs}",
+                unit="batch",
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
             self.every = max(1, num_batches // 100)
 
     def advance(self, batches: int, batch_loss: float) -> None:

@@ -17,5 +17,17 @@ from .model import Sequential, categorical_accuracy, categorical_cross_entropy
 from .modules import ELU, Dense, Module, SoftmaxCrossEntropy, Variable
 from .optimizer import SGD, Adam, Optimizer
 
-__all__ = ["ELU", "SGD", "Adam", "Dataset", "Dense", "Module", "Optimizer", "Sequential", "SoftmaxCrossEntropy",
-           "Variable", "categorical_accuracy", "categorical_cross_entropy"]
+__all__ = [
+    "ELU",
+    "SGD",
+    "Adam",
+    "Dataset",
+    "Dense",
+    "Module",
+    "Optimizer",
+    "Sequential",
+    "SoftmaxCrossEntropy",
+    "Variable",
+    "categorical_accuracy",
+    "categorical_cross_entropy",
+]

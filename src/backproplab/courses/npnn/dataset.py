@@ -32,8 +32,9 @@ class Dataset:
         if X.ndim != 2:
             raise ShapeError(f"Dataset X must be 2-D (N, features); got shape {X.shape}")
         if y.shape[:1] != X.shape[:1] or y.ndim not in (1, 2):
-            raise ShapeError(f"Dataset y must be one-hot rows ({X.shape[0]}, classes) or labels ({X.shape[0]},); "
-                             f"got shape {y.shape}")
+            raise ShapeError(
+                f"Dataset y must be one-hot rows ({X.shape[0]}, classes) or labels ({X.shape[0]},); got shape {y.shape}"
+            )
         if int(batch_size) < 1 or int(batch_size) > X.shape[0]:
             raise ValueError(f"batch_size must be in 1..{X.shape[0]} (the number of examples); got {batch_size}")
         if y.ndim == 1:
@@ -47,7 +48,7 @@ class Dataset:
         self.indices: np.ndarray | None = None
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        order = global_rng().permutation(self.X.shape[0])[:self.size * self.batch_size]
+        order = global_rng().permutation(self.X.shape[0])[: self.size * self.batch_size]
         self.indices = order.reshape(self.size, self.batch_size)
         for batch in self.indices:
             yield self.X[batch], self.y[batch]

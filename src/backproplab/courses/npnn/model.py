@@ -32,8 +32,10 @@ def categorical_accuracy(pred: Any, labels: Any) -> float:
     """Fraction of rows whose argmax of ``pred`` equals the argmax of the one-hot ``labels`` (both ``(N, K)``)."""
     pred, labels = np.asarray(pred), np.asarray(labels)
     if pred.shape != labels.shape or pred.ndim != 2:
-        raise ValueError(f"categorical_accuracy needs pred and one-hot labels of the same (N, K) shape; got "
-                         f"{pred.shape} and {labels.shape}")
+        raise ValueError(
+            f"categorical_accuracy needs pred and one-hot labels of the same (N, K) shape; got "
+            f"{pred.shape} and {labels.shape}"
+        )
     return accuracy(predicted_labels(labels), predicted_labels(pred))
 
 
@@ -46,17 +48,20 @@ class Sequential:
     ``test(dataset)`` evaluates. Both return (mean loss, mean accuracy) over the dataset's batches.
     """
 
-    def __init__(self, modules: Sequence[Module], loss: Module | None = None,
-                 optimizer: Optimizer | None = None) -> None:
+    def __init__(
+        self, modules: Sequence[Module], loss: Module | None = None, optimizer: Optimizer | None = None
+    ) -> None:
         for i, module in enumerate(modules):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential modules[{i}] must be an npnn Module; got {type(module).__name__}")
         if not isinstance(loss, Module):
-            raise TypeError(f"Sequential loss must be an npnn Module (e.g. SoftmaxCrossEntropy()); got "
-                            f"{type(loss).__name__}")
+            raise TypeError(
+                f"Sequential loss must be an npnn Module (e.g. SoftmaxCrossEntropy()); got {type(loss).__name__}"
+            )
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"Sequential optimizer must be an npnn Optimizer (SGD, Adam); got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(
+                f"Sequential optimizer must be an npnn Optimizer (SGD, Adam); got {type(optimizer).__name__}"
+            )
         self.modules = list(modules)
         self.loss = loss
         self.params = [p for module in self.modules for p in module.trainable_weights]

@@ -31,8 +31,10 @@ class Optimizer:
             self.initialize(params)
         assert self._impl is not None
         if [id(p) for p in params] != [id(p) for p in self._impl.params]:
-            raise ValueError(f"{type(self).__name__}.apply_gradients got other parameters than the "
-                             f"{len(self._impl.params)} it was initialized with; call initialize(params) first")
+            raise ValueError(
+                f"{type(self).__name__}.apply_gradients got other parameters than the "
+                f"{len(self._impl.params)} it was initialized with; call initialize(params) first"
+            )
         self._impl.step()
 
     @property
@@ -59,11 +61,11 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Bias-corrected Adam (Kingma & Ba) with the course's defaults (epsilon 1e-7, Keras's)."""
 
-    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-7) -> None:
+    def __init__(
+        self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-7
+    ) -> None:
         super().__init__(learning_rate)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
 
     def _build(self, params: list[Parameter]) -> optim.Optimizer:
         return optim.Adam(params, lr=self._learning_rate, beta1=self.beta1, beta2=self.beta2, eps=self.epsilon)
-

@@ -29,8 +29,14 @@ def build_datasets(config: RunConfig) -> dict[str, Dataset]:
 def build_data(config: RunConfig) -> tuple[dict[str, Dataset], PCA | None]:
     """`build_datasets`, and the PCA the splits were projected with (None without ``data.pca_variance``)."""
     d = config.data
-    splits = load_splits(d.dataset, scale=d.scale, root=d.root, validation_size=d.validation_size or None,
-                         seed=d.split_seed, dtype=np.dtype(config.model.dtype))
+    splits = load_splits(
+        d.dataset,
+        scale=d.scale,
+        root=d.root,
+        validation_size=d.validation_size or None,
+        seed=d.split_seed,
+        dtype=np.dtype(config.model.dtype),
+    )
     if d.limit_train:
         splits["train"] = splits["train"].take(d.limit_train)
     if d.limit_test:
@@ -39,8 +45,9 @@ def build_data(config: RunConfig) -> tuple[dict[str, Dataset], PCA | None]:
         return splits, None
     pca = fit_pca(splits["train"].X, d.pca_variance)
     # projected rows are no longer images: image_shape None keeps reports from drawing them as such
-    return {k: replace(ds, X=pca(ds.X), image_shape=None, meta={**ds.meta, **pca.describe()})
-            for k, ds in splits.items()}, pca
+    return {
+        k: replace(ds, X=pca(ds.X), image_shape=None, meta={**ds.meta, **pca.describe()}) for k, ds in splits.items()
+    }, pca
 
 
 def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequential:
@@ -49,10 +56,17 @@ def build_model(cfg: ModelConfig, num_inputs: int, num_classes: int) -> Sequenti
         options["alpha"] = cfg.elu_alpha
     elif cfg.activation == "leaky_relu":
         options["slope"] = cfg.leaky_slope
-    return mlp([num_inputs, *cfg.hidden, num_classes], cfg.activation, activation_options=options,
-               dropout=cfg.dropout, batch_norm=cfg.batch_norm, init=cfg.init,
-               init_std=cfg.init_std if cfg.init == "normal" else None,
-               seed=np.random.RandomState(cfg.seed) if cfg.rng == "legacy" else cfg.seed, dtype=np.dtype(cfg.dtype))
+    return mlp(
+        [num_inputs, *cfg.hidden, num_classes],
+        cfg.activation,
+        activation_options=options,
+        dropout=cfg.dropout,
+        batch_norm=cfg.batch_norm,
+        init=cfg.init,
+        init_std=cfg.init_std if cfg.init == "normal" else None,
+        seed=np.random.RandomState(cfg.seed) if cfg.rng == "legacy" else cfg.seed,
+        dtype=np.dtype(cfg.dtype),
+    )
 
 
 def build_loss(config: RunConfig) -> Loss:
@@ -81,10 +95,22 @@ def training_epochs(config: RunConfig, train_size: int) -> int:
 
 def build_optimizer(cfg: OptimizerConfig, model: Sequential, epochs: int) -> Optimizer:
     if cfg.name == "adam":
-        return Adam(model.parameters(), lr=cfg.lr, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
-                    schedule=build_schedule(cfg, epochs))
-    return SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-               weight_decay=cfg.weight_decay, schedule=build_schedule(cfg, epochs))
+        return Adam(
+            model.parameters(),
+            lr=cfg.lr,
+            beta1=cfg.beta1,
+            beta2=cfg.beta2,
+            eps=cfg.eps,
+            schedule=build_schedule(cfg, epochs),
+        )
+    return SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.nesterov,
+        weight_decay=cfg.weight_decay,
+        schedule=build_schedule(cfg, epochs),
+    )
 
 
 def build_augment(config: RunConfig, train: Dataset) -> Compose | None:
@@ -98,11 +124,20 @@ def build_augment(config: RunConfig, train: Dataset) -> Compose | None:
     steps: list[RandomShift | Mixup] = []
     if a.shift or a.flip:
         if train.image_shape is None or int(np.prod(train.image_shape)) != train.num_features:
-            raise ConfigError(f"data.augment shifts and flips images, but the training rows of {train.name!r} are "
-                              "not images here (e.g. after data.pca_variance); set data.augment.shift = 0 and "
-                              "flip = false")
-        steps.append(RandomShift(a.shift, train.image_shape, flip=a.flip, fill=AUGMENT_FILL[config.data.scale],
-                                 rng=np.random.default_rng(shift_seed)))
+            raise ConfigError(
+                f"data.augment shifts and flips images, but the training rows of {train.name!r} are "
+                "not images here (e.g. after data.pca_variance); set data.augment.shift = 0 and "
+                "flip = false"
+            )
+        steps.append(
+            RandomShift(
+                a.shift,
+                train.image_shape,
+                flip=a.flip,
+                fill=AUGMENT_FILL[config.data.scale],
+                rng=np.random.default_rng(shift_seed),
+            )
+        )
     if a.mixup:
         steps.append(Mixup(a.mixup, train.num_classes, rng=np.random.default_rng(mixup_seed)))
     return Compose(*steps)
@@ -130,9 +165,11 @@ def _check_labels_needed(config: RunConfig, datasets: dict[str, Dataset]) -> Non
     unlabeled = {metric_prefix(k) for k, ds in datasets.items() if not ds.labeled}
     es = config.training.early_stopping
     if es is not None and es.monitor.split("_")[0] in unlabeled:
-        raise ConfigError(f"training.early_stopping.monitor = {es.monitor!r}, but the {es.monitor.split('_')[0]} "
-                          "split has no labels (a test set given without labels can be predicted, not scored); "
-                          "monitor a labelled split, e.g. 'val_loss' with data.validation_size")
+        raise ConfigError(
+            f"training.early_stopping.monitor = {es.monitor!r}, but the {es.monitor.split('_')[0]} "
+            "split has no labels (a test set given without labels can be predicted, not scored); "
+            "monitor a labelled split, e.g. 'val_loss' with data.validation_size"
+        )
 
 
 @dataclass
@@ -152,8 +189,7 @@ class Experiment:
     @property
     def eval_sets(self) -> dict[str, Dataset]:
         """The sets of ``training.eval`` evaluated after every epoch (a split without labels cannot be)."""
-        return {metric_prefix(s): self.datasets[s] for s in self.config.training.eval
-                if self.datasets[s].labeled}
+        return {metric_prefix(s): self.datasets[s] for s in self.config.training.eval if self.datasets[s].labeled}
 
     @property
     def unlabeled(self) -> list[str]:
@@ -176,6 +212,14 @@ def build_experiment(config: RunConfig) -> Experiment:
     if config.model.init_from is not None:
         load_initial_weights(model, config.model.init_from)
     model.to(placement.backend, placement.device)
-    return Experiment(config, datasets, model, build_loss(config),
-                      build_optimizer(config.optimizer, model, training_epochs(config, len(train))),
-                      build_regularizers(config), build_callbacks(config), pca, build_augment(config, train))
+    return Experiment(
+        config,
+        datasets,
+        model,
+        build_loss(config),
+        build_optimizer(config.optimizer, model, training_epochs(config, len(train))),
+        build_regularizers(config),
+        build_callbacks(config),
+        pca,
+        build_augment(config, train),
+    )

@@ -43,8 +43,10 @@ def model_file(path: Path) -> Path:
         best = summary.get("best")
         if best and sweep.trial(best).has(RunDir.MODEL):
             return sweep.trial(best).model_path
-    raise ConfigError(f"model.init_from: {path} holds no {RunDir.MODEL} (expected a model file, a finished run "
-                      "directory or a sweep directory)")
+    raise ConfigError(
+        f"model.init_from: {path} holds no {RunDir.MODEL} (expected a model file, a finished run "
+        "directory or a sweep directory)"
+    )
 
 
 def load_initial_weights(model: Sequential, path: str | Path) -> None:
@@ -55,8 +57,10 @@ def load_initial_weights(model: Sequential, path: str | Path) -> None:
     shapes_src = [tuple(m.weight.shape) for m in src]
     shapes_dst = [tuple(m.weight.shape) for m in dst]
     if shapes_src != shapes_dst:
-        raise ConfigError(f"model.init_from: {path} holds Dense layers of shapes {shapes_src}; this config's model "
-                          f"needs {shapes_dst} (same model.hidden and dataset expected)")
+        raise ConfigError(
+            f"model.init_from: {path} holds Dense layers of shapes {shapes_src}; this config's model "
+            f"needs {shapes_dst} (same model.hidden and dataset expected)"
+        )
     for s, d in zip(src, dst, strict=True):
         d.set_weights(s.weight.value, None if s.bias is None else s.bias.value)
 
@@ -71,8 +75,12 @@ def latest_run(runs_dir: Path, name: str, variant: str) -> Path | None:
             run_variant = run.read_config().get("variant", "full")
         except BackproplabError:
             continue
-        if summary.get("name") == name and summary_status(summary) == COMPLETE and run_variant == variant \
-                and run.has(RunDir.MODEL):
+        if (
+            summary.get("name") == name
+            and summary_status(summary) == COMPLETE
+            and run_variant == variant
+            and run.has(RunDir.MODEL)
+        ):
             found.append((summary_path.stat().st_mtime, run.path))
     for summary_path in runs_dir.glob(f"{name}-sweep*/{SweepDir.SUMMARY}"):
         try:
@@ -120,8 +128,9 @@ def preset_prerequisites(configs: Iterable[RunConfig], runs_dir: Path) -> list[t
     return missing
 
 
-def resolve_init_from(config: RunConfig, runs_dir: str | Path | None = None, *,
-                      say: Callable[[str], None] = print) -> RunConfig:
+def resolve_init_from(
+    config: RunConfig, runs_dir: str | Path | None = None, *, say: Callable[[str], None] = print
+) -> RunConfig:
     """``config`` with ``model.init_from`` replaced by the absolute path of the model file it stands for (a
     preset name is looked up under ``runs_dir``, see `runs_root`; it must have a complete run by now)."""
     spec = config.model.init_from
@@ -130,15 +139,19 @@ def resolve_init_from(config: RunConfig, runs_dir: str | Path | None = None, *,
     path = Path(spec).expanduser()
     if not path.exists():
         if spec not in preset_names():
-            raise ConfigError(f"model.init_from: {spec!r} is neither an existing file or directory nor a preset "
-                              f"name (presets: {', '.join(preset_names())})")
+            raise ConfigError(
+                f"model.init_from: {spec!r} is neither an existing file or directory nor a preset "
+                f"name (presets: {', '.join(preset_names())})"
+            )
         root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         found = latest_run(root, spec, config.variant) if root.is_dir() else None
         if found is None:
-            raise ConfigError(f"model.init_from = {spec!r}: no complete {config.variant} run of that preset under "
-                              f"{root}; run it first (`backproplab run {spec}"
-                              f"{' --quick' if config.variant == 'quick' else ''}`; the run and sweep commands "
-                              "do this for you)")
+            raise ConfigError(
+                f"model.init_from = {spec!r}: no complete {config.variant} run of that preset under "
+                f"{root}; run it first (`backproplab run {spec}"
+                f"{' --quick' if config.variant == 'quick' else ''}`; the run and sweep commands "
+                "do this for you)"
+            )
         path = found
     resolved = model_file(path).resolve()
     say(f"  initial weights from {resolved}")

@@ -48,8 +48,13 @@ def _library_pass(exp: Experiment, model: Sequential, X: np.ndarray, y: np.ndarr
         reg.add_gradient(params)
     names = parameter_names(model)
     grads = {names.get(k, k): np.array(to_numpy(p.grad), dtype=np.float64) for k, p in model.named_parameters()}
-    return {"scores": np.asarray(to_numpy(scores), dtype=np.float64), "data_loss": data_loss, "penalty": penalty,
-            "loss": data_loss + penalty, "grads": grads}
+    return {
+        "scores": np.asarray(to_numpy(scores), dtype=np.float64),
+        "data_loss": data_loss,
+        "penalty": penalty,
+        "loss": data_loss + penalty,
+        "grads": grads,
+    }
 
 
 def initial_checks(exp: Experiment) -> dict[str, Any]:
@@ -58,10 +63,17 @@ def initial_checks(exp: Experiment) -> dict[str, Any]:
     train = exp.datasets["train"].take(cfg.samples)
     X, y = train.X.astype(np.float64), train.y
     model = copy.deepcopy(exp.model).astype(np.float64)  # on the model's backend and device
-    lib = _library_pass(exp, model, as_inputs(X, model.placement, model.dtype),
-                        as_targets(y, model.placement, model.dtype))
-    result: dict[str, Any] = {"samples": len(train), "tolerance": cfg.tolerance, "scores": lib["scores"],
-                              "data_loss": lib["data_loss"], "penalty": lib["penalty"], "loss": lib["loss"]}
+    lib = _library_pass(
+        exp, model, as_inputs(X, model.placement, model.dtype), as_targets(y, model.placement, model.dtype)
+    )
+    result: dict[str, Any] = {
+        "samples": len(train),
+        "tolerance": cfg.tolerance,
+        "scores": lib["scores"],
+        "data_loss": lib["data_loss"],
+        "penalty": lib["penalty"],
+        "loss": lib["loss"],
+    }
     passed = True
     if cfg.gradient:
         report = gradcheck(model, X, y, loss=exp.loss, regularizer=exp.regularizers, eps=cfg.eps)
@@ -74,11 +86,17 @@ def initial_checks(exp: Experiment) -> dict[str, Any]:
         W1, b1, W2, b2 = (to_numpy(a.value) for d in dense for a in (d.weight, d.bias))
         reg = exp.config.regularization.l2
         scores, loss, grads = two_layer_net(X, y, W1, b1, W2, b2, reg)
-        comparison = {"scores_max_abs_diff": float(np.max(np.abs(scores - lib["scores"]))),
-                      "loss_abs_diff": abs(loss - lib["loss"]), "reference_loss": loss,
-                      "grads_rel_error": {k: rel_error(lib["grads"][k], g) for k, g in grads.items()}}
-        comparison["passed"] = bool(comparison["scores_max_abs_diff"] < 1e-10 and comparison["loss_abs_diff"] < 1e-12
-                                    and max(comparison["grads_rel_error"].values()) < cfg.tolerance)
+        comparison = {
+            "scores_max_abs_diff": float(np.max(np.abs(scores - lib["scores"]))),
+            "loss_abs_diff": abs(loss - lib["loss"]),
+            "reference_loss": loss,
+            "grads_rel_error": {k: rel_error(lib["grads"][k], g) for k, g in grads.items()},
+        }
+        comparison["passed"] = bool(
+            comparison["scores_max_abs_diff"] < 1e-10
+            and comparison["loss_abs_diff"] < 1e-12
+            and max(comparison["grads_rel_error"].values()) < cfg.tolerance
+        )
         result["reference"] = comparison
         passed &= comparison["passed"]
     result["passed"] = bool(passed)
@@ -86,15 +104,21 @@ def initial_checks(exp: Experiment) -> dict[str, Any]:
 
 
 def format_checks(result: dict[str, Any]) -> str:
-    lines = [f"Initial check on {result['samples']} training rows (float64): loss {result['loss']:.10f} "
-             f"(data {result['data_loss']:.10f} + penalty {result['penalty']:.10f})"]
+    lines = [
+        f"Initial check on {result['samples']} training rows (float64): loss {result['loss']:.10f} "
+        f"(data {result['data_loss']:.10f} + penalty {result['penalty']:.10f})"
+    ]
     if "gradcheck" in result:
         errs = ", ".join(f"{k} {v:.2e}" for k, v in result["gradcheck"]["max_rel_error"].items())
-        lines.append(f"  gradient check, max relative error: {errs} "
-                     f"({'ok' if result['gradcheck']['passed'] else 'FAILED'}: < {result['tolerance']:g})")
+        lines.append(
+            f"  gradient check, max relative error: {errs} "
+            f"({'ok' if result['gradcheck']['passed'] else 'FAILED'}: < {result['tolerance']:g})"
+        )
     if "reference" in result:
         ref = result["reference"]
         errs = ", ".join(f"{k} {v:.2e}" for k, v in ref["grads_rel_error"].items())
-        lines.append(f"  vs plain NumPy: scores max |diff| {ref['scores_max_abs_diff']:.2e}, loss |diff| "
-                     f"{ref['loss_abs_diff']:.2e}, gradients rel error {errs} ({'ok' if ref['passed'] else 'FAILED'})")
+        lines.append(
+            f"  vs plain NumPy: scores max |diff| {ref['scores_max_abs_diff']:.2e}, loss |diff| "
+            f"{ref['loss_abs_diff']:.2e}, gradients rel error {errs} ({'ok' if ref['passed'] else 'FAILED'})"
+        )
     return "\n".join(lines)

@@ -39,8 +39,9 @@ def git_commit(cwd: Path | None = None) -> str | None:
     """The commit checked out in ``cwd`` (default: the current directory) when it is inside a git repository:
     the user's project, whose code and configs the run used; None outside one (or without git)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path.cwd(), capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd or Path.cwd(), capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -49,5 +50,11 @@ def git_commit(cwd: Path | None = None) -> str | None:
 def environment() -> dict[str, Any]:
     """Versions (backproplab's own, Python, NumPy, torch), the platform, and ``git_commit``: the commit of the
     directory the run was started in (`git_commit`), None when that is not a git repository."""
-    return {"backproplab": __version__, "python": sys.version.split()[0], "numpy": np.__version__,
-            "torch": torch_version(), "platform": platform.platform(), "git_commit": git_commit()}
+    return {
+        "backproplab": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "torch": torch_version(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
+    }

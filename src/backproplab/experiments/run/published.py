@@ -8,8 +8,9 @@ from ...train import History
 from ..config import PublishedValue
 
 
-def compare_published(published: list[PublishedValue], history: History, final: dict[str, float], *,
-                      full_length: bool = True) -> list[dict[str, Any]]:
+def compare_published(
+    published: list[PublishedValue], history: History, final: dict[str, float], *, full_length: bool = True
+) -> list[dict[str, Any]]:
     """One row per published value: ``metric``, ``epoch`` (0 = final), ``published``, ``this_run``, ``difference``
     and ``reached``.
 
@@ -24,11 +25,18 @@ def compare_published(published: list[PublishedValue], history: History, final: 
         value = None
         if reached:
             value = final.get(item.metric) if item.epoch == 0 else history.records[item.epoch - 1].get(item.metric)
-        rows.append({
-            "metric": item.metric, "epoch": item.epoch, "published": item.value, "at_least": item.at_least,
-            "source": item.source, "reached": reached,
-            "this_run": value, "difference": None if value is None else value - item.value,
-        })
+        rows.append(
+            {
+                "metric": item.metric,
+                "epoch": item.epoch,
+                "published": item.value,
+                "at_least": item.at_least,
+                "source": item.source,
+                "reached": reached,
+                "this_run": value,
+                "difference": None if value is None else value - item.value,
+            }
+        )
     return rows
 
 

@@ -68,8 +68,9 @@ class RunResult:
         return str(self.summary["status"])
 
     def __repr__(self) -> str:
-        final = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.get("final", {}).items()
-                          if isinstance(v, int | float))
+        final = ", ".join(
+            f"{k}={v:.4g}" for k, v in self.summary.get("final", {}).items() if isinstance(v, int | float)
+        )
         return f"RunResult({self.status}, {self.run_dir}" + (f"; {final})" if final else ")")
 
 
@@ -88,16 +89,20 @@ def _describe(exp: Experiment) -> str:
     norm = ", batch norm" if c.model.batch_norm and c.model.hidden else ""
     augment = f"; training batches augmented: {exp.augment!r}" if exp.augment is not None else ""
     length = f"{c.training.iterations} iterations" if c.training.iterations else f"{c.training.epochs} epochs"
-    text = (f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale}{augment})\n"
-            f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}{norm}, "
-            f"init {c.model.init}, {c.model.dtype}, {exp.model.placement}\n"
-            f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
-            f"{'shuffled' if c.training.shuffle else 'file order'}")
+    text = (
+        f"{c.name}: {c.data.dataset} ({sets}; scale {c.data.scale}{augment})\n"
+        f"  model {sizes}, {c.model.activation if c.model.hidden else 'no hidden layer'}{norm}, "
+        f"init {c.model.init}, {c.model.dtype}, {exp.model.placement}\n"
+        f"  {opt.name} lr {opt.lr}{extra}, batch {c.training.batch_size}, {length}, "
+        f"{'shuffled' if c.training.shuffle else 'file order'}"
+    )
     if c.variant == "quick":
         t = c.training
         quick_length = f"{t.iterations} iterations" if t.iterations else f"{t.epochs} epoch(s)"
-        text += (f"\n  QUICK RUN (--quick): {quick_length} on {sets}: a preview, not the full "
-                 "experiment; published figures are compared only at the epochs it reaches")
+        text += (
+            f"\n  QUICK RUN (--quick): {quick_length} on {sets}: a preview, not the full "
+            "experiment; published figures are compared only at the epochs it reaches"
+        )
     return text
 
 
@@ -123,14 +128,26 @@ def final_evaluation(exp: Experiment) -> tuple[dict[str, float], dict[str, Any],
 def _misclassified(ds: Dataset, pred: np.ndarray) -> dict[str, Any]:
     first = first_misclassified(ds.y, pred, ds.num_classes)
     idx = np.array(list(first.values()), dtype=np.int64)
-    return {"index": idx, "true": ds.y[idx], "pred": pred[idx], "images": ds.X[idx],
-            "image_shape": np.array(ds.image_shape or (), dtype=np.int64),
-            "classes": np.array(ds.classes)}
+    return {
+        "index": idx,
+        "true": ds.y[idx],
+        "pred": pred[idx],
+        "images": ds.X[idx],
+        "image_shape": np.array(ds.image_shape or (), dtype=np.int64),
+        "classes": np.array(ds.classes),
+    }
 
 
-def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run_dir: str | Path | None = None,
-                   verbose: int = 1, say: Say = print, observer: RunObserver | None = None,
-                   callbacks: Sequence[Callback] = ()) -> RunResult:
+def run_experiment(
+    config: RunConfig,
+    *,
+    runs_dir: str | Path | None = None,
+    run_dir: str | Path | None = None,
+    verbose: int = 1,
+    say: Say = print,
+    observer: RunObserver | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Train ``config`` and write ``config.toml``, ``metrics.csv/json``, ``model.npz``, ``checkpoint.npz``,
     ``summary.json``, ``confusion.json`` and ``misclassified.npz`` into a new run directory (plots come from
     `backproplab.report`).
@@ -148,8 +165,17 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
     t = config.training
     if t.engine == "fast":  # an unsupported run fails here, before its run directory exists
         train = exp.datasets["train"]
-        choose_engine(t.engine, exp.model, exp.loss, exp.optimizer, as_regularizers(exp.regularizers),
-                      t.batch_size, train.X, train.y, exp.augment)
+        choose_engine(
+            t.engine,
+            exp.model,
+            exp.loss,
+            exp.optimizer,
+            as_regularizers(exp.regularizers),
+            t.batch_size,
+            train.X,
+            train.y,
+            exp.augment,
+        )
     run = RunDir.create(runs_dir, config.name) if run_dir is None else RunDir.empty(run_dir)
     with run.lock():
         run.write_config(config.to_toml())
@@ -165,8 +191,14 @@ def run_experiment(config: RunConfig, *, runs_dir: str | Path | None = None, run
         return _train(run, exp, None, session, verbose, say, checks, observer, callbacks)
 
 
-def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print,
-                      observer: RunObserver | None = None, callbacks: Sequence[Callback] = ()) -> RunResult:
+def resume_experiment(
+    run_dir: str | Path,
+    *,
+    verbose: int = 1,
+    say: Say = print,
+    observer: RunObserver | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint (a run that was interrupted, killed or failed) and
     finish it there; without a checkpoint (killed before its first one) it trains again from the start.
 
@@ -200,19 +232,35 @@ def resume_experiment(run_dir: str | Path, *, verbose: int = 1, say: Say = print
         run.remove(RunDir.REPORT)
         if verbose:
             say(_describe(exp))
-            where = ("from the start" if snapshot is None else
-                     f"in epoch {snapshot.epoch} after step {snapshot.position.step}" if snapshot.position.step
-                     else f"at epoch {snapshot.epoch}")
+            where = (
+                "from the start"
+                if snapshot is None
+                else f"in epoch {snapshot.epoch} after step {snapshot.position.step}"
+                if snapshot.position.step
+                else f"at epoch {snapshot.epoch}"
+            )
             say(f"  resuming {run.path} {where}")
         checks = run.read_check() if run.has(RunDir.CHECK) else None
-        session = {"started": started, "before": float(meta.get("wall_seconds", 0.0)),
-                   "init_from": meta.get("init_from"), "sessions": int(meta.get("sessions", 0)) + 1}
+        session = {
+            "started": started,
+            "before": float(meta.get("wall_seconds", 0.0)),
+            "init_from": meta.get("init_from"),
+            "sessions": int(meta.get("sessions", 0)) + 1,
+        }
         return _train(run, exp, snapshot, session, verbose, say, checks, observer, callbacks)
 
 
-def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, session: dict[str, Any],
-           verbose: int, say: Say, checks: dict[str, Any] | None, observer: RunObserver | None = None,
-           callbacks: Sequence[Callback] = ()) -> RunResult:
+def _train(
+    run: RunDir,
+    exp: Experiment,
+    snapshot: TrainingSnapshot | None,
+    session: dict[str, Any],
+    verbose: int,
+    say: Say,
+    checks: dict[str, Any] | None,
+    observer: RunObserver | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
     """Fit (from ``snapshot`` if given), then write the final evaluation and ``summary.json``."""
     config, t = exp.config, exp.config.training
 
@@ -227,38 +275,62 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
     epoch_writer = EpochWriter(run, observer)
     if observer is not None:
         observer.run_started(run.path, config.model_dump(mode="json", exclude_none=True))
-    checkpoint = Checkpoint(run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds,
-                            meta=meta)
-    base: dict[str, Any] = {"name": config.name, "run_dir": str(run.path), "init_from": session["init_from"],
-                            "sessions": session["sessions"]}
+    checkpoint = Checkpoint(
+        run.checkpoint_path, every_epochs=t.checkpoint_every, min_seconds=t.checkpoint_seconds, meta=meta
+    )
+    base: dict[str, Any] = {
+        "name": config.name,
+        "run_dir": str(run.path),
+        "init_from": session["init_from"],
+        "sessions": session["sessions"],
+    }
     # one thread count for training and the final evaluation, so that both compute with the same bits; a resumed
     # run keeps the count it started with
     asked: int | str = t.threads
     if snapshot is not None and asked == AUTO:
         asked = snapshot.history.get("params", {}).get("threads") or AUTO
-    threads = resolve_threads(asked, *largest_product(exp.model.parameters(), t.batch_size),
-                              exp.datasets["train"].X.dtype)
+    threads = resolve_threads(
+        asked, *largest_product(exp.model.parameters(), t.batch_size), exp.datasets["train"].X.dtype
+    )
     if verbose:
         say(f"  BLAS threads: {threads}" + (" (auto: the fastest measured now)" if t.threads == AUTO else ""))
     with blas_threads(threads):
         try:
-            history = fit(exp.model, exp.loss, exp.optimizer, exp.datasets["train"], epochs=t.epochs,
-                          iterations=t.iterations, loss_every=t.loss_every,
-                          batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed, eval_sets=exp.eval_sets,
-                          callbacks=[*exp.callbacks, epoch_writer, *callbacks, checkpoint], verbose=verbose,
-                          regularizer=exp.regularizers, eval_train=t.eval_train, engine=t.engine, resume=snapshot,
-                          augment=exp.augment, threads=threads)
+            history = fit(
+                exp.model,
+                exp.loss,
+                exp.optimizer,
+                exp.datasets["train"],
+                epochs=t.epochs,
+                iterations=t.iterations,
+                loss_every=t.loss_every,
+                batch_size=t.batch_size,
+                shuffle=t.shuffle,
+                seed=t.seed,
+                eval_sets=exp.eval_sets,
+                callbacks=[*exp.callbacks, epoch_writer, *callbacks, checkpoint],
+                verbose=verbose,
+                regularizer=exp.regularizers,
+                eval_train=t.eval_train,
+                engine=t.engine,
+                resume=snapshot,
+                augment=exp.augment,
+                threads=threads,
+            )
         except BaseException as exc:
             point = _write_failure(run, base, exc, wall_seconds(), checkpoint)
             if point is not None:
-                exc.add_note(f"{run.path} keeps a checkpoint after {point['completed_epochs']} complete epoch(s); "
-                             f"continue with: backproplab resume {run.path}")
+                exc.add_note(
+                    f"{run.path} keeps a checkpoint after {point['completed_epochs']} complete epoch(s); "
+                    f"continue with: backproplab resume {run.path}"
+                )
             raise
         status = DIVERGED if history.diverged else INTERRUPTED if history.interrupted else COMPLETE
         with np.errstate(all="ignore"):
             final, confusion, misclassified = final_evaluation(exp)
-    published = compare_published(config.published, history, final,
-                                  full_length=config.variant == "full" and status != INTERRUPTED)
+    published = compare_published(
+        config.published, history, final, full_length=config.variant == "full" and status != INTERRUPTED
+    )
     train = exp.datasets["train"]
     summary = {
         **base,
@@ -279,11 +351,21 @@ def _train(run: RunDir, exp: Experiment, snapshot: TrainingSnapshot | None, sess
         "wall_seconds": wall_seconds(),
         "published": published,
         "check": None if checks is None else {"file": RunDir.CHECK, "passed": checks["passed"]},
-        "data": {"dataset": train.name, "source": train.source, "sizes": {k: len(v) for k, v in exp.datasets.items()},
-                 "unlabeled": exp.unlabeled, "image_shape": train.image_shape,
-                 "checksum": dataset_checksum(train.meta.get("files", [])), "scale": config.data.scale},
-        "model": {"layers": repr(exp.model), "parameters": exp.model.num_parameters(), "backend": exp.model.backend,
-                  "device": exp.model.device},
+        "data": {
+            "dataset": train.name,
+            "source": train.source,
+            "sizes": {k: len(v) for k, v in exp.datasets.items()},
+            "unlabeled": exp.unlabeled,
+            "image_shape": train.image_shape,
+            "checksum": dataset_checksum(train.meta.get("files", [])),
+            "scale": config.data.scale,
+        },
+        "model": {
+            "layers": repr(exp.model),
+            "parameters": exp.model.num_parameters(),
+            "backend": exp.model.backend,
+            "device": exp.model.device,
+        },
         "environment": environment(),
     }
     run.write_confusion(confusion)
@@ -309,12 +391,17 @@ def _resume_point(run: RunDir, checkpoint: Checkpoint) -> dict[str, Any] | None:
     if not run.has(RunDir.CHECKPOINT):
         return None
     snapshot = run.read_checkpoint()
-    return {"file": RunDir.CHECKPOINT, "epoch": snapshot.epoch, "step": snapshot.position.step,
-            "completed_epochs": snapshot.completed_epochs}
+    return {
+        "file": RunDir.CHECKPOINT,
+        "epoch": snapshot.epoch,
+        "step": snapshot.position.step,
+        "completed_epochs": snapshot.completed_epochs,
+    }
 
 
-def _write_failure(run: RunDir, base: dict[str, Any], exc: BaseException, wall_seconds: float,
-                   checkpoint: Checkpoint) -> dict[str, Any] | None:
+def _write_failure(
+    run: RunDir, base: dict[str, Any], exc: BaseException, wall_seconds: float, checkpoint: Checkpoint
+) -> dict[str, Any] | None:
     """``summary.json`` for a run that an exception (or a second Ctrl-C) ended: status ``error`` or
     ``interrupted``, the message, and what can be resumed (returned). Best effort: the original error matters
     more."""
@@ -324,12 +411,18 @@ def _write_failure(run: RunDir, base: dict[str, Any], exc: BaseException, wall_s
         resume = _resume_point(run, checkpoint)
     except BackproplabError:
         pass
-    summary = {**base, "status": INTERRUPTED if interrupted else ERROR,
-               "stopped_by": "SIGINT" if interrupted else None,
-               "error": None if interrupted else f"{type(exc).__name__}: {exc}",
-               "stop_reason": "stopped at once by a second Ctrl-C" if interrupted else None,
-               "final": {}, "epochs_run": (resume or {}).get("completed_epochs", 0), "diverged": False,
-               "resume": resume, "wall_seconds": wall_seconds}
+    summary = {
+        **base,
+        "status": INTERRUPTED if interrupted else ERROR,
+        "stopped_by": "SIGINT" if interrupted else None,
+        "error": None if interrupted else f"{type(exc).__name__}: {exc}",
+        "stop_reason": "stopped at once by a second Ctrl-C" if interrupted else None,
+        "final": {},
+        "epochs_run": (resume or {}).get("completed_epochs", 0),
+        "diverged": False,
+        "resume": resume,
+        "wall_seconds": wall_seconds,
+    }
     try:
         run.write_summary(summary)
     except Exception:  # noqa: BLE001 - e.g. the disk is still full; the error being raised says what happened
@@ -354,22 +447,39 @@ def final_lines(summary: dict[str, Any]) -> str:
     parts = [f"{k}: {100 * v:.2f}%" if k.endswith("acc") else f"{k}: {v:.4f}" for k, v in final.items()]
     status = summary_status(summary)
     quick = "quick run, " if summary.get("variant") == "quick" else ""
-    lines = [f"Final ({quick}{summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
-             + ", ".join(parts)]
+    lines = [
+        f"Final ({quick}{summary.get('engine')} engine, {summary.get('train_seconds', 0.0):.1f}s training): "
+        + ", ".join(parts)
+    ]
     if summary.get("diverged") or (summary.get("stop_reason") and status != INTERRUPTED):
         lines.append(f"Stopped: {summary['stop_reason']}")
     if summary.get("predictions"):
-        lines.append(f"Test predictions (the predicted class of each test row): "
-                     f"{Path(summary['run_dir']) / summary['predictions']}")
+        lines.append(
+            f"Test predictions (the predicted class of each test row): "
+            f"{Path(summary['run_dir']) / summary['predictions']}"
+        )
     table = format_published(summary.get("published") or [])
     if table:
         quick = summary.get("variant") == "quick"
-        lines += ["Published (full run) vs this quick run, on data slices: not comparable as results"
-                  if quick else "Published vs this run:", table]
+        lines += [
+            "Published (full run) vs this quick run, on data slices: not comparable as results"
+            if quick
+            else "Published vs this run:",
+            table,
+        ]
     if status == INTERRUPTED:
         point = summary.get("resume") or {}
-        where = (f"in epoch {point['epoch']} after step {point['step']}" if point.get("step")
-                 else f"before epoch {point.get('epoch')}") if point else "with no checkpoint yet"
-        lines.append(f"Interrupted after {summary['epochs_run']} complete epoch(s); checkpoint {where}. "
-                     f"Resume with: backproplab resume {summary['run_dir']}")
+        where = (
+            (
+                f"in epoch {point['epoch']} after step {point['step']}"
+                if point.get("step")
+                else f"before epoch {point.get('epoch')}"
+            )
+            if point
+            else "with no checkpoint yet"
+        )
+        lines.append(
+            f"Interrupted after {summary['epochs_run']} complete epoch(s); checkpoint {where}. "
+            f"Resume with: backproplab resume {summary['run_dir']}"
+        )
     return "\n".join(lines)

@@ -23,7 +23,30 @@ from .spec import SweepConfig, apply_quick_sweep, load_any, load_sweep, parse_sw
 from .trials import Trial, expand_trials, grid_points, random_points
 from .worker import run_trial
 
-__all__ = ["EXECUTORS", "MAX_ATTEMPTS", "RETRAIN_DIR", "SWEEP_FILE", "SWEEP_SUMMARY", "TRIALS_CSV", "TRIALS_DIR",
-           "TRIALS_JSON", "SweepConfig", "SweepDirError", "SweepResult", "Trial", "apply_quick_sweep",
-           "choose_best", "expand_trials", "grid_points", "load_any", "load_sweep", "open_executor", "parse_sweep",
-           "random_points", "retrain_config", "run_sweep", "run_trial", "with_sweep_overrides"]
+__all__ = [
+    "EXECUTORS",
+    "MAX_ATTEMPTS",
+    "RETRAIN_DIR",
+    "SWEEP_FILE",
+    "SWEEP_SUMMARY",
+    "TRIALS_CSV",
+    "TRIALS_DIR",
+    "TRIALS_JSON",
+    "SweepConfig",
+    "SweepDirError",
+    "SweepResult",
+    "Trial",
+    "apply_quick_sweep",
+    "choose_best",
+    "expand_trials",
+    "grid_points",
+    "load_any",
+    "load_sweep",
+    "open_executor",
+    "parse_sweep",
+    "random_points",
+    "retrain_config",
+    "run_sweep",
+    "run_trial",
+    "with_sweep_overrides",
+]

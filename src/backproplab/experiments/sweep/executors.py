@@ -32,8 +32,14 @@ from .worker import init_pool_worker
 EXECUTORS = ("process", "dask", "ray", "serial")
 DASK_CONNECT_TIMEOUT = "10s"
 STOP_WAIT_SECONDS = 90.0  # how long interrupt() waits for running trials to checkpoint before killing them
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def _thread_env() -> contextlib.AbstractContextManager[None]:
@@ -70,8 +76,12 @@ class ProcessExecutor(ProcessPoolExecutor):
     owns_workers = True
 
     def __init__(self, workers: int) -> None:
-        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                         initializer=init_pool_worker, initargs=(os.getpid(),))
+        super().__init__(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_pool_worker,
+            initargs=(os.getpid(),),
+        )
 
     def worker_pids(self) -> list[int]:
         return [p.pid for p in list((self._processes or {}).values()) if p.pid is not None]
@@ -191,8 +201,7 @@ class LazyExecutor(Executor):
 
 
 @contextlib.contextmanager
-def open_executor(kind: str = "process", *, address: str | None = None,
-                  workers: int | None = None) -> Iterator[Any]:
+def open_executor(kind: str = "process", *, address: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """An executor of ``kind`` (see `EXECUTORS`), shut down on exit.
 
     ``process``: a `ProcessExecutor` of ``workers`` (default: cores) spawned processes.
@@ -233,12 +242,18 @@ def _dask_executor(address: str | None, workers: int | None) -> Iterator[Executo
         try:
             client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
         except OSError as exc:
-            raise ConfigError(f"could not reach the Dask scheduler at {address}: {exc}; start one with "
-                              f"`dask scheduler` and workers with `dask worker {address}`") from None
+            raise ConfigError(
+                f"could not reach the Dask scheduler at {address}: {exc}; start one with "
+                f"`dask scheduler` and workers with `dask worker {address}`"
+            ) from None
         with client, client.get_executor(pure=False) as executor:
             yield DaskExecutor(executor, owns_workers=False)
         return
-    with _thread_env(), LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                     processes=True, dashboard_address=None) as cluster:
+    with (
+        _thread_env(),
+        LocalCluster(
+            n_workers=workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
         with Client(cluster) as client, client.get_executor(pure=False) as executor:
             yield DaskExecutor(executor, owns_workers=True)

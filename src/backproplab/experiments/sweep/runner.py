@@ -89,9 +89,17 @@ def _quiet(_: str) -> None:
     pass
 
 
-def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_dir: str | Path | None = None,
-              executor: str = "process", address: str | None = None, workers: int | None = None,
-              say: Say = _quiet, observer: SweepObserver | None = None) -> SweepResult:
+def run_sweep(
+    sweep: SweepConfig,
+    *,
+    sweep_dir: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    executor: str = "process",
+    address: str | None = None,
+    workers: int | None = None,
+    say: Say = _quiet,
+    observer: SweepObserver | None = None,
+) -> SweepResult:
     """Run (or resume) ``sweep``; returns the trial records, the best one and ``sweep_summary.json``'s content.
 
     ``sweep_dir`` None: ``<runs_dir>/<name>-sweep`` (runs_dir default ./runs or $BACKPROPLAB_RUNS); if that
@@ -116,8 +124,17 @@ def run_sweep(sweep: SweepConfig, *, sweep_dir: str | Path | None = None, runs_d
         return _run(sweep, resolved, trials, directory, pool, executor, started, say, observer)
 
 
-def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directory: SweepDir, pool: LazyExecutor,
-         executor: str, started: float, say: Say, observer: SweepObserver | None) -> SweepResult:
+def _run(
+    sweep: SweepConfig,
+    resolved: SweepConfig,
+    trials: list[Trial],
+    directory: SweepDir,
+    pool: LazyExecutor,
+    executor: str,
+    started: float,
+    say: Say,
+    observer: SweepObserver | None,
+) -> SweepResult:
     records: dict[str, dict[str, Any]] = {}
     todo: list[Trial] = []
     for trial in trials:
@@ -140,8 +157,16 @@ def _run(sweep: SweepConfig, resolved: SweepConfig, trials: list[Trial], directo
         if best is not None and sweep.selection.retrain and not stopped:
             retrain = _retrain(pool, trials[best["index"]], best, sweep, directory, say, observer)
             stopped = retrain.get("status") == "interrupted"
-    summary = _summary(sweep, directory, records, best, retrain, executor, time.perf_counter() - started,
-                       INTERRUPTED if stopped else COMPLETE)
+    summary = _summary(
+        sweep,
+        directory,
+        records,
+        best,
+        retrain,
+        executor,
+        time.perf_counter() - started,
+        INTERRUPTED if stopped else COMPLETE,
+    )
     directory.write_summary(summary)
     return SweepResult(directory.path, resolved, _ordered(records), best, summary)
 
@@ -155,8 +180,15 @@ def _submit(pool: LazyExecutor, trial_config: RunConfig, run: RunDir, observer: 
     return pool.submit(run_trial, _dump(trial_config), str(run.path), resume, watch, observer)
 
 
-def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, sweep: SweepConfig,
-                records: dict[str, dict[str, Any]], say: Say, observer: SweepObserver | None = None) -> bool:
+def _run_trials(
+    pool: LazyExecutor,
+    todo: list[Trial],
+    directory: SweepDir,
+    sweep: SweepConfig,
+    records: dict[str, dict[str, Any]],
+    say: Say,
+    observer: SweepObserver | None = None,
+) -> bool:
     """Run ``todo`` and record each trial as it finishes; True when a stop request ended the sweep early.
 
     A trial whose future failed (its worker died) is judged by its directory: finished there, it is recorded;
@@ -201,12 +233,20 @@ def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, swee
                         if attempts[trial.trial_id] < MAX_ATTEMPTS:
                             attempts[trial.trial_id] += 1
                             queue.append(trial)
-                            say(f"{trial.trial_id}: its worker died ({type(exc).__name__}); running it again "
-                                f"(attempt {attempts[trial.trial_id]} of {MAX_ATTEMPTS})")
+                            say(
+                                f"{trial.trial_id}: its worker died ({type(exc).__name__}); running it again "
+                                f"(attempt {attempts[trial.trial_id]} of {MAX_ATTEMPTS})"
+                            )
                             continue
-                        outcome = {"status": "error", "final": {}, "epochs_run": 0, "best_epoch": None,
-                                   "seconds": None, "error": f"its worker died {MAX_ATTEMPTS} times, last: "
-                                   f"{type(exc).__name__}: {exc} (e.g. killed or out of memory)"}
+                        outcome = {
+                            "status": "error",
+                            "final": {},
+                            "epochs_run": 0,
+                            "best_epoch": None,
+                            "seconds": None,
+                            "error": f"its worker died {MAX_ATTEMPTS} times, last: "
+                            f"{type(exc).__name__}: {exc} (e.g. killed or out of memory)",
+                        }
                 record(trial, outcome)
         if interrupts.requested() is not None:
             for trial in queue:
@@ -217,8 +257,14 @@ def _run_trials(pool: LazyExecutor, todo: list[Trial], directory: SweepDir, swee
     return interrupts.requested() is not None
 
 
-def _stop(pool: LazyExecutor, futures: dict[Future, Trial], directory: SweepDir, sweep: SweepConfig,
-          record: Callable[[Trial, dict[str, Any]], None], say: Say) -> None:
+def _stop(
+    pool: LazyExecutor,
+    futures: dict[Future, Trial],
+    directory: SweepDir,
+    sweep: SweepConfig,
+    record: Callable[[Trial, dict[str, Any]], None],
+    say: Say,
+) -> None:
     """A stop request: cancel queued trials, let running ones checkpoint, record what each directory holds."""
     signum = interrupts.requested() or signal.SIGINT
     say(f"Stopping the sweep ({signal.Signals(signum).name}): queued trials cancelled, running ones checkpoint")
@@ -230,16 +276,26 @@ def _stop(pool: LazyExecutor, futures: dict[Future, Trial], directory: SweepDir,
                 outcome = future.result()
             except Exception:  # noqa: BLE001 - the worker ended while stopping; its directory tells the rest
                 outcome = None
-        record(trial, outcome or outcome_from_dir(directory.trial(trial.trial_id))
-               or _interrupted_outcome(directory.trial(trial.trial_id)))
+        record(
+            trial,
+            outcome
+            or outcome_from_dir(directory.trial(trial.trial_id))
+            or _interrupted_outcome(directory.trial(trial.trial_id)),
+        )
 
 
 def _interrupted_outcome(run: RunDir) -> dict[str, Any]:
     found = outcome_from_dir(run)
     if found is not None:
         return found
-    return {"status": "interrupted", "error": "stopped before it finished (resumable)", "final": {},
-            "epochs_run": 0, "best_epoch": None, "seconds": None}
+    return {
+        "status": "interrupted",
+        "error": "stopped before it finished (resumable)",
+        "final": {},
+        "epochs_run": 0,
+        "best_epoch": None,
+        "seconds": None,
+    }
 
 
 def _dump(config: RunConfig) -> dict[str, Any]:
@@ -248,17 +304,24 @@ def _dump(config: RunConfig) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the sweep directory
 
+
 def _spec(sweep: SweepConfig) -> dict[str, Any]:
     """What decides the trials: the resolved run config (what it trains), the search and the seeds."""
-    return {"config": training_part(sweep.config), "search": sweep.search.model_dump(mode="json"),
-            "selection": {"seeds": sweep.selection.seeds}}
+    return {
+        "config": training_part(sweep.config),
+        "search": sweep.search.model_dump(mode="json"),
+        "selection": {"seeds": sweep.selection.seeds},
+    }
 
 
 def spec_differences(old: SweepConfig, new: SweepConfig) -> list[str]:
     """``key: old -> new`` for every setting that changes the trials."""
     a, b = flatten_dotted(_spec(old)), flatten_dotted(_spec(new))
-    return [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [
+        f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k)
+    ]
 
 
 def _existing_differences(path: Path, resolved: SweepConfig) -> list[str] | None:
@@ -279,9 +342,12 @@ def _prepare_dir(resolved: SweepConfig, sweep_dir: str | Path | None, runs_dir: 
         path = Path(sweep_dir)
         diffs = _existing_differences(path, resolved)
         if diffs:
-            raise SweepDirError(f"{path} holds a different sweep, so it cannot be resumed with this one:\n  "
-                                + "\n  ".join(diffs[:8]) + "\nGive another directory (--sweep-dir), or delete it to "
-                                "start over.")
+            raise SweepDirError(
+                f"{path} holds a different sweep, so it cannot be resumed with this one:\n  "
+                + "\n  ".join(diffs[:8])
+                + "\nGive another directory (--sweep-dir), or delete it to "
+                "start over."
+            )
     else:
         root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         for i in range(1, 1000):
@@ -291,8 +357,10 @@ def _prepare_dir(resolved: SweepConfig, sweep_dir: str | Path | None, runs_dir: 
     try:
         (path / TRIALS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SweepDirError(f"cannot create the sweep directory {path}: {exc.strerror or exc} "
-                            f"[{type(exc).__name__}]; nothing was written") from None
+        raise SweepDirError(
+            f"cannot create the sweep directory {path}: {exc.strerror or exc} "
+            f"[{type(exc).__name__}]; nothing was written"
+        ) from None
     return SweepDir(path)
 
 
@@ -325,16 +393,28 @@ def _clear(run_dir: Path) -> None:
 
 # ---------------------------------------------------------------- records
 
+
 def make_record(trial: Trial, outcome: dict[str, Any], sweep: SweepConfig) -> dict[str, Any]:
     """A row of trials.json (see the sweep-directory contract); ``status`` is one of `TRIAL_STATUSES`."""
     final = {k: _finite(v) for k, v in (outcome.get("final") or {}).items()}
     selection = final.get(sweep.selection.metric) if outcome["status"] == "ok" else None
-    return {"trial": trial.trial_id, "index": trial.index, "point": trial.point, "params": trial.params,
-            "seed": trial.seed, "status": outcome["status"], "error": outcome.get("error"),
-            "run_dir": f"{TRIALS_DIR}/{trial.trial_id}", "final": final, "selection": selection,
-            "epochs_run": outcome.get("epochs_run"), "best_epoch": outcome.get("best_epoch"),
-            "seconds": outcome.get("seconds"), "attempts": outcome.get("attempts", 1),
-            "worker_errors": outcome.get("worker_errors") or []}
+    return {
+        "trial": trial.trial_id,
+        "index": trial.index,
+        "point": trial.point,
+        "params": trial.params,
+        "seed": trial.seed,
+        "status": outcome["status"],
+        "error": outcome.get("error"),
+        "run_dir": f"{TRIALS_DIR}/{trial.trial_id}",
+        "final": final,
+        "selection": selection,
+        "epochs_run": outcome.get("epochs_run"),
+        "best_epoch": outcome.get("best_epoch"),
+        "seconds": outcome.get("seconds"),
+        "attempts": outcome.get("attempts", 1),
+        "worker_errors": outcome.get("worker_errors") or [],
+    }
 
 
 def _finite(value: Any) -> Any:
@@ -354,14 +434,17 @@ def trials_csv(rows: list[dict[str, Any]]) -> str:
     """One line per trial: id, seed, status, selection, then the params and final metrics as columns."""
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
     finals = list(dict.fromkeys(k for r in rows for k in r["final"]))
-    head = ["trial", "index", "point", "seed", "status", "selection", "epochs_run", "best_epoch", "seconds",
-            "run_dir"]
+    head = ["trial", "index", "point", "seed", "status", "selection", "epochs_run", "best_epoch", "seconds", "run_dir"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(head + params + finals + ["error"])
     for r in rows:
-        writer.writerow([_cell(r[k]) for k in head] + [_cell(r["params"].get(k)) for k in params]
-                        + [_cell(r["final"].get(k)) for k in finals] + [_cell(r["error"])])
+        writer.writerow(
+            [_cell(r[k]) for k in head]
+            + [_cell(r["params"].get(k)) for k in params]
+            + [_cell(r["final"].get(k)) for k in finals]
+            + [_cell(r["error"])]
+        )
     return out.getvalue()
 
 
@@ -406,6 +489,7 @@ def choose_best(records: list[dict[str, Any]], sweep: SweepConfig) -> dict[str, 
 
 # ---------------------------------------------------------------- retrain and summary
 
+
 def retrain_config(trial: Trial, best: dict[str, Any], sweep: SweepConfig) -> RunConfig:
     """The best trial's config trained on all training rows (``data.validation_size = 0``); with early
     stopping, for the best trial's best epoch count and without early stopping."""
@@ -420,8 +504,15 @@ def retrain_config(trial: Trial, best: dict[str, Any], sweep: SweepConfig) -> Ru
     return parse_config(data, f"the retrain of {trial.trial_id}")
 
 
-def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: SweepConfig, directory: SweepDir,
-             say: Say, observer: SweepObserver | None = None) -> dict[str, Any]:
+def _retrain(
+    pool: LazyExecutor,
+    trial: Trial,
+    best: dict[str, Any],
+    sweep: SweepConfig,
+    directory: SweepDir,
+    say: Say,
+    observer: SweepObserver | None = None,
+) -> dict[str, Any]:
     config = retrain_config(trial, best, sweep)
     run = directory.retrain
     outcome = _finished(config, run)
@@ -439,8 +530,7 @@ def _retrain(pool: LazyExecutor, trial: Trial, best: dict[str, Any], sweep: Swee
         try:
             outcome = future.result() if not future.cancelled() else _interrupted_outcome(run)
         except Exception as exc:
-            outcome = outcome_from_dir(run) or {"status": "error", "error": f"{type(exc).__name__}: {exc}",
-                                                "final": {}}
+            outcome = outcome_from_dir(run) or {"status": "error", "error": f"{type(exc).__name__}: {exc}", "final": {}}
         if outcome["status"] != "ok":
             say(f"Retrain {outcome['status']}: {outcome['error']}")
     return {**outcome, "config": config}
@@ -453,9 +543,16 @@ def _history(run: RunDir) -> History:
         return History()
 
 
-def _summary(sweep: SweepConfig, directory: SweepDir, records: dict[str, dict[str, Any]],
-             best: dict[str, Any] | None, retrain: dict[str, Any] | None, executor: str, seconds: float,
-             status: str) -> dict[str, Any]:
+def _summary(
+    sweep: SweepConfig,
+    directory: SweepDir,
+    records: dict[str, dict[str, Any]],
+    best: dict[str, Any] | None,
+    retrain: dict[str, Any] | None,
+    executor: str,
+    seconds: float,
+    status: str,
+) -> dict[str, Any]:
     counts = {s: sum(r["status"] == s for r in records.values()) for s in TRIAL_STATUSES}
     final: dict[str, Any] = {}
     published: list[dict[str, Any]] = []
@@ -466,15 +563,20 @@ def _summary(sweep: SweepConfig, directory: SweepDir, records: dict[str, dict[st
         source, final = directory.run(best["run_dir"]), best["final"]
     quick = sweep.config.get("variant") == "quick"
     if source is not None:
-        published = compare_published(sweep.published, _history(source), final,
-                                      full_length=not quick and status != INTERRUPTED)
+        published = compare_published(
+            sweep.published, _history(source), final, full_length=not quick and status != INTERRUPTED
+        )
     return {
-        "kind": "sweep", "name": sweep.name, "description": sweep.description, "status": status,
+        "kind": "sweep",
+        "name": sweep.name,
+        "description": sweep.description,
+        "status": status,
         "variant": "quick" if quick else "full",
-        "stopped_by": (signal.Signals(interrupts.requested() or signal.SIGINT).name
-                       if status == INTERRUPTED else None),
+        "stopped_by": (signal.Signals(interrupts.requested() or signal.SIGINT).name if status == INTERRUPTED else None),
         "selection": {"metric": sweep.selection.metric, "mode": sweep.selection.mode},
-        "space": sweep.search.space, "method": sweep.search.method, "seeds": sweep.selection.seeds,
+        "space": sweep.search.space,
+        "method": sweep.search.method,
+        "seeds": sweep.selection.seeds,
         "executor": executor,
         "best": best["trial"] if best else None,
         "best_params": best["params"] if best else {},

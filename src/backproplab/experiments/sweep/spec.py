@@ -59,7 +59,7 @@ class SearchConfig(_Section):
     @model_validator(mode="after")
     def _check_space(self) -> SearchConfig:
         if not self.space:
-            raise ValueError("search.space: give at least one key, e.g. \"optimizer.lr\" = [0.01, 0.1]")
+            raise ValueError('search.space: give at least one key, e.g. "optimizer.lr" = [0.01, 0.1]')
         for key, value in self.space.items():
             check_space_key(key)
             check_space_value(key, value, self.method)
@@ -112,8 +112,10 @@ class SweepConfig(_Section):
     def _seeds_not_searched(self) -> SweepConfig:
         for key in SEED_KEYS:
             if key in self.search.space:
-                raise ValueError(f"search.space.{key}: seeds are set by selection.seeds (it sets model.seed and "
-                                 f"training.seed); remove {key!r} from the space")
+                raise ValueError(
+                    f"search.space.{key}: seeds are set by selection.seeds (it sets model.seed and "
+                    f"training.seed); remove {key!r} from the space"
+                )
         return self
 
     def to_toml(self) -> str:
@@ -131,8 +133,9 @@ class SweepConfig(_Section):
 
     def resolved(self) -> SweepConfig:
         """This sweep with the base folded into ``config`` (self-contained; what ``sweep.toml`` holds)."""
-        return self.model_copy(update={"base": None,
-                                       "config": self.base_config().model_dump(mode="json", exclude_none=True)})
+        return self.model_copy(
+            update={"base": None, "config": self.base_config().model_dump(mode="json", exclude_none=True)}
+        )
 
 
 def _run_fields(model: type[BaseModel]) -> dict[str, Any]:
@@ -168,7 +171,7 @@ def check_space_key(key: str) -> None:
                 raise ValueError(f"search.space: {key!r} is a table; search one of its keys ({keys})")
             return
         if sub is None:
-            raise ValueError(f"search.space: unknown key {key!r} ({'.'.join(parts[:i + 1])} is not a table)")
+            raise ValueError(f"search.space: unknown key {key!r} ({'.'.join(parts[: i + 1])} is not a table)")
         model = sub
 
 
@@ -180,20 +183,26 @@ def check_space_value(key: str, value: Any, method: str) -> None:
             raise ValueError(f"{where}: the list of values is empty")
         return
     if not isinstance(value, dict):
-        raise ValueError(f"{where}: expected a list of values or a distribution "
-                         f"({{ log_uniform = [a, b] }}, uniform, int_uniform, choice); got {value!r}")
+        raise ValueError(
+            f"{where}: expected a list of values or a distribution "
+            f"({{ log_uniform = [a, b] }}, uniform, int_uniform, choice); got {value!r}"
+        )
     if len(value) != 1 or next(iter(value)) not in DISTRIBUTIONS:
         raise ValueError(f"{where}: expected one of {list(DISTRIBUTIONS)} as the only key; got {sorted(value)}")
-    (kind, args), = value.items()
+    ((kind, args),) = value.items()
     if method == "grid" and kind != "choice":
-        raise ValueError(f"{where}: {kind} is a distribution for search.method = 'random'; "
-                         "a grid needs a list of values")
+        raise ValueError(
+            f"{where}: {kind} is a distribution for search.method = 'random'; a grid needs a list of values"
+        )
     if kind == "choice":
         if not isinstance(args, list) or not args:
             raise ValueError(f"{where}.choice: expected a non-empty list; got {args!r}")
         return
-    if (not isinstance(args, list) or len(args) != 2
-            or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)):
+    if (
+        not isinstance(args, list)
+        or len(args) != 2
+        or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)
+    ):
         raise ValueError(f"{where}.{kind}: expected [low, high]; got {args!r}")
     low, high = args
     if not (math.isfinite(low) and math.isfinite(high)) or low > high:
@@ -208,16 +217,20 @@ def parse_sweep(data: dict[str, Any], source: str = "") -> SweepConfig:
     """Validate a sweep mapping; raise `ConfigError` naming every bad key."""
     data = dict(data)
     if data.get("kind", "sweep") != "sweep":
-        raise ConfigError(f"kind: expected 'sweep' for a sweep file; got {data.get('kind')!r}"
-                          + (f" in {source}" if source else ""))
+        raise ConfigError(
+            f"kind: expected 'sweep' for a sweep file; got {data.get('kind')!r}" + (f" in {source}" if source else "")
+        )
     if "search" not in data:
-        raise ConfigError(f"invalid sweep{' in ' + source if source else ''}:\n  search: missing; a sweep needs "
-                          "[search] with a [search.space] table")
+        raise ConfigError(
+            f"invalid sweep{' in ' + source if source else ''}:\n  search: missing; a sweep needs "
+            "[search] with a [search.space] table"
+        )
     try:
         sweep = SweepConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc, f" in {source}" if source else "").replace(
-            "invalid configuration", "invalid sweep", 1)) from None
+        raise ConfigError(
+            _format_error(exc, f" in {source}" if source else "").replace("invalid configuration", "invalid sweep", 1)
+        ) from None
     sweep.base_config()  # the base must resolve and the merged run config validate
     return sweep
 

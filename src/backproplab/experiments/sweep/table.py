@@ -21,8 +21,15 @@ def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     rows = [head]
     for r in sorted(trials, key=key):
         sel = r["selection"]
-        rows.append([r["trial"], *(str(r["params"].get(p, "")) for p in params), str(r["seed"]), r["status"],
-                     f"{sel:.4f}" if isinstance(sel, int | float) else "-"])
+        rows.append(
+            [
+                r["trial"],
+                *(str(r["params"].get(p, "")) for p in params),
+                str(r["seed"]),
+                r["status"],
+                f"{sel:.4f}" if isinstance(sel, int | float) else "-",
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     counts = summary["trials"]
@@ -32,8 +39,11 @@ def format_trials(trials: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         lines.append(f"Best: {summary['best']} {summary['best_params']} ({metric} {summary['best_selection']:.4f})")
         final = summary["final"]
         label = "retrained on all training data" if summary["retrain"] else "best trial"
-        parts = [f"{k} {100 * v:.2f}%" if k.endswith("acc") else f"{k} {v:.4f}"
-                 for k, v in final.items() if isinstance(v, int | float)]
+        parts = [
+            f"{k} {100 * v:.2f}%" if k.endswith("acc") else f"{k} {v:.4f}"
+            for k, v in final.items()
+            if isinstance(v, int | float)
+        ]
         lines.append(f"Final ({label}): " + ", ".join(parts))
     else:
         lines.append("No trial finished successfully, so there is no best point.")

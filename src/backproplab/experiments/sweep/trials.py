@@ -59,7 +59,7 @@ def _draw(value: Any, rng: np.random.Generator) -> Any:
     if isinstance(value, list) or "choice" in value:
         options = _values(value)
         return options[int(rng.integers(len(options)))]
-    (kind, (low, high)), = value.items()
+    ((kind, (low, high)),) = value.items()
     if kind == "log_uniform":
         return float(min(max(math.exp(rng.uniform(math.log(low), math.log(high))), low), high))
     if kind == "uniform":
@@ -89,7 +89,7 @@ def trial_config(base: RunConfig, params: dict[str, Any], seed: int, name: str) 
     data = deep_merge(base.model_dump(mode="json", exclude_none=True), nested(params))
     data = deep_merge(data, {"model": {"seed": seed}, "training": {"seed": seed}})
     if data["training"].get("threads", "auto") == "auto":  # trials share the cores: one BLAS thread each, and
-        data["training"]["threads"] = 1                    # the same bits wherever a trial runs
+        data["training"]["threads"] = 1  # the same bits wherever a trial runs
     data["name"], data["quick"] = name, {}
     where = ", ".join(f"{k} = {v!r}" for k, v in params.items())
     return parse_config(data, f"sweep trial {name} ({where}, seed {seed})")
@@ -113,8 +113,10 @@ def _check_selection(sweep: SweepConfig, trials: list[Trial]) -> None:
     if metric.startswith("val_"):
         bad = [t.trial_id for t in trials if t.config.data.validation_size == 0]
         if bad:
-            raise ConfigError(f"selection.metric = {metric!r} needs a validation split, but data.validation_size "
-                              f"is 0 in trial(s) {', '.join(bad[:5])}; set config.data.validation_size")
+            raise ConfigError(
+                f"selection.metric = {metric!r} needs a validation split, but data.validation_size "
+                f"is 0 in trial(s) {', '.join(bad[:5])}; set config.data.validation_size"
+            )
 
 
 def check_placements(trials: list[Trial]) -> None:

@@ -68,8 +68,13 @@ def watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="backproplab-parent-watch", daemon=True).start()
 
 
-def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
-              watch_pid: int | None = None, observer: RunObserver | None = None) -> dict[str, Any]:
+def run_trial(
+    config: dict[str, Any],
+    run_dir: str,
+    resume: bool = False,
+    watch_pid: int | None = None,
+    observer: RunObserver | None = None,
+) -> dict[str, Any]:
     """Train one trial into ``run_dir`` (``resume``: continue the run there from its checkpoint); never raises:
     a failure comes back as ``status = "error"``. With ``watch_pid``, this process ends when that one does.
     ``observer`` (picklable) follows the trial's directory, and is told when it is complete.
@@ -97,8 +102,14 @@ def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
     except Exception as exc:  # the sweep records it and goes on with the other trials
         last = traceback.extract_tb(exc.__traceback__)[-1:] or None
         where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}{where}", "final": {},
-                "epochs_run": 0, "best_epoch": None, "seconds": time.perf_counter() - started}
+        return {
+            "status": "error",
+            "error": f"{type(exc).__name__}: {exc}{where}",
+            "final": {},
+            "epochs_run": 0,
+            "best_epoch": None,
+            "seconds": time.perf_counter() - started,
+        }
     finally:
         _Worker.busy.clear()
         if signum is not None and _Worker.in_pool:
@@ -108,11 +119,21 @@ def run_trial(config: dict[str, Any], run_dir: str, resume: bool = False,
 def outcome(summary: dict[str, Any], seconds: float | None) -> dict[str, Any]:
     """A trial's outcome from its run's ``summary.json``."""
     status = TRIAL_STATUS.get(str(summary.get("status")), "error")
-    error = {"ok": None, "diverged": summary.get("stop_reason"), "error": summary.get("error"),
-             "interrupted": f"stopped by {summary.get('stopped_by') or 'a signal'} after "
-                            f"{summary.get('epochs_run')} epoch(s); resumable from its checkpoint"}[status]
-    return {"status": status, "error": error, "final": summary.get("final", {}),
-            "epochs_run": summary.get("epochs_run"), "best_epoch": summary.get("best_epoch"), "seconds": seconds}
+    error = {
+        "ok": None,
+        "diverged": summary.get("stop_reason"),
+        "error": summary.get("error"),
+        "interrupted": f"stopped by {summary.get('stopped_by') or 'a signal'} after "
+        f"{summary.get('epochs_run')} epoch(s); resumable from its checkpoint",
+    }[status]
+    return {
+        "status": status,
+        "error": error,
+        "final": summary.get("final", {}),
+        "epochs_run": summary.get("epochs_run"),
+        "best_epoch": summary.get("best_epoch"),
+        "seconds": seconds,
+    }
 
 
 def outcome_from_dir(run: RunDir) -> dict[str, Any] | None:

@@ -36,28 +36,77 @@ class Problem:
     options: tuple[str, ...] = ()
 
 
-PROBLEMS: dict[str, Problem] = {p.name: p for p in [
-    Problem("hw-643", "6-4-3 sigmoid/softmax network, bias folded into alpha/beta, one SGD step (lr 1)",
-            "HW3 Neural Networks", hw643.build, ("lr",)),
-    Problem("relu-max-graph", "graph with ReLU, max and softmax nodes; node values and partials incl. dz/dx1",
-            "HW3 Intro to ML", relu_max.build),
-    Problem("mazur-222", "2-2-2 sigmoid network, deltas and all partials (--cost cross-entropy|squared, lr 0.5)",
-            "Deep Learning HW4", mazur.build, ("lr", "cost")),
-    Problem("mazur-222-f", "the 2-2-2 network with hidden unit h2 using f = tanh: deltas, and a table over f",
-            "Deep Learning HW4", mazur_f.build, ("lr", "cost")),
-    Problem("softmax-temperature", "softmax(c z) for c = 1 and c = 10 on z = [1, 2, 3]", "Deep Learning HW4",
-            lambda: temperature_derivation()),
-    Problem("affine-composition", "f o g of affine maps at x = [-1, 1] with every gradient", "Deep Learning HW2",
-            affine_composition.build),
-    Problem("knn-dimensionality", "curse of dimensionality: 0.1^d and 0.1^(1/d) over d (--plots for a PNG)",
-            "HW3 Intro to ML", knn_dimensionality.build, ("plots",)),
-    Problem("id3-phone-usage", "ID3 on the 15-row phone-usage table, every entropy and gain (--plots: tree PNG)",
-            "HW3 Intro to ML", id3_phone.build, ("plots",)),
-    Problem("forest-sickness", "three ID3 trees on feature pairs, votes for (Old, Yes, No)", "HW3 Intro to ML",
-            forest_sickness.build, ("plots",)),
-    Problem("adaboost-10pt", "two AdaBoost rounds on ten points, base-2 and natural-log forms", "HW3 Intro to ML",
-            adaboost_10pt.build),
-]}
+PROBLEMS: dict[str, Problem] = {
+    p.name: p
+    for p in [
+        Problem(
+            "hw-643",
+            "6-4-3 sigmoid/softmax network, bias folded into alpha/beta, one SGD step (lr 1)",
+            "HW3 Neural Networks",
+            hw643.build,
+            ("lr",),
+        ),
+        Problem(
+            "relu-max-graph",
+            "graph with ReLU, max and softmax nodes; node values and partials incl. dz/dx1",
+            "HW3 Intro to ML",
+            relu_max.build,
+        ),
+        Problem(
+            "mazur-222",
+            "2-2-2 sigmoid network, deltas and all partials (--cost cross-entropy|squared, lr 0.5)",
+            "Deep Learning HW4",
+            mazur.build,
+            ("lr", "cost"),
+        ),
+        Problem(
+            "mazur-222-f",
+            "the 2-2-2 network with hidden unit h2 using f = tanh: deltas, and a table over f",
+            "Deep Learning HW4",
+            mazur_f.build,
+            ("lr", "cost"),
+        ),
+        Problem(
+            "softmax-temperature",
+            "softmax(c z) for c = 1 and c = 10 on z = [1, 2, 3]",
+            "Deep Learning HW4",
+            lambda: temperature_derivation(),
+        ),
+        Problem(
+            "affine-composition",
+            "f o g of affine maps at x = [-1, 1] with every gradient",
+            "Deep Learning HW2",
+            affine_composition.build,
+        ),
+        Problem(
+            "knn-dimensionality",
+            "curse of dimensionality: 0.1^d and 0.1^(1/d) over d (--plots for a PNG)",
+            "HW3 Intro to ML",
+            knn_dimensionality.build,
+            ("plots",),
+        ),
+        Problem(
+            "id3-phone-usage",
+            "ID3 on the 15-row phone-usage table, every entropy and gain (--plots: tree PNG)",
+            "HW3 Intro to ML",
+            id3_phone.build,
+            ("plots",),
+        ),
+        Problem(
+            "forest-sickness",
+            "three ID3 trees on feature pairs, votes for (Old, Yes, No)",
+            "HW3 Intro to ML",
+            forest_sickness.build,
+            ("plots",),
+        ),
+        Problem(
+            "adaboost-10pt",
+            "two AdaBoost rounds on ten points, base-2 and natural-log forms",
+            "HW3 Intro to ML",
+            adaboost_10pt.build,
+        ),
+    ]
+}
 
 OPTION_FLAGS = {"lr": "--lr", "cost": "--cost", "plots": "--plots", "target": "--target"}
 
@@ -104,8 +153,9 @@ def build_problem(name: str, **options: Any) -> Derivation:
         return build_from_file(name, lr=given.get("lr"))
     if name not in PROBLEMS:
         hint = did_you_mean(name, PROBLEMS)
-        known = (" (`backproplab explain --list` lists them all)" if hint
-                 else f"; built-in problems: {', '.join(PROBLEMS)}")
+        known = (
+            " (`backproplab explain --list` lists them all)" if hint else f"; built-in problems: {', '.join(PROBLEMS)}"
+        )
         raise ConfigError(f"unknown problem {name!r}{hint}{known}; or give a path to a .toml network or a .csv table")
     problem = PROBLEMS[name]
     extra = sorted(set(given) - set(problem.options))

@@ -23,9 +23,12 @@ LAYERS = [(W_G, B_G), (W_F, B_F)]
 def build() -> Derivation:
     zs = compose(LAYERS, X)
     grads = compose_gradients(LAYERS, X, zs)
-    d = Derivation("affine-composition", "Composition of affine maps and its gradients: f(g(x))",
-                   "Section E. AffineTransformation(W, b, x) = W x + b; Composition(L, x) returns every z_i; "
-                   "ComputeGradients(L, x, z) returns d z_n / d(W_i, b_i) for a scalar z_n, any n >= 1.")
+    d = Derivation(
+        "affine-composition",
+        "Composition of affine maps and its gradients: f(g(x))",
+        "Section E. AffineTransformation(W, b, x) = W x + b; Composition(L, x) returns every z_i; "
+        "ComputeGradients(L, x, z) returns d z_n / d(W_i, b_i) for a scalar z_n, any n >= 1.",
+    )
     given = d.section("Given")
     given.quantity("x", X)
     given.quantity("W1", W_G, note="g(x) = [x1 + 2 x2, x2, -x1 + 3]")
@@ -47,6 +50,10 @@ def build() -> Derivation:
     back.quantity("dz2/db1", grads[0][1], "delta1")
     first = Dense.from_arrays(W_G.T, B_G, dtype=np.float64)
     first.forward(X[None, :], training=True)
-    back.quantity("dz2/dx", first.backward(grads[0][1][None, :])[0], "W1^T delta1",
-                  note="f(g(x)) = 0.75 x1 + 0.75, so this is (0.75, 0)")
+    back.quantity(
+        "dz2/dx",
+        first.backward(grads[0][1][None, :])[0],
+        "W1^T delta1",
+        note="f(g(x)) = 0.75 x1 + 0.75, so this is (0.75, 0)",
+    )
     return d

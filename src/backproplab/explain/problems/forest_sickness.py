@@ -20,14 +20,23 @@ def build(plots: Path | None = None) -> Derivation:
     table = builtin_table("sickness")
     trees = grow_forest(table, SUBSETS)
     result = forest_vote(trees, QUERY)
-    d = Derivation("forest-sickness", "A random forest of three ID3 trees on the sickness table",
-                   "Section C. One ID3 tree per pair of features (information gain, log2; majority vote at impure "
-                   "leaves); the forest predicts by majority vote of the trees.")
+    d = Derivation(
+        "forest-sickness",
+        "A random forest of three ID3 trees on the sickness table",
+        "Section C. One ID3 tree per pair of features (information gain, log2; majority vote at impure "
+        "leaves); the forest predicts by majority vote of the trees.",
+    )
     table_section(d, table)
     for features, tree in zip(SUBSETS, trees, strict=True):
         name = "{" + ",".join(_SHORT[f] for f in features) + "}"
-        tree_sections(d, tree, f"{name} = {' + '.join(features)}", prefix=f"tree {name} ", plots=plots,
-                      filename=f"forest-sickness-{''.join(_SHORT[f] for f in features)}.png")
+        tree_sections(
+            d,
+            tree,
+            f"{name} = {' + '.join(features)}",
+            prefix=f"tree {name} ",
+            plots=plots,
+            filename=f"forest-sickness-{''.join(_SHORT[f] for f in features)}.png",
+        )
     sec = d.section("Votes for the query " + ", ".join(f"{k} = {v}" for k, v in QUERY.items()))
     rows = []
     for vote in result.votes:

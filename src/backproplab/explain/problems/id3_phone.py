@@ -15,10 +15,13 @@ from .trees import table_section, tree_sections
 def id3_derivation(table: CategoricalTable, name: str, plots: Path | None = None) -> Derivation:
     tree = id3(table)
     target = table.target
-    d = Derivation(name, f"ID3 decision tree on the {table.name or 'given'} table",
-                   f"At each node: H({target}), and for every remaining feature H({target} | feature) and the "
-                   "information gain (log base 2); split on the largest gain, stop when a node is pure, no "
-                   "feature is left or no split gains; impure leaves predict their majority class.")
+    d = Derivation(
+        name,
+        f"ID3 decision tree on the {table.name or 'given'} table",
+        f"At each node: H({target}), and for every remaining feature H({target} | feature) and the "
+        "information gain (log base 2); split on the largest gain, stop when a node is pure, no "
+        "feature is left or no split gains; impure leaves predict their majority class.",
+    )
     table_section(d, table)
     tree_sections(d, tree, f"ID3 tree for {target}", plots=plots, filename=f"{name}.png")
     return d

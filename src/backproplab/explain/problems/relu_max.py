@@ -40,10 +40,13 @@ def build() -> Derivation:
     y = soft.forward(u, training=True)
     z = float(y.sum())
 
-    d = Derivation("relu-max-graph", "A graph with ReLU, max and softmax nodes",
-                   "Section C. h = W x (no bias), r = ReLU(h), s1 = max(r2, r3), (y1, y2) = softmax(r1, s1), "
-                   "z = y1 + y2. h, r and y are backproplab's Dense, ReLU and Softmax modules; the max and the "
-                   "sum are computed explicitly.")
+    d = Derivation(
+        "relu-max-graph",
+        "A graph with ReLU, max and softmax nodes",
+        "Section C. h = W x (no bias), r = ReLU(h), s1 = max(r2, r3), (y1, y2) = softmax(r1, s1), "
+        "z = y1 + y2. h, r and y are backproplab's Dense, ReLU and Softmax modules; the max and the "
+        "sum are computed explicitly.",
+    )
     given = d.section("Given")
     given.quantity("x", X)
     given.quantity("W", W, note="row i = (w_i1, w_i2); the Dense layer holds W^T")
@@ -82,6 +85,8 @@ def build() -> Derivation:
     back.quantity("dz/dW", dense.weight.grad.T.copy(), "dz/dh x^T", note="course layout: row i = (w_i1, w_i2)")
     back.quantity("dz/dx", dz_dx[0], "W^T dz/dh")
     back.quantity("dz/dx1", float(dz_dx[0, 0]), "sum_i dz/dh_i w_i1")
-    back.note("y1 + y2 = 1 for every input (softmax outputs sum to one), so z is constant and every derivative of z "
-              "is 0; the chain rule gives the same: dz/dr1 = y1 (1 - y1 - y2) = 0.")
+    back.note(
+        "y1 + y2 = 1 for every input (softmax outputs sum to one), so z is constant and every derivative of z "
+        "is 0; the chain rule gives the same: dz/dr1 = y1 (1 - y1 - y2) = 0."
+    )
     return d

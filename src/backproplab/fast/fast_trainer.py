@@ -12,7 +12,9 @@ from ..nn.losses import Loss, one_hot
 from ..nn.module import Module
 from ..nn.regularization import Regularizer
 from ..optim.sgd import SGD
-from .plan import LOSS_CODES, Plan
+from .codes import LOSS_SOFTMAX_CE
+from .kernel_args import BatchWork, ExampleWork, TrainData, sgd_hyper
+from .plan import LOSS_CODES, Plan, penalty_codes
 
 
 class FastTrainer:
@@ -20,59 +22,85 @@ class FastTrainer:
 
     ``X`` ``(N, D)`` is converted (once) to the parameters' dtype; integer labels ``(N,)`` stay labels for
     softmax cross-entropy and become one-hot rows for MSE; ``(N, K)`` target rows are used as they are.
-    ``batch_size`` 1 trains with `kernels.sgd_epoch`, larger sizes with `batch_kernel.sgd_epoch_batches`.
+    ``batch_size`` 1 trains with `example_kernel.sgd_epoch`, larger sizes with
+    `minibatch_kernel.sgd_epoch_batches`.
     """
 
-    def __init__(self, model: Module, loss: Loss, optimizer: SGD, regularizers: Sequence[Regularizer],
-                 X: Any, y: Any, batch_size: int = 1) -> None:
-        from .kernels import sgd_epoch  # numba is imported only when the fast engine actually runs
+    def __init__(
+        self,
+        model: Module,
+        loss: Loss,
+        optimizer: SGD,
+        regularizers: Sequence[Regularizer],
+        X: Any,
+        y: Any,
+        batch_size: int = 1,
+    ) -> None:
+        from .example_kernel import sgd_epoch  # numba is imported only when the fast engine actually runs
 
         self._kernel = sgd_epoch
         self.batch_size = batch_size = int(batch_size)
         self.plan = plan = Plan.build(model, loss)
         self.optimizer = optimizer
         dtype = plan.dtype
-        self.X = np.ascontiguousarray(X, dtype=dtype)
+        X = np.ascontiguousarray(X, dtype=dtype)
         y = np.asarray(y)
         k = int(plan.n_out[-1])
-        self.labels = np.zeros(1, dtype=np.int64)
-        self.rows = np.zeros((1, k), dtype=dtype)
-        if y.ndim == 1 and LOSS_CODES[type(loss)] == 0:
-            self.labels = np.ascontiguousarray(y, dtype=np.int64)
-            self.use_rows = False
+        if y.ndim == 1 and LOSS_CODES[type(loss)] == LOSS_SOFTMAX_CE:
+            self.data = TrainData(
+                X=X, labels=np.ascontiguousarray(y, dtype=np.int64), rows=np.zeros((1, k), dtype=dtype), use_rows=False
+            )
         else:
-            self.rows = one_hot(y, k, dtype) if y.ndim == 1 else np.ascontiguousarray(y, dtype=dtype)
-            self.use_rows = True
-        self.reg_code, self.reg_c = plan.penalties(regularizers)
-        size = int(plan.a_off[-1])
-        self.z = np.zeros(size, dtype=dtype)
-        self.a = np.zeros(size, dtype=dtype)
-        self.g = np.zeros(size, dtype=dtype)
-        self.grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
-        self.nz = np.zeros(self.X.shape[1], dtype=np.int64)
-        self._file_order = np.arange(len(self.X), dtype=np.int64)
+            rows = one_hot(y, k, dtype) if y.ndim == 1 else np.ascontiguousarray(y, dtype=dtype)
+            self.data = TrainData(X=X, labels=np.zeros(1, dtype=np.int64), rows=rows, use_rows=True)
+        self.X = X
+        self.reg_code, self.reg_c = penalty_codes(regularizers, dtype)
+        self.net, self.loss_spec = plan.network(), plan.loss_spec()
+        size, d = int(plan.a_off[-1]), X.shape[1]
+        self._file_order = np.arange(len(X), dtype=np.int64)
         # the batch loss of each step of the current pass (written by the kernels)
-        self.losses = np.zeros(-(-len(self.X) // batch_size), dtype=np.float64)
-        if batch_size > 1:
-            from .batch_kernel import sgd_epoch_batches
+        self.losses = np.zeros(-(-len(X) // batch_size), dtype=np.float64)
+        grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
+        if batch_size == 1:
+            self.work: ExampleWork | BatchWork = ExampleWork(
+                z=np.zeros(size, dtype=dtype),
+                a=np.zeros(size, dtype=dtype),
+                g=np.zeros(size, dtype=dtype),
+                grow=grow,
+                nz=np.zeros(d, dtype=np.int64),
+                nzval=np.zeros(d, dtype=dtype),
+            )
+        else:
+            from .minibatch_kernel import sgd_epoch_batches
 
             self._batch_kernel = sgd_epoch_batches
-            rows_, d = min(batch_size, len(self.X)), self.X.shape[1]
-            self.Z = np.zeros(rows_ * size, dtype=dtype)
-            self.A = np.zeros(rows_ * size, dtype=dtype)
-            self.G = np.zeros(rows_ * size, dtype=dtype)
-            self.gw = np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype)
-            self.nzidx = np.zeros((rows_, d), dtype=np.int64)
-            self.nzcnt = np.zeros(rows_, dtype=np.int64)
-            self.colptr = np.zeros(d + 1, dtype=np.int64)
-            self.colrow = np.zeros(rows_ * d, dtype=np.int64)
-            self.batch_rows = np.zeros(rows_, dtype=np.int64)
-            self._block = rows_  # rows per layer block of Z, A, G (the batch size, or N if smaller)
+            self._block = b = min(batch_size, len(X))  # rows per layer block of Z, A, G (the batch size, or N)
+            self.work = BatchWork(
+                Z=np.zeros(b * size, dtype=dtype),
+                A=np.zeros(b * size, dtype=dtype),
+                G=np.zeros(b * size, dtype=dtype),
+                gw=np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype),
+                grow=grow,
+                nzidx=np.zeros((b, d), dtype=np.int64),
+                nzval=np.zeros((b, d), dtype=dtype),
+                nzcnt=np.zeros(b, dtype=np.int64),
+                colptr=np.zeros(d + 1, dtype=np.int64),
+                colrow=np.zeros(b * d, dtype=np.int64),
+                colval=np.zeros(b * d, dtype=dtype),
+                batch_rows=np.zeros(b, dtype=np.int64),
+            )
 
-    def run_epoch(self, order: np.ndarray | None, chunk: int | None = None,
-                  on_chunk: Callable[[int, float], None] | None = None, *, start: int = 0, total: float = 0.0,
-                  should_stop: Callable[[], Any] | None = None,
-                  stop: int | None = None) -> tuple[float, int, int | None, int | None]:
+    def run_epoch(
+        self,
+        order: np.ndarray | None,
+        chunk: int | None = None,
+        on_chunk: Callable[[int, float], None] | None = None,
+        *,
+        start: int = 0,
+        total: float = 0.0,
+        should_stop: Callable[[], Any] | None = None,
+        stop: int | None = None,
+    ) -> tuple[float, int, int | None, int | None]:
         """Steps ``start, start + 1, ...`` (up to ``stop``, default the whole pass) of one pass over the data in
         ``order`` (None: file order) at the optimizer's current ``lr``, in chunks of ``chunk`` steps (default:
         the whole pass). Step t's batch loss is written to ``self.losses[t]``.
@@ -98,7 +126,7 @@ class FastTrainer:
             raise IndexError(f"order holds indices outside [0, {len(self.X) - 1}]")
         chunk = n if not chunk or chunk < 1 else int(chunk)
         p.pack(opt)
-        hyper = p.hyper(opt)
+        hyper = sgd_hyper(opt, self.reg_code, self.reg_c, p.dtype)
         steps, bad, stopped = 0, None, None
         try:
             for first in range(int(start), n, chunk):
@@ -108,16 +136,21 @@ class FastTrainer:
                 end = min(n, first + chunk)
                 if self.batch_size > 1:
                     s, k, b = self._batch_kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, self._block, first, end, p.theta,
-                        p.vel, p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act,
-                        p.act_par, p.loss_code, hyper, self.reg_code, self.reg_c, self.Z, self.A, self.G, self.gw,
-                        self.grow, self.nzidx, self.nzcnt, self.colptr, self.colrow, self.batch_rows, self.losses)
+                        self.data,
+                        order,
+                        self._block,
+                        first,
+                        end,
+                        self.net,
+                        self.loss_spec,
+                        hyper,
+                        self.work,
+                        self.losses,
+                    )
                 else:
                     s, k, b = self._kernel(
-                        self.X, self.labels, self.rows, self.use_rows, order, first, end, p.theta, p.vel,
-                        p.vel_ready, p.w_off, p.b_off, p.n_in, p.n_out, p.has_bias, p.a_off, p.act, p.act_par,
-                        p.loss_code, hyper, self.reg_code, self.reg_c, self.z, self.a, self.g, self.grow, self.nz,
-                        self.losses)
+                        self.data, order, first, end, self.net, self.loss_spec, hyper, self.work, self.losses
+                    )
                 total += s
                 steps += k
                 if b >= 0:

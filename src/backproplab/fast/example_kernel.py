@@ -1,0 +1,174 @@
+"""The compiled batch-size-1 SGD loop (numba). One generic kernel; numba compiles it once per dtype.
+
+Its arguments are the named tuples of `kernel_args`: the training data, the packed network (every weight and
+bias in one flat ``theta``, see `kernel_args.Network`), the loss, the SGD settings and the work buffers.
+
+One step per example, exactly the NumPy engine's arithmetic at batch size 1: z = x W (+ b), a = f(z); the loss
+and dL/d(outputs); backward through the layers, each layer's dL/dx computed from its weights *before* they
+are updated; g = x^T dL/dz (+ penalties) (+ weight_decay W); momentum v = mu v + g (v = g on the first step,
+PyTorch's form); W -= lr g. Inputs that are exactly 0 contribute nothing, so the forward sums skip them, and
+with plain SGD (no penalty, decay or momentum) the rows of W they would update are skipped too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .shared_kernels import activate, activation_backward, add_scaled_rows, loss_and_grad, step_row
+
+
+@njit(cache=True, fastmath=False)
+def _step_block(w, v, xin, gs, gr, ready, hyper, regularized):
+    """The SGD step of a layer's weights ``w`` ``(n_in, out)`` (velocity ``v``, same shape), whose loss
+    gradient is the outer product ``xin gs^T``, row by row (`step_row`). ``gr`` is a work row."""
+    out = w.shape[1]
+    for i in range(w.shape[0]):
+        xv = xin[i]
+        for j in range(out):
+            gr[j] = xv * gs[j]
+        step_row(w, v, i, gr, ready, hyper, regularized)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _input_gradient(w2, gs, g, io, nin, out):
+    """g[io + i] = sum_j gs[j] w2[i, j] for i < nin, each sum in j order. Four rows at a time: their sums are
+    independent, so the CPU overlaps them instead of waiting for each addition in turn (same additions, same
+    order, same result per row)."""
+    zero = w2.dtype.type(0.0)
+    i = 0
+    while i + 4 <= nin:
+        s0, s1, s2, s3 = zero, zero, zero, zero
+        for j in range(out):
+            gj = gs[j]
+            s0 += gj * w2[i, j]
+            s1 += gj * w2[i + 1, j]
+            s2 += gj * w2[i + 2, j]
+            s3 += gj * w2[i + 3, j]
+        g[io + i], g[io + i + 1], g[io + i + 2], g[io + i + 3] = s0, s1, s2, s3
+        i += 4
+    while i < nin:
+        s = zero
+        for j in range(out):
+            s += gs[j] * w2[i, j]
+        g[io + i] = s
+        i += 1
+
+
+@njit(cache=True, fastmath=False)
+def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
+    """Train on examples ``order[start:stop]`` of ``data`` (`kernel_args.TrainData`) one at a time, updating
+    ``net`` (`kernel_args.Network`) in place with loss ``loss`` (`kernel_args.LossSpec`) and SGD ``hyper``
+    (`kernel_args.SGDHyper`); ``work`` is an `kernel_args.ExampleWork`. Returns ``(loss_sum, steps, bad)``.
+
+    ``loss_sum`` is the sum of the per-example losses of the steps taken (``steps`` of them), each also written
+    to ``losses[t]`` (float64, one entry per step of the pass, the bad one included); ``bad`` is -1, or
+    the position in ``order[start:stop]`` whose loss was NaN or infinite (training stops before its update,
+    like the NumPy engine). ``net.vel_ready`` is set as each velocity is first used.
+    """
+    X = data.X
+    theta, vel, vel_ready = net.theta, net.vel, net.vel_ready
+    n_in, n_out, has_bias, w_off, b_off, a_off = net.n_in, net.n_out, net.has_bias, net.w_off, net.b_off, net.a_off
+    act, act_par = net.act, net.act_par
+    z, a, g, grow, nz, nzval = work.z, work.a, work.g, work.grow, work.nz, work.nzval
+    num_layers = n_in.shape[0]
+    zero = theta.dtype.type(0.0)
+    lr = hyper.lr
+    plain = hyper.momentum == zero and hyper.weight_decay == zero and hyper.reg_code.shape[0] == 0
+    last = num_layers - 1
+    unit = np.ones(1, dtype=theta.dtype)  # the bias's "input": its gradient is 1 * dL/dz
+    w1 = theta[w_off[0] : w_off[0] + n_in[0] * n_out[0]].reshape((n_in[0], n_out[0]))  # the first layer's W
+    total = 0.0
+    # Inner loops over one row of the first (wide) layer use a local slice of theta, which LLVM vectorises
+    # (theta[row + j] it does not); narrower layers index one 2-D view, as a slice per short row costs more.
+    for t in range(start, stop):
+        n = order[t]
+        x = X[n]
+        # -- forward --------------------------------------------------------------------------------------
+        nnz = 0
+        for i in range(n_in[0]):  # branch-free: about half the pixels are 0, in no predictable pattern
+            nz[nnz] = i
+            nzval[nnz] = x[i]
+            nnz += x[i] != zero
+        for layer in range(num_layers):
+            out = n_out[layer]
+            zo = a_off[layer]
+            wo = w_off[layer]
+            zs = z[zo : zo + out]
+            zs[:] = zero
+            if layer == 0:
+                add_scaled_rows(zs, w1, nz, nzval, 0, nnz)
+            else:
+                io = a_off[layer - 1]
+                w2 = theta[wo : wo + n_in[layer] * out].reshape((n_in[layer], out))  # no per-row slices
+                for i in range(n_in[layer]):
+                    xv = a[io + i]
+                    if xv != zero:
+                        for j in range(out):
+                            zs[j] += xv * w2[i, j]
+            if has_bias[layer]:
+                bs = theta[b_off[layer] : b_off[layer] + out]
+                for j in range(out):
+                    zs[j] += bs[j]
+            activate(z, a, zo, out, act[layer], act_par[layer])
+        # -- loss -------------------------------------------------------------------------------------------
+        value = loss_and_grad(a, g, a_off[last], n_out[last], loss, data, n)
+        losses[t] = value
+        if not math.isfinite(value):
+            return total, t - start, t - start
+        total += value
+        # -- backward and update, last layer first ---------------------------------------------------------
+        for layer in range(last, -1, -1):
+            out = n_out[layer]
+            go = a_off[layer]
+            wo = w_off[layer]
+            activation_backward(z, a, g, go, out, act[layer], act_par[layer])
+            gs = g[go : go + out]
+            nin = n_in[layer]
+            w2 = theta[wo : wo + nin * out].reshape((nin, out))
+            if layer > 0:
+                io = a_off[layer - 1]
+                _input_gradient(w2, gs, g, io, nin, out)  # dL/dx from the weights before their update
+                if plain:
+                    for i in range(nin):
+                        xv = a[io + i]
+                        if xv != zero:
+                            for j in range(out):
+                                w2[i, j] = w2[i, j] - lr * (xv * gs[j])
+                else:
+                    _step_block(
+                        w2,
+                        vel[wo : wo + nin * out].reshape((nin, out)),
+                        a[io : io + nin],
+                        gs,
+                        grow,
+                        vel_ready[2 * layer],
+                        hyper,
+                        True,
+                    )
+            elif plain:
+                for q in range(nnz):
+                    i = nz[q]
+                    xv = x[i]
+                    ws = theta[wo + i * out : wo + (i + 1) * out]
+                    for j in range(out):
+                        ws[j] = ws[j] - lr * (xv * gs[j])
+            else:
+                _step_block(w2, vel[wo : wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper, True)
+            vel_ready[2 * layer] = 1
+            if has_bias[layer]:
+                bo = b_off[layer]
+                _step_block(
+                    theta[bo : bo + out].reshape((1, out)),
+                    vel[bo : bo + out].reshape((1, out)),
+                    unit,
+                    gs,
+                    grow,
+                    vel_ready[2 * layer + 1],
+                    hyper,
+                    False,
+                )
+                vel_ready[2 * layer + 1] = 1
+    return total, stop - start, -1

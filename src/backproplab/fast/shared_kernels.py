@@ -1,0 +1,189 @@
+"""Compiled pieces (numba) shared by the batch-size-1 kernel (`example_kernel`), the mini-batch kernel
+(`minibatch_kernel`) and `layer_kernels`: activations and their derivatives, the loss and its gradient, one SGD
+row update, and the sparse row accumulation of the first layer. Each repeats the NumPy engine's formulas and
+order of operations, so that results agree bit for bit. Arguments are the named tuples of `kernel_args`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .codes import ACT_ELU, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, LOSS_SOFTMAX_CE, REG_L2
+
+
+@njit(cache=True, fastmath=False)
+def activate(z, a, start, count, code, par):
+    """a[start:start+count] = f(z[start:start+count]) with NumPy's formulas (one loop per activation, so the
+    choice is made once per layer, not per unit)."""
+    one = z.dtype.type(1.0)
+    zero = z.dtype.type(0.0)
+    stop = start + count
+    if code == ACT_SIGMOID:
+        for j in range(start, stop):  # 1/(1 + e^-v) for v >= 0, e^v/(1 + e^v) below: e = exp(-|v|), no branch
+            v = z[j]
+            e = np.exp(-abs(v))
+            a[j] = (one if v >= zero else e) / (one + e)
+    elif code == ACT_TANH:
+        for j in range(start, stop):
+            a[j] = np.tanh(z[j])
+    elif code == ACT_RELU:
+        for j in range(start, stop):
+            v = z[j]
+            a[j] = v if v > zero else zero
+    elif code == ACT_LEAKY_RELU:
+        for j in range(start, stop):
+            v = z[j]
+            a[j] = v if v > zero else par * v
+    elif code == ACT_ELU:
+        for j in range(start, stop):
+            v = z[j]
+            a[j] = v if v > zero else par * np.expm1(v)
+    else:
+        for j in range(start, stop):
+            a[j] = z[j]
+
+
+@njit(cache=True, fastmath=False)
+def activation_backward(z, a, g, start, count, code, par):
+    """g[start:start+count] *= f'(z) in place (dL/da -> dL/dz), with NumPy's formulas and rounding."""
+    one = z.dtype.type(1.0)
+    zero = z.dtype.type(0.0)
+    stop = start + count
+    if code == ACT_SIGMOID:
+        for j in range(start, stop):
+            s = a[j]
+            g[j] = g[j] * s * (one - s)
+    elif code == ACT_TANH:
+        for j in range(start, stop):
+            t = a[j]
+            g[j] = g[j] * (one - t * t)
+    elif code == ACT_RELU:
+        for j in range(start, stop):
+            if not z[j] > zero:
+                g[j] = zero
+    elif code == ACT_LEAKY_RELU:
+        for j in range(start, stop):
+            if not z[j] > zero:
+                g[j] = par * g[j]
+    elif code == ACT_ELU:
+        for j in range(start, stop):
+            if not z[j] > zero:
+                g[j] = g[j] * (a[j] + par)
+
+
+@njit(cache=True, fastmath=False)
+def loss_and_grad(a, g, start, k, loss, data, n):
+    """The loss (`kernel_args.LossSpec`) of outputs a[start:start+k] for example ``n`` of ``data``
+    (`kernel_args.TrainData`), and dL/da written to g[start:start+k] (batch size 1)."""
+    zero = a.dtype.type(0.0)
+    rows = data.rows
+    if loss.code == LOSS_SOFTMAX_CE:
+        use_rows = data.use_rows
+        label = data.labels[n] if not use_rows else 0
+        m = a[start]
+        for j in range(1, k):
+            if a[start + j] > m:
+                m = a[start + j]
+        s = zero
+        for j in range(k):
+            s += np.exp(a[start + j] - m)
+        lse = np.log(s)
+        value = zero
+        tsum = zero
+        if use_rows:
+            for j in range(k):
+                tsum += rows[n, j]
+        for j in range(k):
+            logp = (a[start + j] - m) - lse
+            p = np.exp(logp)
+            if use_rows:
+                t = rows[n, j]
+                value -= t * logp
+                g[start + j] = p * tsum - t
+            else:
+                if j == label:
+                    value = -logp
+                    g[start + j] = p - a.dtype.type(1.0)
+                else:
+                    g[start + j] = p
+        return float(value)
+    # MSE: L = c sum (o - t)^2, dL/do = gc (o - t)
+    total = zero
+    for j in range(k):
+        d = a[start + j] - rows[n, j]
+        total += d * d
+        g[start + j] = loss.mse_gc * d
+    return float(loss.mse_c * total)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def add_scaled_rows(acc, rows, idx, coef, q, stop):
+    """acc += sum over p in [q, stop) of coef[p] * rows[idx[p]], the rows added one after another in p order.
+    Eight rows per pass over ``acc``, then four, then one: the same additions in the same order (so the same
+    bits), an eighth of the ``acc`` traffic. The first layer's sparse sums: the forward x W1 over an example's
+    nonzero pixels, and the backward dL/dW1 row of a pixel over the batch rows where it is nonzero."""
+    while q + 8 <= stop:
+        c0, c1, c2, c3 = coef[q], coef[q + 1], coef[q + 2], coef[q + 3]
+        c4, c5, c6, c7 = coef[q + 4], coef[q + 5], coef[q + 6], coef[q + 7]
+        r0, r1, r2, r3 = rows[idx[q]], rows[idx[q + 1]], rows[idx[q + 2]], rows[idx[q + 3]]
+        r4, r5, r6, r7 = rows[idx[q + 4]], rows[idx[q + 5]], rows[idx[q + 6]], rows[idx[q + 7]]
+        for j in range(acc.shape[0]):
+            acc[j] = (
+                ((((((acc[j] + c0 * r0[j]) + c1 * r1[j]) + c2 * r2[j]) + c3 * r3[j]) + c4 * r4[j]) + c5 * r5[j])
+                + c6 * r6[j]
+            ) + c7 * r7[j]
+        q += 8
+    while q + 4 <= stop:
+        c0, c1, c2, c3 = coef[q], coef[q + 1], coef[q + 2], coef[q + 3]
+        r0, r1, r2, r3 = rows[idx[q]], rows[idx[q + 1]], rows[idx[q + 2]], rows[idx[q + 3]]
+        for j in range(acc.shape[0]):
+            acc[j] = (((acc[j] + c0 * r0[j]) + c1 * r1[j]) + c2 * r2[j]) + c3 * r3[j]
+        q += 4
+    while q < stop:
+        c = coef[q]
+        r = rows[idx[q]]
+        for j in range(acc.shape[0]):
+            acc[j] += c * r[j]
+        q += 1
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def step_row(w, v, i, gr, ready, hyper, regularized):
+    """The SGD step (`kernel_args.SGDHyper`) of weight row ``w[i]`` (velocity ``v[i]``) whose loss gradient is
+    ``gr`` (overwritten), in the NumPy engine's order of operations: penalties, weight decay (both only if
+    ``regularized``), momentum (v = mu v + g, or v = g on the first step when not ``ready``; PyTorch's form),
+    ``w -= lr g``."""
+    lr, mu, nesterov, wd = hyper.lr, hyper.momentum, hyper.nesterov, hyper.weight_decay
+    reg_code, reg_c = hyper.reg_code, hyper.reg_c
+    zero = w.dtype.type(0.0)
+    one = w.dtype.type(1.0)
+    out = w.shape[1]
+    if regularized:
+        for r in range(reg_code.shape[0]):
+            c = reg_c[r]
+            if reg_code[r] == REG_L2:
+                for j in range(out):
+                    gr[j] = gr[j] + c * w[i, j]
+            else:
+                for j in range(out):
+                    sgn = one if w[i, j] > zero else (-one if w[i, j] < zero else zero)
+                    gr[j] = gr[j] + c * sgn
+        if wd != zero:
+            for j in range(out):
+                gr[j] = gr[j] + wd * w[i, j]
+    if mu != zero:
+        if ready:
+            for j in range(out):
+                v[i, j] = mu * v[i, j] + gr[j]
+        else:
+            for j in range(out):
+                v[i, j] = gr[j]
+        if nesterov != zero:
+            for j in range(out):
+                gr[j] = gr[j] + mu * v[i, j]
+        else:
+            for j in range(out):
+                gr[j] = v[i, j]
+    for j in range(out):
+        w[i, j] = w[i, j] - lr * gr[j]
