@@ -264,15 +264,14 @@ def test_sweep_parents_killed_leave_no_worker_and_the_sweep_resumes_to_the_same_
             if status is None or status == 0:  # it finished before the kill, or the kill came as it was finishing
                 break
             sig = signals.pop(0)
-            if status == 0:  # a SIGTERM after the last trial and the retrain: the sweep completed, as it would have
-                assert sig == signal.SIGTERM
-                assert json.loads((sweep_dir / SweepDir.SUMMARY).read_text())["status"] == "complete"
-                break
-            assert status == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + signal.SIGTERM)
+            # SIGTERM: a clean stop (143), or -SIGTERM when it came while no handler was installed (Python still
+            # starting, or the sweep done and its handler restored as the process ends)
+            allowed = (-signal.SIGKILL,) if sig == signal.SIGKILL else (128 + signal.SIGTERM, -signal.SIGTERM)
+            assert status in allowed, (status, sig)
             # whatever killed the parent, its workers end with it (they checkpoint first when they can)
             assert _wait_for(lambda w=workers: not _alive(w), seconds=WAIT), [p.cmdline() for p in _alive(workers)]
             _files_parse(sweep_dir)
-            if sig == signal.SIGTERM:
+            if status == 128 + signal.SIGTERM:
                 summary = json.loads((sweep_dir / SweepDir.SUMMARY).read_text())
                 assert summary["status"] == "interrupted" and summary["stopped_by"] == "SIGTERM"
         done = _run(["resume", str(sweep_dir), "--workers", "2", "--no-report", "-q"], tmp_path)
