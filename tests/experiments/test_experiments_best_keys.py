@@ -127,3 +127,12 @@ def test_cli_threads_option(tmp_path: Path) -> None:
     assert "BLAS threads: 1\n" in ok.output
     (run,) = [d for d in tmp_path.iterdir() if d.is_dir()]
     assert json.loads((run / "summary.json").read_text())["threads"] == 1
+
+
+def test_bad_schedule_and_mixup_settings_are_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"optimizer.warmup_epochs \(2\) must be smaller than training.epochs \(2\)"):
+        config(optimizer={"schedule": "cosine", "warmup_epochs": 2})
+    with pytest.raises(ConfigError, match=r"data.augment.mixup: Input should be greater than or equal to 0"):
+        config(data={"augment": {"mixup": -0.1}})
+    with pytest.raises(ConfigError, match=r"optimizer.schedule.*cosine.*'cosne'"):
+        config(optimizer={"schedule": "cosne"})
