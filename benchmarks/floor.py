@@ -63,6 +63,8 @@ def measure_floor(
     callable running the fast engine over the same rows and returning ``(wall, cpu)`` seconds), the engine's,
     timed in turns with the floor; wall time and this process's CPU time (steadier on a shared machine) alike.
     The weights start from ``W1`` ``(D, hidden)`` every repeat."""
+    from backproplab.fast.aligned import aligned_zeros
+
     floor_epoch = _compile()
     X = np.ascontiguousarray(X, dtype=W1.dtype)
     order = np.arange(len(X), dtype=np.int64)
@@ -74,7 +76,8 @@ def measure_floor(
     floor_times: list[tuple[float, float]] = []
     engine_times: list[tuple[float, float]] = []
     for _ in range(repeats):
-        theta = W1.reshape(-1).copy()
+        theta = aligned_zeros(W1.size, W1.dtype)  # rows on cache lines, as the engine packs them
+        theta[:] = W1.reshape(-1)
         started, cpu = time.perf_counter(), time.process_time()
         floor_epoch(X, order, theta, hidden, g, W1.dtype.type(lr), z, nz)
         floor_times.append((time.perf_counter() - started, time.process_time() - cpu))

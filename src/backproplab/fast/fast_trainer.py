@@ -12,6 +12,7 @@ from ..nn.losses import Loss, one_hot
 from ..nn.module import Module
 from ..nn.regularization import Regularizer
 from ..optim.sgd import SGD
+from .aligned import aligned_zeros
 from .codes import LOSS_SOFTMAX_CE
 from .kernel_args import BatchWork, ExampleWork, TrainData, sgd_hyper
 from .plan import LOSS_CODES, Plan, penalty_codes
@@ -60,15 +61,15 @@ class FastTrainer:
         self._file_order = np.arange(len(X), dtype=np.int64)
         # the batch loss of each step of the current pass (written by the kernels)
         self.losses = np.zeros(-(-len(X) // batch_size), dtype=np.float64)
-        grow = np.zeros(int(plan.n_out.max()), dtype=dtype)
+        grow = aligned_zeros(int(plan.n_out.max()), dtype)
         if batch_size == 1:
             self.work: ExampleWork | BatchWork = ExampleWork(
-                z=np.zeros(size, dtype=dtype),
-                a=np.zeros(size, dtype=dtype),
-                g=np.zeros(size, dtype=dtype),
+                z=aligned_zeros(size, dtype),
+                a=aligned_zeros(size, dtype),
+                g=aligned_zeros(size, dtype),
                 grow=grow,
                 nz=np.zeros(d, dtype=np.int64),
-                nzval=np.zeros(d, dtype=dtype),
+                nzval=aligned_zeros(d, dtype),
             )
         else:
             from .minibatch_kernel import sgd_epoch_batches
@@ -76,17 +77,17 @@ class FastTrainer:
             self._batch_kernel = sgd_epoch_batches
             self._block = b = min(batch_size, len(X))  # rows per layer block of Z, A, G (the batch size, or N)
             self.work = BatchWork(
-                Z=np.zeros(b * size, dtype=dtype),
-                A=np.zeros(b * size, dtype=dtype),
-                G=np.zeros(b * size, dtype=dtype),
-                gw=np.zeros(int((plan.n_in * plan.n_out).max()), dtype=dtype),
+                Z=aligned_zeros(b * size, dtype),
+                A=aligned_zeros(b * size, dtype),
+                G=aligned_zeros(b * size, dtype),
+                gw=aligned_zeros(int((plan.n_in * plan.n_out).max()), dtype),
                 grow=grow,
                 nzidx=np.zeros((b, d), dtype=np.int64),
-                nzval=np.zeros((b, d), dtype=dtype),
+                nzval=aligned_zeros((b, d), dtype),
                 nzcnt=np.zeros(b, dtype=np.int64),
                 colptr=np.zeros(d + 1, dtype=np.int64),
                 colrow=np.zeros(b * d, dtype=np.int64),
-                colval=np.zeros(b * d, dtype=dtype),
+                colval=aligned_zeros(b * d, dtype),
                 batch_rows=np.zeros(b, dtype=np.int64),
             )
 

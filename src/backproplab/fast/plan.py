@@ -22,6 +22,7 @@ from ..nn.module import Module, Sequential
 from ..nn.regularization import L1, L2, Regularizer
 from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
+from .aligned import aligned_zeros, line_multiple
 from .codes import (
     ACT_ELU,
     ACT_IDENTITY,
@@ -171,12 +172,12 @@ class Plan:
         has_bias = np.array([d.bias is not None for d, _ in blocks], dtype=np.bool_)
         w_off = np.zeros(num, dtype=np.int64)
         b_off = np.zeros(num, dtype=np.int64)
-        pos = 0
+        pos = 0  # every weight matrix and bias vector starts on a cache line (`aligned`)
         for i in range(num):
             w_off[i] = pos
-            pos += n_in[i] * n_out[i]
+            pos += line_multiple(n_in[i] * n_out[i], dtype)
             b_off[i] = pos
-            pos += n_out[i] if has_bias[i] else 0
+            pos += line_multiple(n_out[i], dtype) if has_bias[i] else 0
         a_off = np.concatenate([[0], np.cumsum(n_out)]).astype(np.int64)
         act = np.array(
             [ACTIVATION_CODES[type(a)] if a is not None else ACT_IDENTITY for _, a in blocks], dtype=np.int64
@@ -194,8 +195,8 @@ class Plan:
             w_off=w_off,
             b_off=b_off,
             a_off=a_off,
-            theta=np.zeros(pos, dtype=dtype),
-            vel=np.zeros(pos, dtype=dtype),
+            theta=aligned_zeros(pos, dtype),
+            vel=aligned_zeros(pos, dtype),
             vel_ready=np.zeros(2 * num, dtype=np.uint8),
             loss_code=LOSS_CODES[type(loss)],
             mse_c=0.5 if half else 1.0,
