@@ -70,6 +70,8 @@ class FastTrainer:
                 grow=grow,
                 nz=np.zeros(d, dtype=np.int64),
                 nzval=aligned_zeros(d, dtype),
+                hidden_nz=np.zeros(int(plan.n_in.max()), dtype=np.int64),
+                hidden_nzval=aligned_zeros(int(plan.n_in.max()), dtype),
             )
         else:
             from .minibatch_kernel import sgd_epoch_batches

@@ -68,6 +68,8 @@ class ExampleWork(NamedTuple):
     grow: np.ndarray  # (max n_out,) one row's gradient
     nz: np.ndarray  # (D,) int64 the example's nonzero pixels
     nzval: np.ndarray  # (D,) their values
+    hidden_nz: np.ndarray  # (max n_in,) int64 the nonzero inputs of a later layer (its previous activations)
+    hidden_nzval: np.ndarray  # (max n_in,) their values
 
 
 class BatchWork(NamedTuple):
