@@ -28,13 +28,12 @@ def _compile() -> Any:
     from backproplab.fast.shared_kernels import add_scaled_rows
 
     @njit(cache=True, fastmath=False)
-    def floor_epoch(X, order, theta, out, g, lr, z, nz):  # noqa: ANN001, ANN202
+    def floor_epoch(X, order, theta, out, g, lr, z, nz, nzval):  # noqa: ANN001, ANN202
         """For each example: nonzero pixels, z = sum_i x_i W1[i] over them, W1[i] -= lr x_i g. W1 is ``theta``
         ``(D * out,)`` row-major; returns the sum of z[0] over the examples (kept so the forward is not removed)."""
         zero = theta.dtype.type(0.0)
         check = 0.0
         w1 = theta.reshape((X.shape[1], out))
-        nzval = np.empty(nz.shape[0], theta.dtype)
         for t in range(order.shape[0]):
             x = X[order[t]]
             nnz = 0
@@ -69,17 +68,17 @@ def measure_floor(
     X = np.ascontiguousarray(X, dtype=W1.dtype)
     order = np.arange(len(X), dtype=np.int64)
     hidden = W1.shape[1]
-    g = (np.random.default_rng(seed).standard_normal(hidden) * 0.01).astype(W1.dtype)
-    z = np.zeros(hidden, W1.dtype)
-    nz = np.zeros(X.shape[1], np.int64)
-    floor_epoch(X[:10], order[:10], W1.reshape(-1).copy(), hidden, g, W1.dtype.type(lr), z, nz)  # compile / load
+    g, z = aligned_zeros(hidden, W1.dtype), aligned_zeros(hidden, W1.dtype)  # every buffer on cache lines
+    g[:] = np.random.default_rng(seed).standard_normal(hidden) * 0.01
+    nz, nzval = aligned_zeros(X.shape[1], np.int64), aligned_zeros(X.shape[1], W1.dtype)
+    floor_epoch(X[:10], order[:10], W1.reshape(-1).copy(), hidden, g, W1.dtype.type(lr), z, nz, nzval)  # compile / load
     floor_times: list[tuple[float, float]] = []
     engine_times: list[tuple[float, float]] = []
     for _ in range(repeats):
         theta = aligned_zeros(W1.size, W1.dtype)  # rows on cache lines, as the engine packs them
         theta[:] = W1.reshape(-1)
         started, cpu = time.perf_counter(), time.process_time()
-        floor_epoch(X, order, theta, hidden, g, W1.dtype.type(lr), z, nz)
+        floor_epoch(X, order, theta, hidden, g, W1.dtype.type(lr), z, nz, nzval)
         floor_times.append((time.perf_counter() - started, time.process_time() - cpu))
         if engine_epoch is not None:
             engine_times.append(engine_epoch())

@@ -68,9 +68,9 @@ class FastTrainer:
                 a=aligned_zeros(size, dtype),
                 g=aligned_zeros(size, dtype),
                 grow=grow,
-                nz=np.zeros(d, dtype=np.int64),
+                nz=aligned_zeros(d, np.int64),
                 nzval=aligned_zeros(d, dtype),
-                hidden_nz=np.zeros(int(plan.n_in.max()), dtype=np.int64),
+                hidden_nz=aligned_zeros(int(plan.n_in.max()), np.int64),
                 hidden_nzval=aligned_zeros(int(plan.n_in.max()), dtype),
             )
         else:
