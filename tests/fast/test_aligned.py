@@ -44,3 +44,31 @@ def test_plan_puts_every_weight_and_bias_on_a_cache_line_and_round_trips():
     plan.unpack(opt)
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+def test_batch1_plan_stores_later_layers_transposed_and_round_trips_momentum():
+    from backproplab.optim import SGD
+
+    model = mlp([784, 30, 20, 10], "relu", seed=0)
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(0)
+    opt.velocity = [rng.standard_normal(p.value.shape).astype(p.value.dtype) for p in opt.params]
+    plan = Plan.build(model, SoftmaxCrossEntropy(), transpose_later=True)
+    plan.pack(opt)
+    layers = [model[0], model[2], model[4]]
+    for i, dense in enumerate(layers):
+        off, n_in, n_out = int(plan.w_off[i]), int(plan.n_in[i]), int(plan.n_out[i])
+        stored = plan.theta[off : off + n_in * n_out]
+        expected = dense.weight.value if i == 0 else dense.weight.value.T  # (in, out) first, (out, in) later
+        np.testing.assert_array_equal(stored, np.ascontiguousarray(expected).reshape(-1))
+    before_w = {k: v.copy() for k, v in model.state_dict().items()}
+    before_v = [v.copy() for v in opt.velocity]
+    for p in model.parameters():
+        p.value[...] = 0
+    opt.velocity = [None] * len(opt.params)
+    plan.unpack(opt)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before_w[key])
+    for got, want in zip(opt.velocity, before_v, strict=True):
+        assert got.flags.c_contiguous and not np.shares_memory(got, plan.vel)
+        np.testing.assert_array_equal(got, want)

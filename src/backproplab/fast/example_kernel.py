@@ -1,13 +1,19 @@
 """The compiled batch-size-1 SGD loop (numba). One generic kernel; numba compiles it once per dtype.
 
 Its arguments are the named tuples of `kernel_args`: the training data, the packed network (every weight and
-bias in one flat ``theta``, see `kernel_args.Network`), the loss, the SGD settings and the work buffers.
+bias in one flat ``theta``, see `kernel_args.Network`; layers after the first stored transposed, ``(out, in)``),
+the loss, the SGD settings and the work buffers.
 
-One step per example, exactly the NumPy engine's arithmetic at batch size 1: z = x W (+ b), a = f(z); the loss
-and dL/d(outputs); backward through the layers, each layer's dL/dx computed from its weights *before* they
-are updated; g = x^T dL/dz (+ penalties) (+ weight_decay W); momentum v = mu v + g (v = g on the first step,
-PyTorch's form); W -= lr g. Inputs that are exactly 0 contribute nothing, so the forward sums skip them, and
-with plain SGD (no penalty, decay or momentum) the rows of W they would update are skipped too.
+One step per example, the NumPy engine's arithmetic at batch size 1: z = x W (+ b), a = f(z); the loss and
+dL/d(outputs); backward through the layers, each layer's dL/dx computed from its weights *before* they are
+updated; g = x^T dL/dz (+ penalties) (+ weight_decay W); momentum v = mu v + g (v = g on the first step,
+PyTorch's form); W -= lr g. Inputs that are exactly 0 contribute nothing, so the first layer's forward sums skip
+them, and with plain SGD (no penalty, decay or momentum) the weights they would update are skipped too.
+
+Order of the additions (results are deterministic; like BLAS's, they differ from NumPy's in the last bits): the
+first layer's z[j] adds its rows in pixel order; a later layer's z[j] = sum_i a[i] W[i, j] is a dot product
+of two contiguous rows (W stored transposed) summed as a fixed pairwise tree (`_dot`); dL/dx[i] =
+sum_j dL/dz[j] W[i, j] adds in j order.
 """
 
 from __future__ import annotations
@@ -33,44 +39,36 @@ def _step_block(w, v, xin, gs, gr, ready, hyper, regularized):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _input_gradient(w2, gs, g, io, nin, out):
-    """g[io + i] = sum_j gs[j] w2[i, j] for i < nin, each sum in j order. Eight rows at a time, then four: their
-    sums are independent, so the CPU overlaps them instead of waiting for each addition in turn (same additions,
-    same order, same result per row)."""
-    zero = w2.dtype.type(0.0)
-    i = 0
-    while i + 8 <= nin:
-        s0, s1, s2, s3 = zero, zero, zero, zero
-        s4, s5, s6, s7 = zero, zero, zero, zero
-        for j in range(out):
-            gj = gs[j]
-            s0 += gj * w2[i, j]
-            s1 += gj * w2[i + 1, j]
-            s2 += gj * w2[i + 2, j]
-            s3 += gj * w2[i + 3, j]
-            s4 += gj * w2[i + 4, j]
-            s5 += gj * w2[i + 5, j]
-            s6 += gj * w2[i + 6, j]
-            s7 += gj * w2[i + 7, j]
-        g[io + i], g[io + i + 1], g[io + i + 2], g[io + i + 3] = s0, s1, s2, s3
-        g[io + i + 4], g[io + i + 5], g[io + i + 6], g[io + i + 7] = s4, s5, s6, s7
-        i += 8
-    while i + 4 <= nin:
-        s0, s1, s2, s3 = zero, zero, zero, zero
-        for j in range(out):
-            gj = gs[j]
-            s0 += gj * w2[i, j]
-            s1 += gj * w2[i + 1, j]
-            s2 += gj * w2[i + 2, j]
-            s3 += gj * w2[i + 3, j]
-        g[io + i], g[io + i + 1], g[io + i + 2], g[io + i + 3] = s0, s1, s2, s3
-        i += 4
-    while i < nin:
-        s = zero
-        for j in range(out):
-            s += gs[j] * w2[i, j]
-        g[io + i] = s
-        i += 1
+def _dot(x, w, p):
+    """sum_i x[i] w[i] over the (equal) lengths n of ``x`` and ``w``, as a fixed pairwise tree (``p`` a work
+    buffer of length >= n): p = x * w elementwise, then while n > 1, p[i] += p[i + ceil(n / 2)] for
+    i < floor(n / 2) and n = ceil(n / 2). Every step is elementwise, so the CPU runs it in vector registers;
+    a sequential sum cannot be (each addition waits for the one before)."""
+    n = x.shape[0]
+    for i in range(n):
+        p[i] = x[i] * w[i]
+    while n > 1:
+        h = n // 2
+        m = n - h
+        lo = p[:h]
+        hi = p[m : m + h]
+        for i in range(h):
+            lo[i] += hi[i]
+        n = m
+    return p[0]
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _input_gradient(wt, gs, g, io, nin, out):
+    """g[io + i] = sum_j gs[j] wt[j, i] for i < nin (``wt`` the layer's weights transposed, ``(out, in)``), each
+    sum in j order: one pass over the row of ``wt`` per j, all i at once."""
+    gi = g[io : io + nin]
+    gi[:] = wt.dtype.type(0.0)
+    for j in range(out):
+        gj = gs[j]
+        row = wt[j]
+        for i in range(nin):
+            gi[i] += gj * row[i]
 
 
 @njit(cache=True, fastmath=False)
@@ -88,8 +86,7 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
     theta, vel, vel_ready = net.theta, net.vel, net.vel_ready
     n_in, n_out, has_bias, w_off, b_off, a_off = net.n_in, net.n_out, net.has_bias, net.w_off, net.b_off, net.a_off
     act, act_par = net.act, net.act_par
-    z, a, g, grow, nz, nzval = work.z, work.a, work.g, work.grow, work.nz, work.nzval
-    hnz, hnzval = work.hidden_nz, work.hidden_nzval
+    z, a, g, grow, nz, nzval, prod = work.z, work.a, work.g, work.grow, work.nz, work.nzval, work.prod
     num_layers = n_in.shape[0]
     zero = theta.dtype.type(0.0)
     lr = hyper.lr
@@ -117,16 +114,13 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             zs[:] = zero
             if layer == 0:
                 add_scaled_rows(zs, w1, nz, nzval, 0, nnz)
-            else:  # the same sparse sum over the previous layer's nonzero activations (ReLU zeros are skipped)
+            else:
                 io = a_off[layer - 1]
                 nin = n_in[layer]
-                m = 0
-                for i in range(nin):
-                    xv = a[io + i]
-                    hnz[m] = i
-                    hnzval[m] = xv
-                    m += xv != zero
-                add_scaled_rows(zs, theta[wo : wo + nin * out].reshape((nin, out)), hnz, hnzval, 0, m)
+                wt = theta[wo : wo + out * nin].reshape((out, nin))
+                ai = a[io : io + nin]
+                for j in range(out):
+                    zs[j] = _dot(ai, wt[j], prod)
             if has_bias[layer]:
                 bs = theta[b_off[layer] : b_off[layer] + out]
                 for j in range(out):
@@ -146,22 +140,24 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             activation_backward(z, a, g, go, out, act[layer], act_par[layer])
             gs = g[go : go + out]
             nin = n_in[layer]
-            w2 = theta[wo : wo + nin * out].reshape((nin, out))
             if layer > 0:
                 io = a_off[layer - 1]
-                _input_gradient(w2, gs, g, io, nin, out)  # dL/dx from the weights before their update
+                wt = theta[wo : wo + out * nin].reshape((out, nin))
+                _input_gradient(wt, gs, g, io, nin, out)  # dL/dx from the weights before their update
                 if plain:
-                    for i in range(nin):
-                        xv = a[io + i]
-                        if xv != zero:
-                            for j in range(out):
-                                w2[i, j] = w2[i, j] - lr * (xv * gs[j])
-                else:
+                    ai = a[io : io + nin]
+                    for j in range(out):
+                        gj = gs[j]
+                        row = wt[j]
+                        for i in range(nin):
+                            xv = ai[i]
+                            row[i] = row[i] - lr * (xv * gj) if xv != zero else row[i]
+                else:  # row j of the transposed gradient is gs[j] * a
                     _step_block(
-                        w2,
-                        vel[wo : wo + nin * out].reshape((nin, out)),
-                        a[io : io + nin],
+                        wt,
+                        vel[wo : wo + out * nin].reshape((out, nin)),
                         gs,
+                        a[io : io + nin],
                         grow,
                         vel_ready[2 * layer],
                         hyper,
@@ -175,7 +171,7 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
                     for j in range(out):
                         ws[j] = ws[j] - lr * (xv * gs[j])
             else:
-                _step_block(w2, vel[wo : wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper, True)
+                _step_block(w1, vel[wo : wo + nin * out].reshape((nin, out)), x, gs, grow, vel_ready[0], hyper, True)
             vel_ready[2 * layer] = 1
             if has_bias[layer] and plain:  # the bias's "input" is 1: its gradient is dL/dz itself
                 bs = theta[b_off[layer] : b_off[layer] + out]

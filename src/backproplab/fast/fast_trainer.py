@@ -41,7 +41,7 @@ class FastTrainer:
 
         self._kernel = sgd_epoch
         self.batch_size = batch_size = int(batch_size)
-        self.plan = plan = Plan.build(model, loss)
+        self.plan = plan = Plan.build(model, loss, transpose_later=batch_size == 1)
         self.optimizer = optimizer
         dtype = plan.dtype
         X = np.ascontiguousarray(X, dtype=dtype)
@@ -61,7 +61,7 @@ class FastTrainer:
         self._file_order = np.arange(len(X), dtype=np.int64)
         # the batch loss of each step of the current pass (written by the kernels)
         self.losses = np.zeros(-(-len(X) // batch_size), dtype=np.float64)
-        grow = aligned_zeros(int(plan.n_out.max()), dtype)
+        grow = aligned_zeros(int(max(plan.n_out.max(), plan.n_in.max())), dtype)  # a weight row, either layout
         if batch_size == 1:
             self.work: ExampleWork | BatchWork = ExampleWork(
                 z=aligned_zeros(size, dtype),
@@ -70,8 +70,7 @@ class FastTrainer:
                 grow=grow,
                 nz=aligned_zeros(d, np.int64),
                 nzval=aligned_zeros(d, dtype),
-                hidden_nz=aligned_zeros(int(plan.n_in.max()), np.int64),
-                hidden_nzval=aligned_zeros(int(plan.n_in.max()), dtype),
+                prod=aligned_zeros(int(plan.n_in.max()), dtype),
             )
         else:
             from .minibatch_kernel import sgd_epoch_batches

@@ -23,7 +23,8 @@ class TrainData(NamedTuple):
 
 class Network(NamedTuple):
     """A Sequential of Dense layers and activations, packed: layer l's weight ``(n_in[l], n_out[l])`` row-major at
-    ``theta[w_off[l]:]``, its bias at ``theta[b_off[l]:]`` (when ``has_bias[l]``); ``vel`` has the same layout
+    ``theta[w_off[l]:]`` (for the batch-size-1 kernel, layers after the first transposed: ``(n_out[l], n_in[l])``,
+    see `plan.Plan`), its bias at ``theta[b_off[l]:]`` (when ``has_bias[l]``); ``vel`` has the same layout
     (momentum); layer l's units are entries ``a_off[l]:a_off[l + 1]`` of the per-example work buffers."""
 
     theta: np.ndarray  # every weight and bias, in the parameters' dtype
@@ -68,8 +69,7 @@ class ExampleWork(NamedTuple):
     grow: np.ndarray  # (max n_out,) one row's gradient
     nz: np.ndarray  # (D,) int64 the example's nonzero pixels
     nzval: np.ndarray  # (D,) their values
-    hidden_nz: np.ndarray  # (max n_in,) int64 the nonzero inputs of a later layer (its previous activations)
-    hidden_nzval: np.ndarray  # (max n_in,) their values
+    prod: np.ndarray  # (max n_in,) the products of a later layer's dot product
 
 
 class BatchWork(NamedTuple):

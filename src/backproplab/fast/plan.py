@@ -141,7 +141,11 @@ def unsupported(
 
 @dataclass
 class Plan:
-    """The packed layout of one model (build it with `Plan.build` after `unsupported` returned nothing)."""
+    """The packed layout of one model (build it with `Plan.build` after `unsupported` returned nothing).
+
+    With ``transpose_later`` (the batch-size-1 kernel's layout) the weights of every layer after the first are
+    stored transposed, ``(out, in)``: that kernel's dot products and dL/dx then run along contiguous rows.
+    """
 
     dense: list[Dense]
     dtype: Any
@@ -159,9 +163,10 @@ class Plan:
     loss_code: int
     mse_c: float
     mse_gc: float
+    transpose_later: bool = False
 
     @classmethod
-    def build(cls, model: Module, loss: Loss) -> Plan:
+    def build(cls, model: Module, loss: Loss, *, transpose_later: bool = False) -> Plan:
         blocks, reasons = _blocks(model)
         if reasons:
             raise ValueError("; ".join(reasons))
@@ -201,41 +206,49 @@ class Plan:
             loss_code=LOSS_CODES[type(loss)],
             mse_c=0.5 if half else 1.0,
             mse_gc=1.0 if half else 2.0,
+            transpose_later=transpose_later,
         )
 
-    def _slots(self) -> list[tuple[Any, int, tuple[int, ...]]]:
-        """``(parameter or None, offset, shape)`` for weight and bias of each layer (slots 2l and 2l + 1)."""
-        out: list[tuple[Any, int, tuple[int, ...]]] = []
+    def _slots(self) -> list[tuple[Any, int, tuple[int, ...], bool]]:
+        """``(parameter or None, offset, stored shape, transposed)`` for weight and bias of each layer (slots 2l
+        and 2l + 1)."""
+        out: list[tuple[Any, int, tuple[int, ...], bool]] = []
         for i, d in enumerate(self.dense):
-            out.append((d.weight, int(self.w_off[i]), (int(self.n_in[i]), int(self.n_out[i]))))
-            out.append((d.bias, int(self.b_off[i]), (int(self.n_out[i]),)))
+            n_in, n_out = int(self.n_in[i]), int(self.n_out[i])
+            if self.transpose_later and i > 0:
+                out.append((d.weight, int(self.w_off[i]), (n_out, n_in), True))
+            else:
+                out.append((d.weight, int(self.w_off[i]), (n_in, n_out), False))
+            out.append((d.bias, int(self.b_off[i]), (n_out,), False))
         return out
 
     @staticmethod
-    def _view(flat: np.ndarray, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-        return flat[offset : offset + int(np.prod(shape))].reshape(shape)
+    def _view(flat: np.ndarray, offset: int, shape: tuple[int, ...], transposed: bool) -> np.ndarray:
+        """The parameter-shaped view of its stored block (a transposed view of a transposed block)."""
+        view = flat[offset : offset + int(np.prod(shape))].reshape(shape)
+        return view.T if transposed else view
 
     def pack(self, optimizer: SGD) -> None:
         """Copy parameter values and momentum (if any) from the model and optimizer into the packed arrays."""
         index = {id(p): i for i, p in enumerate(optimizer.params)}
-        for slot, (p, offset, shape) in enumerate(self._slots()):
+        for slot, (p, offset, shape, transposed) in enumerate(self._slots()):
             if p is None:
                 continue
-            self._view(self.theta, offset, shape)[...] = p.value
+            self._view(self.theta, offset, shape, transposed)[...] = p.value
             v = optimizer.velocity[index[id(p)]] if optimizer.momentum else None
             self.vel_ready[slot] = v is not None
             if v is not None:
-                self._view(self.vel, offset, shape)[...] = v
+                self._view(self.vel, offset, shape, transposed)[...] = v
 
     def unpack(self, optimizer: SGD) -> None:
         """Write the packed values back into the same ``Parameter.value`` arrays and the optimizer's velocity."""
         index = {id(p): i for i, p in enumerate(optimizer.params)}
-        for slot, (p, offset, shape) in enumerate(self._slots()):
+        for slot, (p, offset, shape, transposed) in enumerate(self._slots()):
             if p is None:
                 continue
-            p.value[...] = self._view(self.theta, offset, shape)
+            p.value[...] = self._view(self.theta, offset, shape, transposed)
             if optimizer.momentum and self.vel_ready[slot]:
-                optimizer.velocity[index[id(p)]] = self._view(self.vel, offset, shape).copy()
+                optimizer.velocity[index[id(p)]] = self._view(self.vel, offset, shape, transposed).copy()
 
     def network(self) -> Network:
         """The packed arrays as the kernels take them (views of this plan's arrays, not copies)."""
