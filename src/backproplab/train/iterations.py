@@ -20,6 +20,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 # ``loss_every = "auto"`` records every ceil(total iterations / AUTO_POINTS) iterations: at most about this many
 # points per run, every iteration whenever a run has no more iterations than this.
 AUTO_POINTS = 10_000
@@ -68,16 +70,37 @@ class BatchLossLog:
         return self.total, self.count
 
     def add(self, losses: Sequence[float], first_iteration: int) -> None:
-        """The batch losses of iterations ``first_iteration``, ``first_iteration + 1``, ... (in that order)."""
+        """The batch losses of iterations ``first_iteration``, ``first_iteration + 1``, ... (in that order).
+
+        The open window is finished one loss at a time, whole windows are summed as columns of a
+        ``(windows, every)`` array (column after column: each window's losses added in order, as one by one),
+        the rest opens the next window; the same additions as a loop over the losses, without its per-loss cost.
+        """
+        values = np.asarray(losses, dtype=np.float64).reshape(-1)
         every, total, count = self.every, self.total, self.count
-        iterations, values = self.history.iterations, self.history.batch_losses
-        for i, value in enumerate(losses.tolist() if hasattr(losses, "tolist") else losses):
+        iterations, points = self.history.iterations, self.history.batch_losses
+        i, n = 0, len(values)
+        while count and i < n:
+            total += float(values[i])
+            count += 1
+            i += 1
+            if count == every:
+                iterations.append(first_iteration + i - 1)
+                points.append(total / count)
+                total, count = 0.0, 0
+        windows = (n - i) // every
+        if windows:
+            block = values[i : i + windows * every].reshape(windows, every)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's inf/NaN losses, as floats have
+                sums = 0.0 + block[:, 0]
+                for column in range(1, every):
+                    sums += block[:, column]
+            iterations.extend(range(first_iteration + i + every - 1, first_iteration + i + windows * every, every))
+            points.extend((sums / every).tolist())
+            i += windows * every
+        for value in values[i:].tolist():
             total += value
             count += 1
-            if count == every:
-                iterations.append(first_iteration + i)
-                values.append(total / count)
-                total, count = 0.0, 0
         self.total, self.count = total, count
 
     def flush(self, last_iteration: int) -> None:
