@@ -47,13 +47,24 @@ def _dot(x, w, p):
     n = x.shape[0]
     for i in range(n):
         p[i] = x[i] * w[i]
-    while n > 1:
+    while n > 16:
         h = n // 2
         m = n - h
         lo = p[:h]
         hi = p[m : m + h]
         for i in range(h):
             lo[i] += hi[i]
+        n = m
+    if n == 16:  # the last four folds written out (the same additions; loops this short cost more than they do)
+        a0, a1, a2, a3 = p[0] + p[8], p[1] + p[9], p[2] + p[10], p[3] + p[11]
+        a4, a5, a6, a7 = p[4] + p[12], p[5] + p[13], p[6] + p[14], p[7] + p[15]
+        b0, b1, b2, b3 = a0 + a4, a1 + a5, a2 + a6, a3 + a7
+        return (b0 + b2) + (b1 + b3)
+    while n > 1:
+        h = n // 2
+        m = n - h
+        for i in range(h):
+            p[i] += p[i + m]
         n = m
     return p[0]
 
