@@ -13,7 +13,6 @@ from numba import njit
 
 from .codes import ACT_ELU, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, LOSS_SOFTMAX_CE, REG_L2
 
-
 # e^x for x <= 0 (`exp_nonpositive`): x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor polynomial to degree
 # 11 (remainder < 7e-15 relative), times 2^k from a table. ln 2 is split fdlibm's way: _LN2_HI has 33 significant
 # bits, so k * _LN2_HI is exact for the |k| <= 150 needed here, and _LN2_HI + _LN2_LO = ln 2 to 1e-26.
