@@ -25,11 +25,11 @@ _POW2_NEG = 2.0 ** -np.arange(152, dtype=np.float64)  # 2^-q, q = 0..151
 
 @njit(cache=True, fastmath=False, inline="always")
 def exp_nonpositive(x):
-    """e^x for a float64 ``x`` <= 0 (e^NaN = NaN, e^-inf = 0), to about 1e-14 relative: rounded to float32 it is
-    the correctly rounded float32 e^x (every one of 10 million sampled float32 inputs, tests/fast), which the
-    C library's expf is not always (99.94% of the same inputs). Plain arithmetic and one table lookup, so a loop of
-    it runs in vector registers, where a loop of library calls runs one call at a time; for float32 sigmoids
-    (`activate`)."""
+    """e^x for a float64 ``x`` <= 0 (e^NaN = NaN, e^-inf = 0), to about 1e-14 relative. Rounded to float32 it is
+    the correctly rounded float32 e^x for all but one of the 1,120,927,745 float32 inputs in [-104, 0] (checked
+    one by one; the exception lies 2e-15 from a rounding tie), where the C library's expf misses 0.06% of sampled
+    inputs by an ulp. Plain arithmetic and one table lookup, so a loop of it runs in vector registers, where a loop
+    of library calls runs one call at a time; for float32 sigmoids (`activate`)."""
     x = x if not (x < _EXP_FLOOR) else _EXP_FLOOR  # NaN passes through
     k = math.floor(x * _LOG2_E + 0.5)
     r = (x - k * _LN2_HI) - k * _LN2_LO
