@@ -2,7 +2,7 @@
 
 NumPy places a large array 16 bytes past a page boundary, so a 64-byte vector load of a weight row straddles
 two cache lines; the batch-size-1 kernel's first-layer rows then cost about a fifth more to read and rewrite
-(docs/performance.md, "Alignment"). The fast engine's packed weights and work buffers are allocated here.
+(docs/performance.md, "Batch 1 at the floor"). The fast engine's packed weights and work buffers are allocated here.
 """
 
 from __future__ import annotations
