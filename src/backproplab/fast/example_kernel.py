@@ -70,9 +70,10 @@ def _dot(x, w, p):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _input_gradient(wt, gs, g, io, nin, out):
-    """g[io + i] = sum_j gs[j] wt[j, i] for i < nin (``wt`` the layer's weights transposed, ``(out, in)``), each
+def _input_gradient(wt, gs, g, io):
+    """g[io + i] = sum_j gs[j] wt[j, i] for i < in (``wt`` the layer's weights transposed, ``(out, in)``), each
     sum in j order: one pass over the row of ``wt`` per j, all i at once."""
+    out, nin = wt.shape
     gi = g[io : io + nin]
     gi[:] = wt.dtype.type(0.0)
     for j in range(out):
@@ -122,10 +123,10 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             zo = a_off[layer]
             wo = w_off[layer]
             zs = z[zo : zo + out]
-            zs[:] = zero
             if layer == 0:
+                zs[:] = zero
                 add_scaled_rows(zs, w1, nz, nzval, 0, nnz)
-            else:
+            else:  # every zs[j] is assigned
                 io = a_off[layer - 1]
                 nin = n_in[layer]
                 wt = theta[wo : wo + out * nin].reshape((out, nin))
@@ -154,7 +155,7 @@ def sgd_epoch(data, order, start, stop, net, loss, hyper, work, losses):
             if layer > 0:
                 io = a_off[layer - 1]
                 wt = theta[wo : wo + out * nin].reshape((out, nin))
-                _input_gradient(wt, gs, g, io, nin, out)  # dL/dx from the weights before their update
+                _input_gradient(wt, gs, g, io)  # dL/dx from the weights before their update
                 if plain:
                     ai = a[io : io + nin]
                     for j in range(out):
