@@ -19,6 +19,7 @@ from backproplab.cli.main import main
 from backproplab.experiments import parse_config
 from backproplab.experiments.run.epoch_writer import EpochWriter
 from backproplab.rundir import RunDir
+from timings import without_timings
 
 pytestmark = pytest.mark.needs_data("fashion-mnist")
 
@@ -62,7 +63,7 @@ def _weights(run_dir: Path) -> list[np.ndarray]:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().records]
+    return without_timings(RunDir(run_dir).read_history().records)
 
 
 @pytest.fixture(scope="module")

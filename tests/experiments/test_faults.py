@@ -26,6 +26,7 @@ import tomli_w
 
 from backproplab.rundir import RunDir, SweepDir
 from backproplab.train.checkpoint import TrainingSnapshot
+from timings import without_timings
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_data("fashion-mnist")]
 
@@ -117,7 +118,7 @@ def _weights(run_dir: Path) -> dict[str, np.ndarray]:
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
     metrics = json.loads((run_dir / RunDir.METRICS_JSON).read_text())
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in metrics["epochs"]]
+    return without_timings(metrics["epochs"])
 
 
 def _same_run(a: Path, b: Path) -> None:

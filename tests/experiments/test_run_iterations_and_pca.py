@@ -16,6 +16,7 @@ from backproplab.report import write_run_report
 from backproplab.rundir import RunDir
 from backproplab.train import interrupts
 from stop_requests import stop_after
+from timings import without_timings
 
 pytestmark = pytest.mark.needs_data("fashion-mnist")
 
@@ -35,7 +36,7 @@ def _config(**training: Any) -> Any:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in RunDir(run_dir).read_history().records]
+    return without_timings(RunDir(run_dir).read_history().records)
 
 
 def test_a_run_of_n_iterations_records_and_plots_every_batch_loss(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from backproplab._xp import to_numpy
 from backproplab.train import EarlyStopping, LambdaCallback, TerminateOnDivergence, interrupts
 from backproplab.train.checkpoint import Checkpoint, TrainingSnapshot
 from stop_requests import stop_after
+from timings import without_timings
 
 EPOCHS = 3
 BATCH = 20
@@ -26,7 +27,7 @@ def data(fashion_small: Any, fashion_test: Any) -> tuple[Any, Any]:
 
 
 def _records(history: Any) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
+    return without_timings(history.records)
 
 
 def _torch_fit(data: tuple[Any, Any], path: Path, resume: bool = False) -> tuple[Any, Any, Any]:

@@ -16,6 +16,7 @@ from backproplab.optim import WarmupCosine
 from backproplab.train import interrupts
 from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
 from stop_requests import stop_after
+from timings import without_timings
 
 EPOCHS = 3
 ROWS, BATCH = 300, 16
@@ -58,7 +59,7 @@ def _fit(
 
 
 def _records(history: Any) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
+    return without_timings(history.records)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import backproplab as bp
 from backproplab.train import EarlyStopping, LambdaCallback, interrupts
 from backproplab.train.checkpoint import Checkpoint, CheckpointError, TrainingSnapshot
 from stop_requests import stop_after
+from timings import without_timings
 
 EPOCHS = 3
 
@@ -68,7 +69,7 @@ def _fit(
 
 def _records(history: Any) -> list[dict[str, Any]]:
     """History records without wall-clock timings (the only entries that differ between two runs)."""
-    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history.records]
+    return without_timings(history.records)
 
 
 @pytest.fixture(scope="module")

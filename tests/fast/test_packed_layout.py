@@ -1,4 +1,5 @@
-"""The fast engine's packed weights and work buffers start on cache lines (`backproplab.fast.aligned`)."""
+"""The fast engine's packed layout: weights and work buffers on cache lines (`backproplab.fast.aligned`), and the
+batch-size-1 plan's transposed later layers (`backproplab.fast.plan`)."""
 
 from __future__ import annotations
 
