@@ -23,6 +23,8 @@ def weights(init: str, **kwargs: object) -> np.ndarray:
         ("glorot_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
         ("xavier_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT))),
         ("he_uniform", math.sqrt(6 / FAN_IN)),
+        ("fan_in_uniform", 1 / math.sqrt(FAN_IN)),
+        ("torch_default", 1 / math.sqrt(FAN_IN)),
     ],
 )
 def test_uniform_inits_fill_minus_u_to_u(init: str, bound: float) -> None:
@@ -34,6 +36,17 @@ def test_uniform_inits_fill_minus_u_to_u(init: str, bound: float) -> None:
     # uniform, not bell-shaped: a quarter of the draws in each quarter of [-u, u]
     counts = np.histogram(w, bins=4, range=(-bound, bound))[0] / w.size
     np.testing.assert_allclose(counts, 0.25, atol=0.005)
+
+
+def test_fan_in_uniform_spans_the_interval_of_torchs_linear_default() -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(FAN_IN, FAN_OUT).weight.detach().numpy().astype(np.float64)
+    ours = weights("fan_in_uniform")
+    assert np.abs(ours).max() <= 1 / math.sqrt(FAN_IN)
+    # torch's draws fill the same interval: the extremes agree to 0.1% and so do the spreads
+    assert np.abs(ours).max() == pytest.approx(np.abs(reference).max(), rel=1e-3)
+    assert ours.std() == pytest.approx(reference.std(), rel=0.01)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@
 - ``glorot_normal``:  N(0, s^2), s = sqrt(2 / (fan_in + fan_out))
 - ``he_uniform``:     U(-u, u), u = sqrt(6 / fan_in)
 - ``he_normal``:      N(0, s^2), s = sqrt(2 / fan_in)
+- ``fan_in_uniform``: U(-u, u), u = 1 / sqrt(fan_in) (PyTorch's ``nn.Linear`` default: Kaiming uniform with a = sqrt(5))
 - ``normal``:         std * N(0, 1) (cs231n style; ``std`` defaults to 0.01)
 - ``zeros``:          all zero
 """
@@ -50,6 +51,11 @@ def he_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.
     return (np.sqrt(2.0 / shape[0]) * rng.standard_normal(shape)).astype(dtype)
 
 
+def fan_in_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    u = 1.0 / np.sqrt(shape[0])
+    return rng.uniform(-u, u, size=shape).astype(dtype)
+
+
 def normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32, std: float = 0.01) -> np.ndarray:
     return (std * rng.standard_normal(shape)).astype(dtype)
 
@@ -63,11 +69,17 @@ INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "glorot_normal": glorot_normal,
     "he_uniform": he_uniform,
     "he_normal": he_normal,
+    "fan_in_uniform": fan_in_uniform,
     "normal": normal,
     "zeros": zeros,
 }
 # Common spellings from other libraries and course texts.
-ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal", "xavier": "glorot_uniform"}
+ALIASES = {
+    "xavier_uniform": "glorot_uniform",
+    "xavier_normal": "glorot_normal",
+    "xavier": "glorot_uniform",
+    "torch_default": "fan_in_uniform",
+}
 
 
 def initialize(
