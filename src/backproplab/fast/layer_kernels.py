@@ -31,54 +31,68 @@ def batchnorm_forward(
     """`BatchNorm.forward(training=True)`: mu = mean_n x, var = mean_n (x - mu)^2, s = 1 / sqrt(var + eps),
     x_hat = (x - mu) s, out = x_hat gamma + beta; running_mean = keep_old running_mean + momentum mu,
     running_var = keep_old running_var + var_scale var. ``mu``, ``var``, ``s`` ``(D,)``; ``x_hat``, ``out`` like x.
-    ``n_div`` is N as a float64 (NumPy's mean divides in float64 by its integer count)."""
+    ``n_div`` is N as a float64 (NumPy's mean divides in float64 by its integer count).
+
+    Every loop runs over slices of the block's columns (LLVM vectorises those loops, not ones over offset
+    indices ``x[i, j0 + j]``: 7x faster at 128 x 1024 in float32, same bits)."""
     n, d = x.shape
     one = x.dtype.type(1.0)
     for b in prange(blocks):
         j0, j1 = _span(d, blocks, b)
-        mu[j0:j1] = 0
+        width = j1 - j0
+        m, v, sc = mu[j0:j1], var[j0:j1], s[j0:j1]
+        ga, be, rm, rv = gamma[j0:j1], beta[j0:j1], running_mean[j0:j1], running_var[j0:j1]
+        m[:] = 0
         for i in range(n):
-            for j in range(j0, j1):
-                mu[j] += x[i, j]
-        for j in range(j0, j1):
-            mu[j] = mu[j] / n_div
-        var[j0:j1] = 0
+            xr = x[i, j0:j1]
+            for j in range(width):
+                m[j] += xr[j]
+        for j in range(width):
+            m[j] = m[j] / n_div
+        v[:] = 0
         for i in range(n):
-            for j in range(j0, j1):
-                c = x[i, j] - mu[j]
-                x_hat[i, j] = c
-                var[j] += c * c
-        for j in range(j0, j1):
-            var[j] = var[j] / n_div
-            s[j] = one / np.sqrt(var[j] + eps)
-            running_mean[j] = running_mean[j] * keep_old
-            running_mean[j] += momentum * mu[j]
-            running_var[j] = running_var[j] * keep_old
-            running_var[j] += var_scale * var[j]
+            xr, hr = x[i, j0:j1], x_hat[i, j0:j1]
+            for j in range(width):
+                c = xr[j] - m[j]
+                hr[j] = c
+                v[j] += c * c
+        for j in range(width):
+            v[j] = v[j] / n_div
+            sc[j] = one / np.sqrt(v[j] + eps)
+            rm[j] = rm[j] * keep_old
+            rm[j] += momentum * m[j]
+            rv[j] = rv[j] * keep_old
+            rv[j] += var_scale * v[j]
         for i in range(n):
-            for j in range(j0, j1):
-                h = x_hat[i, j] * s[j]
-                x_hat[i, j] = h
-                out[i, j] = h * gamma[j] + beta[j]
+            hr, orow = x_hat[i, j0:j1], out[i, j0:j1]
+            for j in range(width):
+                h = hr[j] * sc[j]
+                hr[j] = h
+                orow[j] = h * ga[j] + be[j]
 
 
 @njit(cache=True, fastmath=False, parallel=True)
 def batchnorm_backward(g, gamma, s, x_hat, n_weak, dgamma, dbeta, need_input_grad, out, blocks):
     """`BatchNorm.backward`: dbeta = sum_n g, dgamma = sum_n g x_hat, and (if ``need_input_grad``)
-    out = (gamma s) (g - dbeta / N - x_hat (dgamma / N)); ``n_weak`` is N in g's dtype."""
+    out = (gamma s) (g - dbeta / N - x_hat (dgamma / N)); ``n_weak`` is N in g's dtype. Loops over column
+    slices, as `batchnorm_forward`."""
     n, d = g.shape
     for b in prange(blocks):
         j0, j1 = _span(d, blocks, b)
-        dbeta[j0:j1] = 0
-        dgamma[j0:j1] = 0
+        width = j1 - j0
+        db, dg, ga, sc = dbeta[j0:j1], dgamma[j0:j1], gamma[j0:j1], s[j0:j1]
+        db[:] = 0
+        dg[:] = 0
         for i in range(n):
-            for j in range(j0, j1):
-                dbeta[j] += g[i, j]
-                dgamma[j] += g[i, j] * x_hat[i, j]
+            gr, hr = g[i, j0:j1], x_hat[i, j0:j1]
+            for j in range(width):
+                db[j] += gr[j]
+                dg[j] += gr[j] * hr[j]
         if need_input_grad:
             for i in range(n):
-                for j in range(j0, j1):
-                    out[i, j] = (gamma[j] * s[j]) * ((g[i, j] - dbeta[j] / n_weak) - x_hat[i, j] * (dgamma[j] / n_weak))
+                gr, hr, orow = g[i, j0:j1], x_hat[i, j0:j1], out[i, j0:j1]
+                for j in range(width):
+                    orow[j] = (ga[j] * sc[j]) * ((gr[j] - db[j] / n_weak) - hr[j] * (dg[j] / n_weak))
 
 
 @njit(cache=True, fastmath=False, parallel=True)
