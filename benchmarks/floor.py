@@ -23,8 +23,7 @@ import numpy as np
 
 
 def _compile() -> Any:
-    from numba import njit
-
+    from backproplab.fast.kernel_cache import njit
     from backproplab.fast.shared_kernels import add_scaled_rows
 
     @njit(cache=True, fastmath=False)

@@ -8,9 +8,8 @@ import pytest
 
 pytest.importorskip("numba")
 
-from numba import njit  # noqa: E402
-
 from backproplab.fast.codes import ACT_SIGMOID  # noqa: E402
+from backproplab.fast.kernel_cache import njit  # noqa: E402
 from backproplab.fast.shared_kernels import activate, exp_nonpositive  # noqa: E402
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from .kernel_cache import njit
 from .shared_kernels import activate, activation_backward, add_scaled_rows, loss_and_grad, step_row
 
 

@@ -13,8 +13,9 @@ computed by one thread in the same order whatever the split, so the results do n
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .kernel_cache import njit
 from .shared_kernels import step_row
 
 

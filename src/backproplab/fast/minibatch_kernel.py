@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from .codes import LOSS_MSE
+from .kernel_cache import njit
 from .shared_kernels import activate, activation_backward, add_scaled_rows, loss_and_grad, step_row
 
 

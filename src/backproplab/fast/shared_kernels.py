@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from .codes import ACT_ELU, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, LOSS_SOFTMAX_CE, REG_L2
+from .kernel_cache import njit
 
 # e^x for x <= 0 (`exp_nonpositive`): x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor polynomial to degree
 # 11 (remainder < 7e-15 relative), times 2^k from a table. ln 2 is split fdlibm's way: _LN2_HI has 33 significant
