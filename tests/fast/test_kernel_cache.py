@@ -182,3 +182,14 @@ def test_every_fast_module_takes_njit_from_kernel_cache() -> None:
         if f.name != "kernel_cache.py"
     ]
     assert direct == []
+
+
+def test_a_decoration_waits_for_the_cache_setting_only_so_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernel_cache, "DECORATING_TIMEOUT", 0.05)
+    kernel_cache._DECORATING.acquire()  # another thread in the middle of a decoration that never ends
+    try:
+        with pytest.raises(RuntimeError, match="waited 0.05 s to decorate .*held numba's cache setting"):
+            kernel_cache.njit(cache=True)(lambda x: x)
+    finally:
+        kernel_cache._DECORATING.release()
+    assert kernel_cache.njit(cache=True)(lambda x: x + 1)(1) == 2  # released: decorates and runs

@@ -106,7 +106,8 @@ def remove_unused(root: Path, keep: Path) -> None:
             continue
 
 
-_DECORATING = threading.Lock()
+_DECORATING = threading.Lock()  # numba's CACHE_DIR is process-wide: one decoration at a time sets it
+DECORATING_TIMEOUT = 60.0  # seconds; a decoration holds the lock for microseconds (numba compiles at first call)
 
 
 def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -119,12 +120,17 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
         directory = keyed_cache_dir()
         if directory is None:
             return numba.njit(**{**options, "cache": False})(func)
-        with _DECORATING:
-            chosen_by_user = NUMBA_CONFIG.CACHE_DIR
-            NUMBA_CONFIG.CACHE_DIR = str(directory)
-            try:
-                return numba.njit(**options)(func)
-            finally:
-                NUMBA_CONFIG.CACHE_DIR = chosen_by_user
+        if not _DECORATING.acquire(timeout=DECORATING_TIMEOUT):
+            raise RuntimeError(
+                f"backproplab.fast: waited {DECORATING_TIMEOUT:g} s to decorate {func.__qualname__} while another "
+                "thread held numba's cache setting; expected it to be released within microseconds"
+            )
+        chosen_by_user = NUMBA_CONFIG.CACHE_DIR
+        NUMBA_CONFIG.CACHE_DIR = str(directory)
+        try:
+            return numba.njit(**options)(func)
+        finally:
+            NUMBA_CONFIG.CACHE_DIR = chosen_by_user
+            _DECORATING.release()
 
     return decorate
