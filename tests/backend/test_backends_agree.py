@@ -206,7 +206,7 @@ def compare_runs(a: tuple[nn.Module, Any], b: tuple[nn.Module, Any], tol: float)
 
 
 def test_two_epochs_of_fit_agree_in_float64(fashion_small: Dataset, fashion_test: Dataset) -> None:
-    kwargs = {"eval_sets": {"test": fashion_test.take(300)}, "validation_split": 0.2, "regularizer": nn.L2(1e-4)}
+    kwargs = {"eval_sets": {"test": fashion_test.take(300)}, "validation_size": 0.2, "regularizer": nn.L2(1e-4)}
     compare_runs(
         train_two_epochs(fashion_small, "numpy", np.float64, **kwargs),
         train_two_epochs(fashion_small, "torch", np.float64, **kwargs),
@@ -223,7 +223,7 @@ def test_two_epochs_with_dropout_adam_and_early_stopping_agree_in_float64(fashio
             np.float64,
             dropout=0.3,
             optimizer="adam",
-            validation_split=0.25,
+            validation_size=0.25,
             regularizer=nn.L1(1e-5),
             callbacks=[EarlyStopping("val_loss", patience=1, restore_best_weights=True)],
         )

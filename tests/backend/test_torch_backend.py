@@ -172,7 +172,7 @@ def test_fit_uses_no_autograd(fashion_small: Dataset, fashion_test: Dataset) -> 
             verbose=0,
             eval_sets={"test": fashion_test.take(200)},
             regularizer=nn.L2(1e-4),
-            validation_split=0.1,
+            validation_size=0.1,
         )
     assert history.engine == "torch" and len(history) == 2
     assert spy.calls > 1000  # the spy did see the training steps
@@ -280,7 +280,7 @@ def test_early_stopping_restores_the_best_weights_on_torch(fashion_small: Datase
         fashion_small,
         epochs=8,
         batch_size=10,
-        validation_split=0.3,
+        validation_size=0.3,
         seed=1,
         verbose=0,
         callbacks=[es, LambdaCallback(on_epoch_end=keep)],
