@@ -54,7 +54,7 @@ def set_factor(site: Path, decorator: str, factor: float) -> None:
 
 def run_probe(site: Path, **env: str) -> dict:
     """Run the probe in a fresh process on the copy: its result, cache hits and which package it imported."""
-    return json.loads(start_probe(site, **env).communicate(timeout=120)[0])
+    return json.loads(finish(start_probe(site, **env))[0])
 
 
 def start_probe(site: Path, **env: str) -> subprocess.Popen:
@@ -62,6 +62,16 @@ def start_probe(site: Path, **env: str) -> subprocess.Popen:
     clean.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(site.parent / "xdg"), **env)
     pipe = subprocess.PIPE
     return subprocess.Popen([sys.executable, "-c", RUN], env=clean, cwd=site, stdout=pipe, stderr=pipe, text=True)
+
+
+def finish(process: subprocess.Popen) -> tuple[str, str]:
+    """The probe's (stdout, stderr) within 120 s; a probe still running then is killed, so none outlives the test."""
+    try:
+        return process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def cache_indexes(root: Path) -> list[Path]:
@@ -149,7 +159,7 @@ def test_with_nowhere_to_write_the_kernels_compile_every_time_with_a_warning(tmp
     (site / "backproplab" / "fast" / "__pycache__").write_text("")
     (tmp_path / "xdg").write_text("")
     process = start_probe(site)
-    out, err = process.communicate(timeout=120)
+    out, err = finish(process)
     assert json.loads(out)["value"] == 21.0
     assert "cannot be cached on disk" in err and "NUMBA_CACHE_DIR" in err
     assert cache_indexes(tmp_path) == []
@@ -158,7 +168,13 @@ def test_with_nowhere_to_write_the_kernels_compile_every_time_with_a_warning(tmp
 def test_two_processes_at_once_share_the_directory(tmp_path: Path) -> None:
     site = make_copy(tmp_path)
     both = [start_probe(site), start_probe(site)]
-    results = [json.loads(p.communicate(timeout=120)[0]) for p in both]
+    try:
+        results = [json.loads(finish(p)[0]) for p in both]
+    finally:
+        for p in both:  # the second, should the first time out
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     assert [r["value"] for r in results] == [21.0, 21.0]
     assert run_probe(site)["hits"] == 1
     assert not list(site.rglob("*.tmp.*"))  # no half-written cache file left behind
