@@ -33,9 +33,13 @@ def as_rng(rng: np.random.Generator | np.random.RandomState | int | None) -> np.
     return np.random.default_rng(rng)
 
 
-def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
-    u = np.sqrt(6.0 / (shape[0] + shape[1]))
+def _uniform(u: float, shape: tuple[int, int], rng: np.random.Generator, dtype: Any) -> np.ndarray:
+    """U(-u, u) draws of ``shape`` in ``dtype`` (drawn in float64, then rounded)."""
     return rng.uniform(-u, u, size=shape).astype(dtype)
+
+
+def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+    return _uniform(np.sqrt(6.0 / (shape[0] + shape[1])), shape, rng, dtype)
 
 
 def glorot_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
@@ -43,8 +47,7 @@ def glorot_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any =
 
 
 def he_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
-    u = np.sqrt(6.0 / shape[0])
-    return rng.uniform(-u, u, size=shape).astype(dtype)
+    return _uniform(np.sqrt(6.0 / shape[0]), shape, rng, dtype)
 
 
 def he_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
@@ -52,8 +55,7 @@ def he_normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.
 
 
 def fan_in_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
-    u = 1.0 / np.sqrt(shape[0])
-    return rng.uniform(-u, u, size=shape).astype(dtype)
+    return _uniform(1.0 / np.sqrt(shape[0]), shape, rng, dtype)
 
 
 def normal(shape: tuple[int, int], rng: np.random.Generator, dtype: Any = np.float32, std: float = 0.01) -> np.ndarray:
